@@ -1,0 +1,106 @@
+"""A small HTTP client of the QuantLink API for tests, benches and scripts: signs in through
+Cognito exactly as the SPA does (config → InitiateAuth → IdToken) and speaks API.md."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import requests
+
+
+class ApiError(Exception):
+    def __init__(self, response: requests.Response) -> None:
+        self.response = response
+        self.status = response.status_code
+        try:
+            self.body: dict[str, Any] = response.json()
+        except ValueError:
+            self.body = {"raw": response.text}
+        super().__init__(f"{response.request.method} {response.url} -> {self.status} {self.body}")
+
+
+def sign_in(api_base: str, email: str, password: str) -> str:
+    """The owner's Cognito IdToken, found via GET /api/config like any client."""
+    config = requests.get(f"{api_base}/api/config", timeout=10).json()
+    cognito = boto3.session.Session().client(
+        "cognito-idp",
+        region_name=config["region"],
+        endpoint_url=config["cognito"]["endpoint"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    answer = cognito.initiate_auth(
+        ClientId=config["cognito"]["clientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )
+    token: str = answer["AuthenticationResult"]["IdToken"]
+    return token
+
+
+class OwnerClient:
+    def __init__(self, api_base: str, id_token: str) -> None:
+        self.api_base = api_base.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {id_token}"
+
+    def request(self, method: str, path: str, json_body: Any = None, **kwargs: Any) -> requests.Response:
+        return self.session.request(method, f"{self.api_base}{path}", json=json_body, timeout=30, **kwargs)
+
+    def _ok(self, response: requests.Response) -> Any:
+        if response.status_code >= 400:
+            raise ApiError(response)
+        return response.json() if response.content else None
+
+    def create_strategy(self, name: str, **fields: Any) -> dict[str, Any]:
+        created: dict[str, Any] = self._ok(self.request("POST", "/api/strategies", {"name": name, **fields}))
+        return created
+
+    def create_terminal(self, name: str) -> dict[str, Any]:
+        created: dict[str, Any] = self._ok(self.request("POST", "/api/terminals", {"name": name, "kind": "qmt"}))
+        return created
+
+    def subscribe(self, terminal_id: str, strategy_id: str, sizing: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = {"sizing": sizing} if sizing is not None else None
+        answer: dict[str, Any] = self._ok(
+            self.request("PUT", f"/api/terminals/{terminal_id}/subscriptions/{strategy_id}", body)
+        )
+        return answer
+
+    def signals(self, strategy_id: str, **query: Any) -> list[dict[str, Any]]:
+        answer = self._ok(self.request("GET", f"/api/strategies/{strategy_id}/signals", params=query))
+        items: list[dict[str, Any]] = answer["items"]
+        return items
+
+    def pull(self, auth_token: str, fingerprint: str, wait: int = 0, max_signals: int = 10) -> list[dict[str, Any]]:
+        response = requests.get(
+            f"{self.api_base}/api/terminals/pull",
+            params={"wait": wait, "max": max_signals},
+            headers={"Authorization": f"Bearer {auth_token}", "X-Device-Fingerprint": fingerprint},
+            timeout=wait + 30,
+        )
+        signals: list[dict[str, Any]] = self._ok(response)["signals"]
+        return signals
+
+    def ack(self, auth_token: str, acks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        response = requests.post(
+            f"{self.api_base}/api/terminals/ack",
+            data=json.dumps({"acks": acks}),
+            headers={"Authorization": f"Bearer {auth_token}", "Content-Type": "application/json"},
+            timeout=30,
+        )
+        results: list[dict[str, Any]] = self._ok(response)["results"]
+        return results
+
+
+def post_webhook(webhook_url: str, token: str, body: bytes | dict[str, Any], **kwargs: Any) -> requests.Response:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return requests.post(
+        webhook_url,
+        data=data,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        timeout=30,
+        **kwargs,
+    )

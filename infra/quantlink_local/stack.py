@@ -1,0 +1,267 @@
+"""Start, provision and stop the local stack: moto server + resources from template.yaml + gateway."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from quantlink_local.gateway import CognitoAuthorizer, FunctionPool, Gateway, serve
+from quantlink_local.template import ACCOUNT_ID, REPO_ROOT, Resolver, Template
+
+REGION = "us-east-1"
+STACK_NAME = "quantlink-local"
+DEMO_EMAIL = "demo@quantlink.local"
+# Resource types the local stack deliberately does not create: the layer is the installed package,
+# and IAM / API resources are what the gateway emulates.
+NOT_PROVISIONED = {"AWS::Serverless::LayerVersion", "AWS::Serverless::Api", "AWS::Serverless::Function"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class LocalStack:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    moto_port: int = 0
+    log_level: str = "WARNING"
+    static_dir: Path = field(default_factory=lambda: REPO_ROOT / "web" / "dist")
+    demo_password: str = field(default_factory=lambda: "Demo-" + secrets.token_urlsafe(9) + "9a")
+
+    def __post_init__(self) -> None:
+        self.template = Template.load()
+        self.physical: dict[str, str] = {}
+        self._moto: subprocess.Popen[bytes] | None = None
+        self._server: Any = None
+        self.user_pool_id = ""
+        self.client_id = ""
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def moto_endpoint(self) -> str:
+        return f"http://{self.host}:{self.moto_port}"
+
+    @property
+    def api_base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> LocalStack:
+        self.moto_port = self.moto_port or free_port(self.host)
+        self._moto = subprocess.Popen(
+            [sys.executable, "-m", "quantlink_local.moto_server", "--host", self.host, "--port", str(self.moto_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._wait_for_moto()
+        self._configure_process_environment()
+        self.provision()
+        self.seed_demo_owner()
+        self._start_gateway()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._moto is not None:
+            self._moto.terminate()
+            try:
+                self._moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._moto.kill()
+            self._moto = None
+
+    def _wait_for_moto(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._moto is not None and self._moto.poll() is not None:
+                raise RuntimeError(f"moto server exited with {self._moto.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.moto_endpoint}/moto-api/", timeout=1):  # noqa: S310 - loopback
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto server did not start")
+
+    def _configure_process_environment(self) -> None:
+        """The functions run in this process: point every AWS SDK call at the moto server."""
+        os.environ["AWS_ENDPOINT_URL"] = self.moto_endpoint
+        os.environ["AWS_DEFAULT_REGION"] = REGION
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        os.environ.pop("AWS_PROFILE", None)
+
+    def client(self, service: str) -> Any:
+        return boto3.session.Session().client(
+            service,  # type: ignore[call-overload]
+            region_name=REGION,
+            endpoint_url=self.moto_endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    # ---- provisioning from template.yaml --------------------------------------------------------
+
+    def resolver(self) -> Resolver:
+        return Resolver(
+            self.template, region=REGION, stack_name=STACK_NAME, physical_ids=self.physical, attributes=self.attribute
+        )
+
+    def attribute(self, logical_id: str, name: str) -> str:
+        kind = self.template.resources[logical_id]["Type"]
+        physical = self.physical[logical_id]
+        if kind == "AWS::DynamoDB::Table" and name == "Arn":
+            return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{physical}"
+        if kind == "AWS::S3::Bucket" and name == "Arn":
+            return f"arn:aws:s3:::{physical}"
+        if kind == "AWS::S3::Bucket" and name == "WebsiteURL":
+            return self.api_base
+        if kind == "AWS::Cognito::UserPool" and name == "Arn":
+            return f"arn:aws:cognito-idp:{REGION}:{ACCOUNT_ID}:userpool/{physical}"
+        raise KeyError(f"Fn::GetAtt {logical_id}.{name} is not emulated")
+
+    def provision(self) -> None:
+        steps = {
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::S3::Bucket": self._bucket,
+            "AWS::Cognito::UserPool": self._user_pool,
+            "AWS::Cognito::UserPoolClient": self._user_pool_client,
+            "AWS::S3::BucketPolicy": self._bucket_policy,
+        }
+        unknown = {r["Type"] for r in self.template.resources.values()} - set(steps) - NOT_PROVISIONED
+        if unknown:
+            raise RuntimeError(f"template.yaml has resource types the local stack does not create: {sorted(unknown)}")
+        for kind, step in steps.items():  # in dependency order
+            for logical_id, resource in self.template.of_type(kind).items():
+                step(logical_id, self.resolver().resolve(resource.get("Properties", {})))
+
+    def _table(self, logical_id: str, props: dict[str, Any]) -> None:
+        dynamodb = self.client("dynamodb")
+        args = {k: props[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode") if k in props}
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification", "ProvisionedThroughput"):
+            if key in props:
+                args[key] = props[key]
+        if "SSESpecification" in props:
+            args["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+        dynamodb.create_table(**args)
+        if "TimeToLiveSpecification" in props:
+            dynamodb.update_time_to_live(
+                TableName=props["TableName"], TimeToLiveSpecification=props["TimeToLiveSpecification"]
+            )
+        pitr = props.get("PointInTimeRecoverySpecification")
+        if pitr:
+            dynamodb.update_continuous_backups(TableName=props["TableName"], PointInTimeRecoverySpecification=pitr)
+        self.physical[logical_id] = props["TableName"]
+
+    def _bucket(self, logical_id: str, props: dict[str, Any]) -> None:
+        s3 = self.client("s3")
+        name = props["BucketName"]
+        s3.create_bucket(Bucket=name)
+        website = props.get("WebsiteConfiguration")
+        if website:
+            config: dict[str, Any] = {"IndexDocument": {"Suffix": website["IndexDocument"]}}
+            if "ErrorDocument" in website:
+                config["ErrorDocument"] = {"Key": website["ErrorDocument"]}
+            s3.put_bucket_website(Bucket=name, WebsiteConfiguration=config)
+        if "PublicAccessBlockConfiguration" in props:
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+            )
+        self.physical[logical_id] = name
+
+    def _bucket_policy(self, logical_id: str, props: dict[str, Any]) -> None:
+        self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
+        self.physical[logical_id] = props["Bucket"]
+
+    def _user_pool(self, logical_id: str, props: dict[str, Any]) -> None:
+        args = {k: v for k, v in props.items() if k != "UserPoolName"}
+        pool = self.client("cognito-idp").create_user_pool(PoolName=props["UserPoolName"], **args)
+        self.user_pool_id = pool["UserPool"]["Id"]
+        self.physical[logical_id] = self.user_pool_id
+
+    def _user_pool_client(self, logical_id: str, props: dict[str, Any]) -> None:
+        created = self.client("cognito-idp").create_user_pool_client(**props)
+        self.client_id = created["UserPoolClient"]["ClientId"]
+        self.physical[logical_id] = self.client_id
+
+    # ---- owners ---------------------------------------------------------------------------------
+
+    def create_owner(self, email: str, password: str) -> None:
+        cognito = self.client("cognito-idp")
+        cognito.admin_create_user(
+            UserPoolId=self.user_pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(UserPoolId=self.user_pool_id, Username=email, Password=password, Permanent=True)
+
+    def seed_demo_owner(self) -> None:
+        self.create_owner(DEMO_EMAIL, self.demo_password)
+
+    # ---- the gateway ----------------------------------------------------------------------------
+
+    def function_environment(self) -> dict[str, str]:
+        """The union of every function's resolved environment (they share this process), with the
+        values that must point at local endpoints instead of AWS ones."""
+        overrides = {
+            "COGNITO_ENDPOINT": self.moto_endpoint,
+            "POWERTOOLS_LOG_LEVEL": self.log_level,
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "REGION": REGION,
+        }
+        merged: dict[str, str] = {}
+        for spec in self.template.functions():
+            for name, raw in spec.environment.items():
+                resolved = overrides.get(name, str(self.resolver().resolve(raw)))
+                if merged.get(name, resolved) != resolved:
+                    raise RuntimeError(f"functions disagree on {name}; the local stack runs them in one process")
+                merged[name] = resolved
+        merged.update({k: v for k, v in overrides.items() if k not in merged})
+        return merged
+
+    def _start_gateway(self) -> None:
+        os.environ.update(self.function_environment())
+        pools = {spec.logical_id: FunctionPool(spec) for spec in self.template.functions()}
+        issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{self.user_pool_id}"
+        jwks = f"{self.moto_endpoint}/{self.user_pool_id}/.well-known/jwks.json"
+        gateway = Gateway(
+            self.template,
+            pools,
+            CognitoAuthorizer(jwks, issuer, self.client_id),
+            static_dir=self.static_dir,
+            stage=self.template.parameters.get("StageName", "prod"),
+        )
+        self._server = serve(gateway, self.host, self.port)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True).start()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "apiBase": self.api_base,
+            "motoEndpoint": self.moto_endpoint,
+            "region": REGION,
+            "userPoolId": self.user_pool_id,
+            "clientId": self.client_id,
+            "demoEmail": DEMO_EMAIL,
+            "demoPassword": self.demo_password,
+        }

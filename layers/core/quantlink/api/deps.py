@@ -1,0 +1,65 @@
+"""What every owner-API route needs: its dependencies (set per invocation by the function), the
+caller's identity from the Cognito authorizer, the request body, and JSON responses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel
+
+from quantlink.dal.queues import TerminalQueues
+from quantlink.dal.store import DynamoStore
+from quantlink.errors import Unauthorized
+from quantlink.http import JSON_HEADERS, parse_body
+from quantlink.settings import OwnerApiSettings
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class OwnerDeps:
+    settings: OwnerApiSettings
+    store: DynamoStore
+    queues: TerminalQueues
+
+
+def deps(router: Router) -> OwnerDeps:
+    found: OwnerDeps = router.context["deps"]
+    return found
+
+
+def owner_id(router: Router) -> str:
+    claims = (router.current_event.request_context.authorizer.claims or {}) if router.current_event else {}
+    subject = claims.get("sub")
+    if not subject:
+        raise Unauthorized()
+    return str(subject)
+
+
+def body(router: Router, model: type[_M]) -> _M:
+    raw = router.current_event.decoded_body or ""
+    return parse_body(model, raw.encode("utf-8"), max_bytes=deps(router).settings.max_body_bytes)
+
+
+def optional_body(router: Router, model: type[_M]) -> _M:
+    raw = (router.current_event.decoded_body or "").strip()
+    return body(router, model) if raw else model()
+
+
+def api_base(router: Router) -> str:
+    """The public base URL as the caller reached us (stage, custom domain or the local emulator)."""
+    event = router.current_event
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    scheme = headers.get("x-forwarded-proto", "https")
+    full_path = event.request_context.path or event.path
+    prefix = full_path[: len(full_path) - len(event.path)] if full_path.endswith(event.path) else ""
+    return f"{scheme}://{headers.get('host', 'localhost')}{prefix}"
+
+
+def respond(status: int, payload: Any = None) -> Response[str]:
+    text = "" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return Response(status_code=status, headers=dict(JSON_HEADERS), body=text)

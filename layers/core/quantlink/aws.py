@@ -1,0 +1,55 @@
+"""boto3 clients, built lazily and once per process (a cached factory tests can replace).
+
+Endpoints come from botocore's own configuration (AWS_ENDPOINT_URL on the local stack), so the same
+code runs against AWS and against the moto server."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+# Fan-out sends to up to hundreds of queues concurrently, and the local stack serves many
+# long-polls from one process: the default pool of 10 connections would serialize them.
+_MAX_POOL = 128
+
+
+@cache
+def _session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
+@cache
+def _config() -> Any:
+    from botocore.config import Config
+
+    return Config(
+        max_pool_connections=_MAX_POOL,
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=2,
+        # Long-polls hold the connection up to 20 s.
+        read_timeout=25,
+    )
+
+
+@cache
+def dynamodb() -> DynamoDBClient:
+    client: DynamoDBClient = _session().client("dynamodb", config=_config())
+    return client
+
+
+@cache
+def sqs() -> SQSClient:
+    client: SQSClient = _session().client("sqs", config=_config())
+    return client
+
+
+def reset() -> None:
+    """Forget cached clients (tests that switch endpoints or mocks)."""
+    for factory in (_session, _config, dynamodb, sqs):
+        factory.cache_clear()

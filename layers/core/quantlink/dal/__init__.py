@@ -1,0 +1,1 @@
+"""Data access: DynamoDB and SQS behind small interfaces that speak domain models."""

@@ -1,0 +1,267 @@
+"""The hot path: receive a signal (dedup + record), fan it out, let terminals pull it and ack it.
+
+Delivery is at-least-once: a fan-out writes every delivery record before it sends, so a pulled
+message always has one; a crash before FANNED_OUT leaves the signal RECEIVED, and the next duplicate
+webhook (or the sweeper) re-drives it under a lease, so only one fan-out runs at a time."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from quantlink.concurrency import map_concurrently
+from quantlink.dal.queues import QueueMessage, TerminalQueues
+from quantlink.dal.store import DynamoStore
+from quantlink.errors import DeviceTakenOver, DuplicateSignal, Unauthorized, Unavailable, ValidationFailed
+from quantlink.ids import STRATEGY_PREFIX, hash_secret, secret_matches, terminal_id_from_token
+from quantlink.models import (
+    Ack,
+    DeliveryRecord,
+    DeliveryStatus,
+    IncomingSignal,
+    QueuedSignal,
+    SignalRecord,
+    SignalStatus,
+    Strategy,
+    Subscription,
+    Terminal,
+)
+from quantlink.observability import Metric, MetricUnit, logger, metrics
+from quantlink.timeutil import millis_between, now
+
+_MAX_ID = 64
+
+
+@dataclass(frozen=True)
+class Received:
+    signal_id: str
+    duplicate: bool
+    deliveries: int | None = None
+
+
+# ---- authentication ------------------------------------------------------------------------------
+
+
+def authenticate_strategy(store: DynamoStore, strategy_id: str, token: str | None) -> Strategy:
+    """A wrong token and an unknown strategy answer the same, in the same time."""
+    known = strategy_id.startswith(STRATEGY_PREFIX) and len(strategy_id) <= _MAX_ID
+    strategy = store.get_strategy(strategy_id) if known else None
+    if not secret_matches(token or "", strategy.webhook_token_hash if strategy else None) or strategy is None:
+        raise Unauthorized("Invalid strategy id or webhook token.")
+    return strategy
+
+
+def authenticate_terminal(store: DynamoStore, token: str | None) -> Terminal:
+    terminal_id = terminal_id_from_token(token or "")
+    terminal = store.get_terminal(terminal_id) if terminal_id and len(terminal_id) <= _MAX_ID else None
+    if not secret_matches(token or "", terminal.auth_token_hash if terminal else None) or terminal is None:
+        raise Unauthorized("Invalid terminal token; it may have been rotated or the terminal deleted.")
+    return terminal
+
+
+def check_fingerprint(fingerprint: str | None) -> str:
+    if fingerprint is None or not 8 <= len(fingerprint) <= 128 or not fingerprint.isprintable():
+        raise ValidationFailed(
+            "X-Device-Fingerprint must be 8 to 128 printable characters.",
+            details=[{"field": "header.X-Device-Fingerprint", "message": "missing or malformed"}],
+        )
+    return hash_secret(fingerprint)
+
+
+def verify_device(terminal: Terminal, fingerprint: str | None) -> None:
+    """For calls that carry the device header without claiming (ack, holdings): check it when present."""
+    if fingerprint is None:
+        return
+    fingerprint_hash = check_fingerprint(fingerprint)
+    if terminal.device_fingerprint_hash is not None and terminal.device_fingerprint_hash != fingerprint_hash:
+        raise DeviceTakenOver()
+
+
+def claim_device(store: DynamoStore, terminal: Terminal, fingerprint: str | None, *, at: datetime) -> None:
+    """First device wins; any other gets DEVICE_TAKEN_OVER until the owner releases the terminal."""
+    fingerprint_hash = check_fingerprint(fingerprint)
+    bound = terminal.device_fingerprint_hash
+    try:
+        if bound is not None and bound != fingerprint_hash:
+            raise DeviceTakenOver()
+        store.touch_terminal(terminal.terminal_id, fingerprint_hash, at=at)
+    except DeviceTakenOver:
+        metrics.add_metric(name=Metric.DEVICE_CONFLICTS, unit=MetricUnit.Count, value=1)
+        raise
+
+
+# ---- webhook -------------------------------------------------------------------------------------
+
+
+def receive_signal(
+    store: DynamoStore,
+    queues: TerminalQueues,
+    strategy: Strategy,
+    incoming: IncomingSignal,
+    *,
+    signal_id: str,
+    dedup_ttl_seconds: int,
+    lease_seconds: int,
+    received_at: datetime,
+) -> Received:
+    signal = SignalRecord.new(signal_id, strategy, incoming, received_at)
+    try:
+        store.record_signal(
+            signal, dedup_ttl_seconds=dedup_ttl_seconds, lease_until=received_at + timedelta(seconds=lease_seconds)
+        )
+    except DuplicateSignal as duplicate:
+        metrics.add_metric(name=Metric.DUPLICATES, unit=MetricUnit.Count, value=1)
+        redrive(store, queues, strategy.strategy_id, duplicate.signal_id, lease_seconds=lease_seconds)
+        return Received(duplicate.signal_id, duplicate=True)
+    metrics.add_metric(name=Metric.SIGNALS, unit=MetricUnit.Count, value=1)
+    return Received(signal.signal_id, duplicate=False, deliveries=fan_out(store, queues, signal))
+
+
+def redrive(store: DynamoStore, queues: TerminalQueues, strategy_id: str, signal_id: str, *, lease_seconds: int) -> bool:
+    """Finish the fan-out of a signal left RECEIVED, if its lease ran out (the first attempt died)."""
+    at = now()
+    signal = store.get_signal(strategy_id, signal_id)
+    if signal is None or signal.status != SignalStatus.RECEIVED:
+        return False
+    if not store.claim_fanout(strategy_id, signal_id, now=at, lease_until=at + timedelta(seconds=lease_seconds)):
+        return False
+    logger.warning("re-driving a stuck signal", extra={"signal_id": signal_id, "strategy_id": strategy_id})
+    metrics.add_metric(name=Metric.REDRIVES, unit=MetricUnit.Count, value=1)
+    fan_out(store, queues, signal, existing=store.deliveries_of(strategy_id, signal_id))
+    return True
+
+
+def fan_out(
+    store: DynamoStore, queues: TerminalQueues, signal: SignalRecord, *, existing: list[DeliveryRecord] | None = None
+) -> int:
+    """One Query for the subscriptions, delivery records first, then concurrent sends, then FANNED_OUT."""
+    queued_at = now()
+    subscriptions = [s for s in store.subscriptions_for(signal.strategy_id) if s.active(queued_at)]
+    known = {d.terminal_id: d for d in existing or []}
+    store.put_deliveries(
+        [
+            DeliveryRecord(
+                signal_id=signal.signal_id,
+                strategy_id=signal.strategy_id,
+                terminal_id=s.terminal_id,
+                status=DeliveryStatus.QUEUED,
+                received_at=signal.received_at,
+                queued_at=queued_at,
+            )
+            for s in subscriptions
+            if s.terminal_id not in known
+        ]
+    )
+    # A delivery already pulled (or done) in an earlier attempt is not sent again.
+    pending = [
+        s for s in subscriptions if s.terminal_id not in known or known[s.terminal_id].status == DeliveryStatus.QUEUED
+    ]
+
+    def send(subscription: Subscription) -> None:
+        body = QueuedSignal.for_subscription(signal, subscription).model_dump_json(by_alias=True)
+        queues.send(subscription.queue_url, body, group_id=signal.strategy_id, deduplication_id=signal.signal_id)
+
+    failures = [r for r in map_concurrently(send, pending) if isinstance(r, BaseException)]
+    if failures:
+        logger.error("fan-out failed", extra={"signal_id": signal.signal_id, "errors": [repr(f) for f in failures]})
+        store.release_fanout(signal.strategy_id, signal.signal_id)
+        raise Unavailable("The signal was recorded but not every terminal got it yet; retry with the same body.")
+    count = len(subscriptions) + len([d for d in known if d not in {s.terminal_id for s in subscriptions}])
+    store.mark_fanned_out(signal.strategy_id, signal.signal_id, deliveries=count, at=now())
+    metrics.add_metric(name=Metric.DELIVERIES, unit=MetricUnit.Count, value=len(pending))
+    return count
+
+
+# ---- pull ----------------------------------------------------------------------------------------
+
+
+def ack_token(strategy_id: str, receipt_handle: str) -> str:
+    return f"{strategy_id}:{receipt_handle}"
+
+
+def parse_ack_token(token: str) -> tuple[str, str] | None:
+    strategy_id, sep, receipt = token.partition(":")
+    if not sep or not receipt or not strategy_id.startswith(STRATEGY_PREFIX):
+        return None
+    return strategy_id, receipt
+
+
+def pull_signals(
+    store: DynamoStore, queues: TerminalQueues, terminal: Terminal, *, wait_seconds: int, max_signals: int
+) -> list[dict[str, Any]]:
+    """Long-poll the terminal's queue until a deliverable signal arrives or the wait runs out.
+    Expired signals and deliveries already settled are dropped (deleted), never returned."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        remaining = max(0, round(deadline - time.monotonic()))
+        messages = queues.receive(terminal.queue_url, max_messages=max_signals, wait_seconds=remaining)
+        if not messages:
+            return []
+        results = map_concurrently(lambda m: _take(store, queues, terminal, m), messages)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+        delivered = [r for r in results if isinstance(r, dict)]
+        if delivered or remaining == 0:
+            return delivered
+
+
+def _take(store: DynamoStore, queues: TerminalQueues, terminal: Terminal, message: QueueMessage) -> dict[str, Any] | None:
+    try:
+        signal = QueuedSignal.model_validate_json(message.body)
+    except ValidationError:
+        logger.error("dropping an unreadable message", extra={"terminal_id": terminal.terminal_id})
+        queues.delete_message(terminal.queue_url, message.receipt_handle)
+        return None
+    at = now()
+    keys = (signal.strategy_id, signal.signal_id, terminal.terminal_id)
+    if at >= signal.expires_at:
+        store.mark_expired(*keys, at=at)
+        queues.delete_message(terminal.queue_url, message.receipt_handle)
+        metrics.add_metric(name=Metric.EXPIRED, unit=MetricUnit.Count, value=1)
+        return None
+    status = store.mark_pulled(*keys, at=at)
+    if status is not None and status.is_final:
+        # Already executed / expired: this is a redelivery of a settled signal.
+        queues.delete_message(terminal.queue_url, message.receipt_handle)
+        return None
+    if status is None:
+        logger.warning("delivering a signal with no delivery record", extra={"signal_id": signal.signal_id})
+    metrics.add_metric(name=Metric.PULLED, unit=MetricUnit.Count, value=1)
+    latency = millis_between(signal.created_at, at)
+    if latency is not None:
+        metrics.add_metric(name=Metric.RELAY_LATENCY, unit=MetricUnit.Milliseconds, value=latency)
+    wire = signal.wire()
+    wire["ackToken"] = ack_token(signal.strategy_id, message.receipt_handle)
+    return wire
+
+
+# ---- ack -----------------------------------------------------------------------------------------
+
+
+def ack_signals(store: DynamoStore, queues: TerminalQueues, terminal: Terminal, acks: list[Ack]) -> list[dict[str, Any]]:
+    def settle(ack: Ack) -> dict[str, Any]:
+        parsed = parse_ack_token(ack.ack_token)
+        if parsed is None:
+            return {"signalId": ack.signal_id, "ok": False, "code": "VALIDATION_ERROR", "message": "malformed ackToken"}
+        strategy_id, receipt = parsed
+        at = now()
+        status = store.record_outcome(
+            strategy_id, ack.signal_id, terminal.terminal_id, ack.status.delivery_status, ack.outcome(), at=at
+        )
+        if status is None:
+            return {"signalId": ack.signal_id, "ok": False, "code": "NOT_FOUND", "message": "no such signal for this terminal"}
+        # Delete after recording: if the receipt is stale the redelivered copy is dropped at pull.
+        queues.delete_message(terminal.queue_url, receipt)
+        metrics.add_metric(name=Metric.ACKED, unit=MetricUnit.Count, value=1)
+        return {"signalId": ack.signal_id, "ok": True, "status": status.value}
+
+    results = map_concurrently(settle, acks)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise errors[0]
+    return [r for r in results if isinstance(r, dict)]
