@@ -39,7 +39,9 @@ def receive_signal(request: Request) -> dict[str, Any]:
     config = settings()
     received_at = now()
     check_size(request.body, max_bytes=config.max_body_bytes)
-    strategy = relay.authenticate_strategy(store(), request.path_params.get("strategyId", ""), bearer_token(request.headers))
+    strategy = relay.authenticate_strategy(
+        store(), request.path_params.get("strategyId", ""), bearer_token(request.headers)
+    )
     incoming = joinquant.parse_signal(request.headers, request.body, max_bytes=config.max_body_bytes)
     result = relay.receive_signal(
         store(),
@@ -59,7 +61,9 @@ def receive_signal(request: Request) -> dict[str, Any]:
 def receive_positions(request: Request) -> dict[str, Any]:
     config = settings()
     check_size(request.body, max_bytes=config.max_body_bytes)
-    strategy = relay.authenticate_strategy(store(), request.path_params.get("strategyId", ""), bearer_token(request.headers))
+    strategy = relay.authenticate_strategy(
+        store(), request.path_params.get("strategyId", ""), bearer_token(request.headers)
+    )
     snapshot = joinquant.parse_positions(request.headers, request.body, max_bytes=config.max_body_bytes)
     store().put_leader_positions(strategy.strategy_id, snapshot.model_dump(mode="json", by_alias=True), at=now())
     return json_response(202, {"accepted": True, "positions": len(snapshot.positions)})

@@ -158,7 +158,7 @@ class Gateway:
             return 204, dict(self.cors), b""
         if len(body) > MAX_BODY_BYTES:
             return self.gateway_answer("REQUEST_TOO_LARGE", 413)
-        route, params, path_known = self.match(method, path)
+        route, params, _ = self.match(method, path)
         if route is None:
             # API Gateway answers an unknown method on a known path like an unknown path.
             return self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", 403)
@@ -170,7 +170,7 @@ class Gateway:
         event = self.event(route, method, path, split.query, params, headers, body, source_ip, claims)
         try:
             result = self.pools[route.function].invoke(event)
-        except Exception:  # the function crashed: API Gateway answers 502
+        except Exception:  # noqa: BLE001 - the function crashed: API Gateway answers 502
             return self.gateway_answer("DEFAULT_5XX", 502)
         return self.proxy_response(result)
 
@@ -267,7 +267,7 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     class Server(ThreadingHTTPServer):

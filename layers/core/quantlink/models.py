@@ -20,9 +20,7 @@ ClientTimestamp = Annotated[AwareDatetime, PlainSerializer(iso, return_type=str,
 class CamelModel(BaseModel):
     # defer_build: each function builds only the validators it uses, on first use, instead of
     # every model of the package at import (cold start).
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -214,9 +212,7 @@ class SignalRecord(CamelModel):
     deliveries: int | None = None
 
     @classmethod
-    def new(
-        cls, signal_id: str, strategy: Strategy, incoming: IncomingSignal, received_at: datetime
-    ) -> SignalRecord:
+    def new(cls, signal_id: str, strategy: Strategy, incoming: IncomingSignal, received_at: datetime) -> SignalRecord:
         order = incoming.order
         return cls(
             signal_id=signal_id,
@@ -389,9 +385,7 @@ class SizingMode(StrEnum):
 
 
 class Sizing(CamelModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
 
     mode: SizingMode = SizingMode.RATIO
     multiplier: Annotated[float, Field(gt=0, le=100)] = 1.0

@@ -82,7 +82,12 @@ def signal_timeline(
 
 
 def register_terminal(
-    store: DynamoStore, queues: TerminalQueues, owner_id: str, body: CreateTerminalBody, *, visibility_timeout_seconds: int
+    store: DynamoStore,
+    queues: TerminalQueues,
+    owner_id: str,
+    body: CreateTerminalBody,
+    *,
+    visibility_timeout_seconds: int,
 ) -> WithSecret:
     terminal_id = new_terminal_id()
     token = new_terminal_token(terminal_id)

@@ -121,7 +121,9 @@ def receive_signal(
     return Received(signal.signal_id, duplicate=False, deliveries=fan_out(store, queues, signal))
 
 
-def redrive(store: DynamoStore, queues: TerminalQueues, strategy_id: str, signal_id: str, *, lease_seconds: int) -> bool:
+def redrive(
+    store: DynamoStore, queues: TerminalQueues, strategy_id: str, signal_id: str, *, lease_seconds: int
+) -> bool:
     """Finish the fan-out of a signal left RECEIVED, if its lease ran out (the first attempt died)."""
     at = now()
     signal = store.get_signal(strategy_id, signal_id)
@@ -210,7 +212,9 @@ def pull_signals(
             return delivered
 
 
-def _take(store: DynamoStore, queues: TerminalQueues, terminal: Terminal, message: QueueMessage) -> dict[str, Any] | None:
+def _take(
+    store: DynamoStore, queues: TerminalQueues, terminal: Terminal, message: QueueMessage
+) -> dict[str, Any] | None:
     try:
         signal = QueuedSignal.model_validate_json(message.body)
     except ValidationError:
@@ -243,7 +247,9 @@ def _take(store: DynamoStore, queues: TerminalQueues, terminal: Terminal, messag
 # ---- ack -----------------------------------------------------------------------------------------
 
 
-def ack_signals(store: DynamoStore, queues: TerminalQueues, terminal: Terminal, acks: list[Ack]) -> list[dict[str, Any]]:
+def ack_signals(
+    store: DynamoStore, queues: TerminalQueues, terminal: Terminal, acks: list[Ack]
+) -> list[dict[str, Any]]:
     def settle(ack: Ack) -> dict[str, Any]:
         parsed = parse_ack_token(ack.ack_token)
         if parsed is None:
@@ -254,7 +260,12 @@ def ack_signals(store: DynamoStore, queues: TerminalQueues, terminal: Terminal, 
             strategy_id, ack.signal_id, terminal.terminal_id, ack.status.delivery_status, ack.outcome(), at=at
         )
         if status is None:
-            return {"signalId": ack.signal_id, "ok": False, "code": "NOT_FOUND", "message": "no such signal for this terminal"}
+            return {
+                "signalId": ack.signal_id,
+                "ok": False,
+                "code": "NOT_FOUND",
+                "message": "no such signal for this terminal",
+            }
         # Delete after recording: if the receipt is stale the redelivered copy is dropped at pull.
         queues.delete_message(terminal.queue_url, receipt)
         metrics.add_metric(name=Metric.ACKED, unit=MetricUnit.Count, value=1)

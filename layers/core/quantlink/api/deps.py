@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -16,6 +16,9 @@ from quantlink.dal.store import DynamoStore
 from quantlink.errors import Unauthorized
 from quantlink.http import JSON_HEADERS, parse_body
 from quantlink.settings import OwnerApiSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -32,8 +35,13 @@ def deps(router: Router) -> OwnerDeps:
     return found
 
 
+def _event(router: Router) -> APIGatewayProxyEvent:
+    event: APIGatewayProxyEvent = router.current_event  # type: ignore[assignment]
+    return event
+
+
 def owner_id(router: Router) -> str:
-    claims = (router.current_event.request_context.authorizer.claims or {}) if router.current_event else {}
+    claims = _event(router).request_context.authorizer.claims or {}
     subject = claims.get("sub")
     if not subject:
         raise Unauthorized()
@@ -52,7 +60,7 @@ def optional_body(router: Router, model: type[_M]) -> _M:
 
 def api_base(router: Router) -> str:
     """The public base URL as the caller reached us (stage, custom domain or the local emulator)."""
-    event = router.current_event
+    event = _event(router)
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     scheme = headers.get("x-forwarded-proto", "https")
     full_path = event.request_context.path or event.path

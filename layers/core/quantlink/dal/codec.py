@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,9 +54,9 @@ def to_item(model: BaseModel, **keys: Any) -> Item:
     return {name: value(v) for name, v in data.items() if v is not None}
 
 
-def to_python(item: Item) -> dict[str, Any]:
+def to_python(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _from_dynamo(_deserializer.deserialize(v)) for name, v in item.items()}  # type: ignore[arg-type]
 
 
-def from_item(model: type[_M], item: Item) -> _M:
+def from_item(model: type[_M], item: Mapping[str, Any]) -> _M:
     return model.model_validate(to_python(item))

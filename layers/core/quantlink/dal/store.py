@@ -131,9 +131,7 @@ class DynamoStore:
             gsi1sk=f"STRATEGY#{iso(strategy.created_at)}#{strategy.strategy_id}",
         )
         try:
-            self.client.put_item(
-                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+            self.client.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
             if _error_code(error) == _CONDITION_FAILED:
                 raise Conflict("A strategy with this id already exists.") from error
@@ -235,7 +233,9 @@ class DynamoStore:
                 TableName=self.table_name,
                 Key=self._key(strategy_pk(strategy_id), signal_sk(signal_id)),
                 UpdateExpression="SET fanoutLeaseUntil = :until",
-                ConditionExpression="#s = :received AND (attribute_not_exists(fanoutLeaseUntil) OR fanoutLeaseUntil < :now)",
+                ConditionExpression=(
+                    "#s = :received AND (attribute_not_exists(fanoutLeaseUntil) OR fanoutLeaseUntil < :now)"
+                ),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values(
                     until=epoch_ms(lease_until), received=SignalStatus.RECEIVED.value, now=epoch_ms(now)
@@ -290,9 +290,7 @@ class DynamoStore:
             ExpressionAttributeValues=values(done=SignalStatus.FANNED_OUT.value, at=iso(at), n=deliveries),
         )
 
-    def mark_pulled(
-        self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
-    ) -> DeliveryStatus | None:
+    def mark_pulled(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> DeliveryStatus | None:
         """QUEUED/PULLED → PULLED (first pull time kept). Returns the status the delivery now has, or
         None when the delivery record does not exist."""
         return self._transition(
@@ -308,11 +306,23 @@ class DynamoStore:
         self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
     ) -> DeliveryStatus | None:
         return self._transition(
-            strategy_id, signal_id, terminal_id, update="SET #s = :new, expiredAt = :at", new=DeliveryStatus.EXPIRED, at=at
+            strategy_id,
+            signal_id,
+            terminal_id,
+            update="SET #s = :new, expiredAt = :at",
+            new=DeliveryStatus.EXPIRED,
+            at=at,
         )
 
     def record_outcome(
-        self, strategy_id: str, signal_id: str, terminal_id: str, status: DeliveryStatus, outcome: Outcome, *, at: datetime
+        self,
+        strategy_id: str,
+        signal_id: str,
+        terminal_id: str,
+        status: DeliveryStatus,
+        outcome: Outcome,
+        *,
+        at: datetime,
     ) -> DeliveryStatus | None:
         return self._transition(
             strategy_id,
@@ -405,9 +415,7 @@ class DynamoStore:
             gsi1sk=f"TERMINAL#{iso(terminal.created_at)}#{terminal.terminal_id}",
         )
         try:
-            self.client.put_item(
-                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+            self.client.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
             if _error_code(error) == _CONDITION_FAILED:
                 raise Conflict("A terminal with this id already exists.") from error
@@ -471,7 +479,9 @@ class DynamoStore:
         pk = terminal_pk(terminal.terminal_id)
         own = [(pk, item["sk"]["S"]) for item in self._query_prefix(pk, "")]  # type: ignore[typeddict-item]
         mirrored = [
-            (strategy_pk(sk.removeprefix("SUB#")), f"SUB#{terminal.terminal_id}") for _, sk in own if sk.startswith("SUB#")
+            (strategy_pk(sk.removeprefix("SUB#")), f"SUB#{terminal.terminal_id}")
+            for _, sk in own
+            if sk.startswith("SUB#")
         ]
         keys = mirrored + own
         self._batch_write([{"DeleteRequest": {"Key": self._key(p, s)}} for p, s in keys])
@@ -520,8 +530,18 @@ class DynamoStore:
     def delete_subscription(self, terminal_id: str, strategy_id: str) -> None:
         self._transact(
             [
-                {"Delete": {"TableName": self.table_name, "Key": self._key(strategy_pk(strategy_id), f"SUB#{terminal_id}")}},
-                {"Delete": {"TableName": self.table_name, "Key": self._key(terminal_pk(terminal_id), f"SUB#{strategy_id}")}},
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": self._key(strategy_pk(strategy_id), f"SUB#{terminal_id}"),
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": self.table_name,
+                        "Key": self._key(terminal_pk(terminal_id), f"SUB#{strategy_id}"),
+                    }
+                },
             ]
         )
 

@@ -1,0 +1,51 @@
+# QuantLink: everything a newcomer needs, on a fresh machine, with no AWS account and no Docker.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+FUNCTIONS := $(wildcard functions/*/app.py)
+
+.PHONY: run test lint format bench openapi install sam-validate clean
+
+$(STAMP): pyproject.toml $(wildcard terminal/pyproject.toml)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@if [ -f terminal/pyproject.toml ]; then $(PY) -m pip install --quiet -e terminal; fi
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: start the local stack (moto + API Gateway emulator) and print the URLs and a demo login
+run: $(STAMP)
+	$(PY) -m quantlink_local
+
+## make test: the whole suite (unit, integration on moto, e2e on the local stack)
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/core/quantlink infra/quantlink_local
+	@for f in $(FUNCTIONS); do $(VENV)/bin/mypy $$f || exit 1; done
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## make bench: relay latency / throughput / fan-out / cold import / injection, as ratios to floors
+bench: $(STAMP)
+	$(PY) tests/bench/run.py --write docs/PERFORMANCE.md
+
+## make openapi: regenerate docs/openapi.json from the code (a test fails when it is stale)
+openapi: $(STAMP)
+	$(PY) -m quantlink.api.contract > docs/openapi.json
+
+## make sam-validate: `sam validate --lint` in its own venv (aws-sam-cli pins its own boto3)
+sam-validate:
+	@test -x .venv-sam/bin/sam || ($(PYTHON) -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli)
+	AWS_DEFAULT_REGION=us-east-1 .venv-sam/bin/sam validate --lint --template template.yaml
+
+clean:
+	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,79 @@
+"""Run the local stack as a subprocess (`python -m quantlink_local`), as the e2e tests and the bench do."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from quantlink_local.client import OwnerClient, sign_in
+
+READY = "QuantLink local stack ready at "
+
+
+@dataclass
+class RunningStack:
+    api_base: str
+    moto_endpoint: str
+    info: dict[str, Any]
+    process: subprocess.Popen[str]
+
+    def aws(self, service: str) -> Any:
+        return boto3.session.Session().client(
+            service,  # type: ignore[call-overload]
+            region_name=self.info["region"],
+            endpoint_url=self.moto_endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def new_owner(self) -> OwnerClient:
+        """A fresh Cognito user, signed in: tests do not see each other's strategies."""
+        email = f"owner-{secrets.token_hex(6)}@example.com"
+        password = "Pw-" + secrets.token_urlsafe(12) + "9a"
+        cognito = self.aws("cognito-idp")
+        pool = self.info["userPoolId"]
+        cognito.admin_create_user(
+            UserPoolId=pool,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+        return OwnerClient(self.api_base, sign_in(self.api_base, email, password))
+
+    def stop(self) -> int:
+        self.process.terminate()
+        return self.process.wait(timeout=30)
+
+
+def start_stack(workdir: Path, *, timeout: float = 120, extra_args: list[str] | None = None) -> RunningStack:
+    state = workdir / "stack.json"
+    log = (workdir / "stack.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "quantlink_local", "--port", "0", "--state-file", str(state), *(extra_args or [])],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    for line in process.stdout:
+        if line.startswith(READY):
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the local stack did not become ready in time")
+    else:
+        raise RuntimeError(f"the local stack exited early; see {workdir / 'stack.log'}")
+    info = json.loads(state.read_text(encoding="utf-8"))
+    return RunningStack(info["apiBase"], info["motoEndpoint"], info, process)
