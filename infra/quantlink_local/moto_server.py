@@ -1,13 +1,16 @@
-"""The moto server of the local stack, with DynamoDB made safe under concurrency.
+"""The moto server of the local stack, with DynamoDB made safe and steady under load.
 
-moto's DynamoDB backend has no locking: two conditional writes to one key, arriving at once over HTTP,
-can both succeed, and a Query can iterate a dict another request is changing. Dedup and device claims
-depend on conditional writes, so every backend call takes one process-wide lock, as a single DynamoDB
-partition would serialize them."""
+1. moto's DynamoDB backend has no locking: two conditional writes to one key, arriving at once over
+   HTTP, can both succeed, and a Query can iterate a dict another request is changing. Dedup and
+   device claims depend on conditional writes, so every backend call takes one process-wide lock.
+2. moto's TransactWriteItems deep-copies the whole table (once per item) to be able to roll back, so
+   every webhook got slower as the table grew. Under the lock nothing else can interleave, so a
+   snapshot of just the items the transaction names is an exact rollback."""
 
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import inspect
 import threading
@@ -26,17 +29,80 @@ def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
-def serialize_dynamodb() -> list[str]:
-    """Wrap every public DynamoDBBackend method (reads too) in the lock; returns their names."""
+class _TableSharingCopy:
+    """Stands in for the `copy` module inside moto's DynamoDB models during a transaction: a Table
+    is "copied" as itself (its rollback is done item by item instead), anything else really is."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(obj: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return obj if isinstance(obj, Table) else copy.deepcopy(obj, memo)
+
+
+def _item_keys(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    keys = []
+    for entry in transact_items:
+        operation = next(iter(entry.values()), {})
+        table = backend.tables.get(operation.get("TableName"))
+        key = operation.get("Key") or operation.get("Item") or {}
+        if table is None or table.hash_key_attr not in key:
+            continue
+        range_value = key.get(table.range_key_attr) if table.range_key_attr else None
+        if table.has_range_key and range_value is None:
+            continue
+        keys.append((table, DynamoType(key[table.hash_key_attr]), DynamoType(range_value) if range_value else None))
+    return keys
+
+
+def _with_item_rollback(transact: Callable[..., Any]) -> Callable[..., Any]:
+    from moto.dynamodb import models
+
+    @functools.wraps(transact)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        saved = [(t, h, r, copy.deepcopy(t.get_item(h, r))) for t, h, r in _item_keys(self, transact_items)]
+        models.copy = _TableSharingCopy()  # type: ignore[assignment]
+        try:
+            return transact(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item in reversed(saved):
+                if item is None:
+                    table.items.get(hash_value, {}).pop(range_value, None) if range_value else table.items.pop(
+                        hash_value, None
+                    )
+                elif range_value:
+                    table.items[hash_value][range_value] = item
+                else:
+                    table.items[hash_value] = item
+            raise
+        finally:
+            models.copy = copy  # type: ignore[assignment]
+
+    return transact_write_items
+
+
+def patch_dynamodb() -> Callable[[], None]:
+    """Apply both fixes to moto's DynamoDBBackend; returns a function that undoes them (tests)."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    wrapped = []
+    originals = {}
     for name, member in list(vars(DynamoDBBackend).items()):
-        if name.startswith("_") or not inspect.isfunction(member) or hasattr(member, "__wrapped__"):
+        if name.startswith("_") or not inspect.isfunction(member):
             continue
-        setattr(DynamoDBBackend, name, _serialized(member))
-        wrapped.append(name)
-    return wrapped
+        originals[name] = member
+        patched = _with_item_rollback(member) if name == "transact_write_items" else member
+        setattr(DynamoDBBackend, name, _serialized(patched))
+
+    def undo() -> None:
+        for name, member in originals.items():
+            setattr(DynamoDBBackend, name, member)
+
+    return undo
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,7 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    serialize_dynamodb()
+    patch_dynamodb()
+    from werkzeug.serving import WSGIRequestHandler
+
+    # As in the gateway: no Nagle delay between a response's header and body writes.
+    WSGIRequestHandler.disable_nagle_algorithm = True
     from moto.server import main as moto_main
 
     moto_main(["-H", args.host, "-p", str(args.port)])

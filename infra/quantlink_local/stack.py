@@ -155,7 +155,9 @@ class LocalStack:
 
     def _table(self, logical_id: str, props: dict[str, Any]) -> None:
         dynamodb = self.client("dynamodb")
-        args: dict[str, Any] = {k: props[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode") if k in props}
+        args: dict[str, Any] = {
+            k: props[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode") if k in props
+        }
         for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification", "ProvisionedThroughput"):
             if key in props:
                 args[key] = props[key]

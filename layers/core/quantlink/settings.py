@@ -14,7 +14,8 @@ _T = TypeVar("_T", bound="FunctionSettings")
 
 
 class FunctionSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # Built on first use (cold start), not at import: each function validates only its own model.
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     table_name: str = Field(min_length=1)
     queue_name_prefix: str = Field(min_length=1)

@@ -15,6 +15,7 @@ ClientError never leaves this module: it becomes a domain exception or a domain 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from quantlink import aws
+from quantlink.concurrency import map_concurrently
 from quantlink.dal.codec import Item, from_item, to_item, to_python, value, values
-from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound
+from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound, Unavailable
 from quantlink.models import (
     DeliveryRecord,
     DeliveryStatus,
@@ -45,6 +47,7 @@ META = "#META"
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _TRANSACT_ITEMS_MAX = 100
 _BATCH_WRITE_MAX = 25
+_BATCH_ATTEMPTS = 6
 
 
 def strategy_pk(strategy_id: str) -> str:
@@ -114,11 +117,22 @@ class DynamoStore:
             self.client.transact_write_items(TransactItems=items[start : start + _TRANSACT_ITEMS_MAX])
 
     def _batch_write(self, requests: list[WriteRequestTypeDef]) -> None:
-        for start in range(0, len(requests), _BATCH_WRITE_MAX):
-            pending: dict[str, Any] = {self.table_name: requests[start : start + _BATCH_WRITE_MAX]}
-            while pending:
+        """Chunks of 25 (the API's limit), sent concurrently, each retried until fully processed."""
+
+        def write(chunk: list[WriteRequestTypeDef]) -> None:
+            pending: dict[str, Any] = {self.table_name: chunk}
+            for attempt in range(_BATCH_ATTEMPTS):
                 answer = self.client.batch_write_item(RequestItems=pending)
                 pending = dict(answer.get("UnprocessedItems") or {})
+                if not pending:
+                    return
+                time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off, as DynamoDB asks
+            raise Unavailable("DynamoDB kept throttling the write; retry.")
+
+        chunks = [requests[start : start + _BATCH_WRITE_MAX] for start in range(0, len(requests), _BATCH_WRITE_MAX)]
+        failures = [r for r in map_concurrently(write, chunks) if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
 
     # ---- strategies -------------------------------------------------------------------------------
 

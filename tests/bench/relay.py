@@ -1,0 +1,303 @@
+"""Relay benchmarks on the local stack, each against a floor measured in the same run on the same
+moto server: the AWS calls the path makes, issued back-to-back by the bench itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import requests
+from botocore.config import Config
+from common import Figure, median, percentile
+
+from quantlink_local.process import RunningStack
+from quantlink_local.template import REPO_ROOT
+
+HOT_PATH = ("webhook", "terminal_pull", "terminal_ack")
+
+
+def signal_body(seq: int) -> bytes:
+    return json.dumps(
+        {
+            "v": 1,
+            "seq": seq,
+            "sentAt": "2026-11-20T09:31:02.123+08:00",
+            "runType": "sim_trade",
+            "dt": "2026-11-20T09:31:00+08:00",
+            "order": {
+                "id": str(seq),
+                "fn": "order_target_value",
+                "security": "600000.XSHG",
+                "side": "buy",
+                "amount": 100,
+                "price": 10.52,
+                "style": "market",
+                "limitPrice": None,
+            },
+            "portfolio": {"totalValue": 1000000.0, "cash": 250000.0, "positionAfter": 100},
+        }  # fmt: skip
+    ).encode()
+
+
+class Bench:
+    def __init__(self, stack: RunningStack, quick: bool) -> None:
+        self.stack = stack
+        self.quick = quick
+        self.owner = stack.new_owner()
+        self.http = requests.Session()
+        self.seq = 0
+        config = Config(max_pool_connections=64, read_timeout=30)
+        session = boto3.session.Session()
+        kwargs: dict[str, Any] = {
+            "region_name": stack.info["region"],
+            "endpoint_url": stack.moto_endpoint,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+            "config": config,
+        }
+        self.dynamodb = session.client("dynamodb", **kwargs)
+        self.sqs = session.client("sqs", **kwargs)
+        self.table = "quantlink-local-main"
+
+    # ---- setup helpers --------------------------------------------------------------------------
+
+    def strategy_with_terminals(self, count: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        strategy = self.owner.create_strategy(f"bench-{count}")
+        terminals = [self.owner.create_terminal(f"t{i}") for i in range(count)]
+        for terminal in terminals:
+            self.owner.subscribe(terminal["terminalId"], strategy["strategyId"])
+        return strategy, terminals
+
+    def post(self, strategy: dict[str, Any], body: bytes) -> requests.Response:
+        return self.http.post(
+            strategy["webhookUrl"],
+            data=body,
+            headers={"Authorization": f"Bearer {strategy['webhookToken']}", "Content-Type": "application/json"},
+            timeout=30,
+        )
+
+    def next_body(self) -> bytes:
+        self.seq += 1
+        return signal_body(self.seq)
+
+    # ---- relay latency --------------------------------------------------------------------------
+
+    def relay_latency(self, samples: int) -> list[float]:
+        strategy, (terminal,) = self.strategy_with_terminals(1)
+        puller = requests.Session()
+        headers = {"Authorization": f"Bearer {terminal['authToken']}", "X-Device-Fingerprint": "bench-device-1"}
+        latencies = []
+        for _ in range(samples):
+            got: dict[str, Any] = {}
+
+            def poll() -> None:
+                response = puller.get(
+                    f"{self.stack.api_base}/api/terminals/pull", params={"wait": 20}, headers=headers, timeout=40
+                )
+                got["at"] = time.perf_counter()
+                got["signals"] = response.json()["signals"]
+
+            thread = threading.Thread(target=poll)
+            thread.start()
+            time.sleep(0.05)  # the long-poll is waiting on ReceiveMessage when the webhook starts
+            start = time.perf_counter()
+            answer = self.post(strategy, self.next_body())
+            thread.join(30)
+            if answer.status_code != 202 or len(got.get("signals", [])) != 1:
+                raise RuntimeError(f"relay lost a signal: {answer.status_code} {got}")
+            latencies.append((got["at"] - start) * 1000)
+            signal = got["signals"][0]
+            puller.post(
+                f"{self.stack.api_base}/api/terminals/ack",
+                json={"acks": [{"signalId": signal["signalId"], "ackToken": signal["ackToken"], "status": "executed"}]},
+                headers=headers,
+                timeout=30,
+            )
+        return latencies
+
+    def floor_latency(self, samples: int) -> list[float]:
+        """GetItem, TransactWriteItems, Query, BatchWriteItem, SendMessage, then (in the waiting
+        long-poll) ReceiveMessage returns and UpdateItem marks it pulled: the relay's critical path."""
+        queue = self.sqs.create_queue(
+            QueueName=f"quantlink-local-terminal-floor{os.getpid()}.fifo",
+            Attributes={"FifoQueue": "true", "VisibilityTimeout": "60"},
+        )["QueueUrl"]
+        latencies = []
+        for n in range(samples):
+            done: dict[str, float] = {}
+            pk = {"S": f"BENCH#{n}"}
+
+            def poll(pk: dict[str, str] = pk, done: dict[str, float] = done) -> None:
+                messages = self.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20).get("Messages", [])
+                self.dynamodb.update_item(
+                    TableName=self.table,
+                    Key={"pk": pk, "sk": {"S": "D#1"}},
+                    UpdateExpression="SET #s = :p",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={":p": {"S": "PULLED"}},
+                )
+                done["at"] = time.perf_counter()
+                self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=messages[0]["ReceiptHandle"])
+
+            thread = threading.Thread(target=poll)
+            thread.start()
+            time.sleep(0.05)
+            start = time.perf_counter()
+            self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": "STRATEGY#none"}, "sk": {"S": "#META"}})
+            self.dynamodb.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self.table, "Item": {"pk": pk, "sk": {"S": "DEDUP"}},
+                             "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"Put": {"TableName": self.table, "Item": {"pk": pk, "sk": {"S": "SIGNAL"}, "body": {"S": "x" * 600}},
+                             "ConditionExpression": "attribute_not_exists(pk)"}},
+                ]
+            )  # fmt: skip
+            self.dynamodb.query(
+                TableName=self.table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+                ExpressionAttributeValues={":pk": pk, ":p": {"S": "SUB#"}},
+                ConsistentRead=True,
+            )
+            self.dynamodb.batch_write_item(
+                RequestItems={self.table: [{"PutRequest": {"Item": {"pk": pk, "sk": {"S": "D#1"}}}}]}
+            )
+            self.sqs.send_message(
+                QueueUrl=queue, MessageBody="x" * 600, MessageGroupId="g", MessageDeduplicationId=f"floor-{n}"
+            )
+            thread.join(30)
+            latencies.append((done["at"] - start) * 1000)
+        self.sqs.delete_queue(QueueUrl=queue)
+        return latencies
+
+    # ---- throughput -----------------------------------------------------------------------------
+
+    def throughput(self, senders: int, per_sender: int) -> float:
+        strategy, _ = self.strategy_with_terminals(1)
+        bodies = [[self.next_body() for _ in range(per_sender)] for _ in range(senders)]
+
+        def send(batch: list[bytes]) -> int:
+            session = requests.Session()
+            ok = 0
+            for body in batch:
+                response = session.post(
+                    strategy["webhookUrl"], data=body, timeout=30,
+                    headers={"Authorization": f"Bearer {strategy['webhookToken']}"},
+                )  # fmt: skip
+                ok += response.status_code == 202
+            return ok
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(senders) as pool:
+            accepted = sum(pool.map(send, bodies))
+        elapsed = time.perf_counter() - start
+        if accepted != senders * per_sender:
+            raise RuntimeError(f"throughput run accepted {accepted} of {senders * per_sender}")
+        return accepted / elapsed
+
+    # ---- fan-out --------------------------------------------------------------------------------
+
+    def fan_out_ms(self, terminals: int, samples: int) -> float:
+        strategy, _ = self.strategy_with_terminals(terminals)
+        times = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            answer = self.post(strategy, self.next_body())
+            times.append((time.perf_counter() - start) * 1000)
+            if answer.status_code != 202 or answer.json()["deliveries"] != terminals:
+                raise RuntimeError(f"fan-out to {terminals} answered {answer.status_code} {answer.text}")
+        return median(times)
+
+
+def cold_import_ms(statement: str, runs: int) -> float:
+    """Best of `runs` fresh interpreters: the time to execute `statement` (imports only)."""
+    code = f"import time\nt = time.perf_counter()\n{statement}\nprint((time.perf_counter() - t) * 1000)"
+    best = float("inf")
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        best = min(best, float(out.strip().splitlines()[-1]))
+    return best
+
+
+def handler_import_statement(function: str) -> str:
+    path = REPO_ROOT / "functions" / function / "app.py"
+    return (
+        "import importlib.util\n"
+        f"spec = importlib.util.spec_from_file_location('app', {str(path)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)"
+    )
+
+
+def run(stack: RunningStack, quick: bool) -> list[Figure]:
+    bench = Bench(stack, quick)
+    samples = 30 if quick else 200
+    figures: list[Figure] = []
+
+    bench.relay_latency(5)  # warm: cold starts of the functions' execution environments
+    relay = bench.relay_latency(samples)
+    floor = bench.floor_latency(samples)
+    floor_p50 = percentile(floor, 50)
+    for pct in (50, 95, 99):
+        value = percentile(relay, pct)
+        figures.append(
+            Figure(
+                f"relay latency p{pct} (webhook start -> long-poll returns), n={samples}",
+                value,
+                "ms",
+                ratio=value / percentile(floor, pct),
+                floor=f"the same moto calls back-to-back, p{pct} = {percentile(floor, pct):.1f} ms",
+                target=1.5 if pct == 50 else None,
+            )
+        )
+    figures.append(Figure("floor p50 (raw moto calls of the relay path)", floor_p50, "ms"))
+
+    per_sender = 20 if quick else 100
+    one = bench.throughput(1, per_sender * 2)
+    eight = bench.throughput(8, per_sender)
+    figures.append(Figure("webhook throughput, 1 sender (1 terminal)", one, "signals/s"))
+    figures.append(
+        Figure("webhook throughput, 8 senders (1 terminal)", eight, "signals/s", ratio=eight / one, floor="1 sender")
+    )
+
+    fan_samples = 5 if quick else 15
+    fan_one = bench.fan_out_ms(1, fan_samples)
+    fan_ten = bench.fan_out_ms(10, fan_samples)
+    fan_hundred = bench.fan_out_ms(100 if not quick else 30, fan_samples)
+    figures.append(Figure("fan-out webhook time, 1 terminal", fan_one, "ms"))
+    figures.append(
+        Figure("fan-out webhook time, 10 terminals", fan_ten, "ms", ratio=fan_ten / fan_one, floor="1 terminal")
+    )
+    figures.append(
+        Figure(
+            f"fan-out webhook time, {100 if not quick else 30} terminals",
+            fan_hundred,
+            "ms",
+            ratio=fan_hundred / fan_one,
+            floor="1 terminal",
+            target=15.0 if not quick else None,
+        )
+    )
+
+    runs = 3 if quick else 9
+    boto3_ms = cold_import_ms("import boto3", runs)
+    figures.append(Figure("cold import: boto3 alone", boto3_ms, "ms"))
+    for function in HOT_PATH:
+        value = cold_import_ms(handler_import_statement(function), runs)
+        figures.append(
+            Figure(
+                f"cold import: functions/{function}/app.py",
+                value,
+                "ms",
+                ratio=value / boto3_ms,
+                floor="import boto3",
+                target=1.5,
+            )
+        )
+    return figures
