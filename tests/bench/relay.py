@@ -42,7 +42,7 @@ def signal_body(seq: int) -> bytes:
                 "limitPrice": None,
             },
             "portfolio": {"totalValue": 1000000.0, "cash": 250000.0, "positionAfter": 100},
-        }  # fmt: skip
+        }
     ).encode()
 
 
@@ -97,7 +97,7 @@ class Bench:
         for _ in range(samples):
             got: dict[str, Any] = {}
 
-            def poll() -> None:
+            def poll(got: dict[str, Any] = got) -> None:
                 response = puller.get(
                     f"{self.stack.api_base}/api/terminals/pull", params={"wait": 20}, headers=headers, timeout=40
                 )
@@ -155,7 +155,8 @@ class Bench:
                 TransactItems=[
                     {"Put": {"TableName": self.table, "Item": {"pk": pk, "sk": {"S": "DEDUP"}},
                              "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": self.table, "Item": {"pk": pk, "sk": {"S": "SIGNAL"}, "body": {"S": "x" * 600}},
+                    {"Put": {"TableName": self.table,
+                             "Item": {"pk": pk, "sk": {"S": "SIGNAL"}, "body": {"S": "x" * 600}},
                              "ConditionExpression": "attribute_not_exists(pk)"}},
                 ]
             )  # fmt: skip
