@@ -17,7 +17,7 @@ from quantlink.api.deps import OwnerDeps, respond
 from quantlink.dal.queues import TerminalQueues
 from quantlink.dal.store import DynamoStore
 from quantlink.errors import NotFound, QuantLinkError
-from quantlink.observability import logger, metrics, tracer
+from quantlink.observability import capture_lambda_handler, logger, metrics
 from quantlink.settings import OwnerApiSettings
 
 app = APIGatewayRestResolver()
@@ -60,7 +60,7 @@ def unexpected(_: Exception) -> Response[str]:
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer().capture_lambda_handler
+@capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app.append_context(deps=dependencies())
     return app.resolve(event, context)

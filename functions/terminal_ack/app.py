@@ -14,7 +14,7 @@ from quantlink.dal.queues import TerminalQueues
 from quantlink.dal.store import DynamoStore
 from quantlink.http import Request, bearer_token, check_size, dispatch, json_response, parse_body
 from quantlink.models import AckBody, TerminalPositionsBody
-from quantlink.observability import logger, metrics
+from quantlink.observability import capture_lambda_handler, logger, metrics
 from quantlink.settings import TerminalSettings
 from quantlink.timeutil import now
 
@@ -59,5 +59,6 @@ ROUTES = {
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dispatch(ROUTES, event)

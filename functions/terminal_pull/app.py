@@ -13,7 +13,7 @@ from quantlink import relay
 from quantlink.dal.queues import TerminalQueues
 from quantlink.dal.store import DynamoStore
 from quantlink.http import Request, bearer_token, dispatch, json_response, query_int
-from quantlink.observability import logger, metrics
+from quantlink.observability import capture_lambda_handler, logger, metrics
 from quantlink.settings import TerminalSettings
 from quantlink.timeutil import now
 
@@ -50,5 +50,6 @@ ROUTES = {("GET", "/api/terminals/pull"): pull}
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dispatch(ROUTES, event)

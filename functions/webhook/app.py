@@ -14,7 +14,7 @@ from quantlink.dal.queues import TerminalQueues
 from quantlink.dal.store import DynamoStore
 from quantlink.http import Request, bearer_token, check_size, dispatch, json_response
 from quantlink.ids import new_signal_id
-from quantlink.observability import logger, metrics
+from quantlink.observability import capture_lambda_handler, logger, metrics
 from quantlink.settings import WebhookSettings
 from quantlink.sources import joinquant
 from quantlink.timeutil import epoch_ms, now
@@ -77,5 +77,6 @@ ROUTES = {
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dispatch(ROUTES, event)

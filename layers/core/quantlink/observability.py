@@ -1,12 +1,14 @@
 """The one place for logs, traces and metrics (Powertools). Metric names are what an operator graphs.
 
-The Tracer is built on first use: constructing it imports the X-Ray SDK (~160 ms, as much as boto3
-itself), which the hot-path functions skip; they rely on Lambda's active tracing for their segment."""
+The Tracer is built on the first invocation, not at import: constructing it imports the X-Ray SDK
+(~160 ms, as much as boto3 itself), which would more than double the hot path's cold import."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,6 +27,23 @@ def tracer() -> Tracer:
     return Tracer()
 
 
+_H = TypeVar("_H", bound=Callable[..., Any])
+
+
+def capture_lambda_handler(handler: _H) -> _H:
+    """Tracer.capture_lambda_handler, with the Tracer made on the first invocation."""
+    traced: Callable[..., Any] | None = None
+
+    @functools.wraps(handler)
+    def invoke(event: Any, context: Any) -> Any:
+        nonlocal traced
+        if traced is None:
+            traced = tracer().capture_lambda_handler(handler)
+        return traced(event, context)
+
+    return invoke  # type: ignore[return-value]
+
+
 class Metric:
     SIGNALS = "SignalsReceived"
     DUPLICATES = "DuplicateSignals"
@@ -37,4 +56,4 @@ class Metric:
     DEVICE_CONFLICTS = "DeviceTakenOver"
 
 
-__all__ = ["Metric", "MetricUnit", "logger", "metrics", "tracer"]
+__all__ = ["Metric", "MetricUnit", "capture_lambda_handler", "logger", "metrics", "tracer"]
