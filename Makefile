@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/core/quantlink infra/quantlink_local
 	@for f in $(FUNCTIONS); do $(VENV)/bin/mypy $$f || exit 1; done
+	cd terminal && ../$(VENV)/bin/mypy quantlink_terminal
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

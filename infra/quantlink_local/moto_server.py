@@ -48,7 +48,7 @@ def _item_keys(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple
 
     keys = []
     for entry in transact_items:
-        operation = next(iter(entry.values()), {})
+        operation: dict[str, Any] = next(iter(entry.values()), {})
         table = backend.tables.get(operation.get("TableName"))
         key = operation.get("Key") or operation.get("Item") or {}
         if table is None or table.hash_key_attr not in key:
@@ -66,7 +66,7 @@ def _with_item_rollback(transact: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(transact)
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
         saved = [(t, h, r, copy.deepcopy(t.get_item(h, r))) for t, h, r in _item_keys(self, transact_items)]
-        models.copy = _TableSharingCopy()  # type: ignore[assignment]
+        models.copy = _TableSharingCopy()  # type: ignore[assignment,attr-defined]
         try:
             return transact(self, transact_items)
         except Exception:
@@ -81,7 +81,7 @@ def _with_item_rollback(transact: Callable[..., Any]) -> Callable[..., Any]:
                     table.items[hash_value] = item
             raise
         finally:
-            models.copy = copy  # type: ignore[assignment]
+            models.copy = copy  # type: ignore[attr-defined]
 
     return transact_write_items
 

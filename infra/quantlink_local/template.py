@@ -122,7 +122,8 @@ class Template:
 
     def api(self) -> dict[str, Any]:
         (props,) = [r["Properties"] for r in self.of_type("AWS::Serverless::Api").values()]
-        return props
+        api: dict[str, Any] = props
+        return api
 
     def gateway_responses(self) -> dict[str, tuple[int | None, str]]:
         answers = {}

@@ -380,7 +380,7 @@ class DynamoStore:
         except ClientError as error:
             if _error_code(error) != _CONDITION_FAILED:
                 raise
-            old = error.response.get("Item")  # type: ignore[typeddict-item]
+            old: dict[str, Any] | None = error.response.get("Item")  # type: ignore[assignment]
             return DeliveryStatus(to_python(old)["status"]) if old else None
         return new
 
