@@ -1,0 +1,271 @@
+"""The agent loop: long-poll, execute each signal exactly once, ack, report holdings; stop cleanly."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from quantlink_terminal.backoff import Backoff
+from quantlink_terminal.client import (
+    MAX_ACKS_PER_REQUEST,
+    ApiError,
+    DeviceTakenOver,
+    QuantLinkClient,
+    TransientError,
+    Unauthorized,
+)
+from quantlink_terminal.clock import Clock, system_clock, to_iso
+from quantlink_terminal.execution import SignalRunner, client_order_id
+from quantlink_terminal.executors.base import Executor, ExecutorUnavailable
+from quantlink_terminal.journal import Journal
+from quantlink_terminal.models import REJECTED, MalformedSignal, Outcome, Signal, parse_signal
+from quantlink_terminal.ordering import execution_order
+from quantlink_terminal.report import HoldingsReporter
+
+log = logging.getLogger(__name__)
+
+EXIT_UNAUTHORIZED = 3
+EXIT_DEVICE_TAKEN_OVER = 4
+EXIT_API_REFUSED = 5
+
+
+class AgentFatal(Exception):
+    """The agent cannot go on without the trader doing something; `message` says what."""
+
+    def __init__(self, exit_code: int, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    pull_wait: int = 20
+    pull_max: int = 10
+    terminal_id: str | None = None  # only to make messages precise
+    config_path: str = "the config file"
+
+
+def unauthorized_message(settings: AgentSettings) -> str:
+    return (
+        "QuantLink refused this terminal's auth token (401): it is wrong, or it was rotated. "
+        "Copy the terminal's current token from the QuantLink web app (Terminals) into `auth_token` in "
+        f"{settings.config_path}, then start the agent again."
+    )
+
+
+def device_taken_over_message(settings: AgentSettings, server_message: str) -> str:
+    terminal = settings.terminal_id or "{terminalId}"
+    return (
+        f"Another device already runs this terminal (409 DEVICE_TAKEN_OVER: {server_message}). "
+        "Only one PC may run a terminal, so nothing is placed twice. If this PC should take over: stop the "
+        "agent on the other PC, then release the device in the QuantLink web app (Terminals -> Release "
+        f"device) or with `POST /api/terminals/{terminal}/release`, and start the agent here again."
+    )
+
+
+class Agent:
+    def __init__(
+        self,
+        client: QuantLinkClient,
+        runner: SignalRunner,
+        journal: Journal,
+        executor: Executor,
+        reporter: HoldingsReporter,
+        settings: AgentSettings | None = None,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], None] | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._client = client
+        self._runner = runner
+        self._journal = journal
+        self._executor = executor
+        self._reporter = reporter
+        self._settings = settings or AgentSettings()
+        self._backoff = backoff or Backoff()
+        self._sleep = sleep or self._interruptible_sleep
+        self._clock = clock
+        self._stop = threading.Event()
+        self._executor_connected = False
+
+    # -- control ------------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler: the signal in hand is finished and acked, then run() returns."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        """Run until request_stop(); raises AgentFatal when only the trader can fix what is wrong."""
+        try:
+            while not self._stop.is_set():
+                self._run_guarded()
+        finally:
+            self._finish()
+
+    def _run_guarded(self) -> None:
+        try:
+            self.run_once()
+        except Unauthorized as exc:
+            raise AgentFatal(EXIT_UNAUTHORIZED, unauthorized_message(self._settings)) from exc
+        except DeviceTakenOver as exc:
+            raise AgentFatal(
+                EXIT_DEVICE_TAKEN_OVER, device_taken_over_message(self._settings, exc.message)
+            ) from exc
+        except TransientError as exc:
+            self._pause(f"QuantLink unreachable ({exc})")
+        except ExecutorUnavailable as exc:
+            # Unacked signals come back after the visibility timeout; the journal keeps them single.
+            self._executor_connected = False
+            self._pause(f"{self._executor.name} executor unavailable: {exc}. {exc.fix}")
+        except ApiError as exc:
+            raise AgentFatal(
+                EXIT_API_REFUSED,
+                f"QuantLink refused the request ({exc}); check `api_base` "
+                f"in {self._settings.config_path} and that this agent is up to date.",
+            ) from exc
+        except Exception:
+            # A bug must not take the terminal offline for the day; the journal keeps a retry single.
+            log.exception("unexpected error; carrying on")
+            self._pause("recovering from an unexpected error")
+
+    def _pause(self, why: str) -> None:
+        delay = self._backoff.next_delay()
+        log.warning("%s; retrying in %.1f s (attempt %d)", why, delay, self._backoff.failures)
+        self._sleep(delay)
+
+    # -- one round ----------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Flush acks, report holdings if due, pull once, execute what came; the number of signals handled."""
+        self._ensure_executor()
+        self._flush_acks()
+        self._reporter.report_if_due()
+        raw_signals = self._pull()
+        self._backoff.reset()
+        signals = self._parse(raw_signals)
+        handled = 0
+        for signal in execution_order(signals):
+            if self._stop.is_set():
+                # The rest stay unacked and come back after the visibility timeout.
+                log.info("stopping: leaving %d pulled signal(s) for redelivery", len(signals) - handled)
+                break
+            self._runner.run(signal)
+            handled += 1
+            self._flush_acks_quietly()  # ack each signal as soon as it is done
+        return handled
+
+    def _ensure_executor(self) -> None:
+        # Connect before pulling: a pulled signal we cannot execute only waits out the visibility timeout.
+        if not self._executor_connected:
+            self._executor.connect()
+            self._executor_connected = True
+            log.info("%s executor connected", self._executor.name)
+
+    def _pull(self) -> list[dict[str, Any]]:
+        """Long-poll in a helper thread so Ctrl-C is noticed at once, even on Windows where a blocking
+        socket read does not see it; a pull abandoned on stop just redelivers."""
+        box: dict[str, Any] = {}
+
+        def pull() -> None:
+            try:
+                box["signals"] = self._client.pull(self._settings.pull_wait, self._settings.pull_max)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which re-raises it
+                box["error"] = exc
+
+        worker = threading.Thread(target=pull, name="quantlink-pull", daemon=True)
+        worker.start()
+        while worker.is_alive() and not self._stop.is_set():
+            worker.join(0.2)
+        if worker.is_alive():
+            return []
+        if "error" in box:
+            raise box["error"]
+        signals: list[dict[str, Any]] = box["signals"]
+        return signals
+
+    def _parse(self, raw_signals: list[dict[str, Any]]) -> list[Signal]:
+        signals = []
+        for raw in raw_signals:
+            try:
+                signals.append(parse_signal(raw))
+            except MalformedSignal as exc:
+                self._reject_malformed(exc)
+        return signals
+
+    def _reject_malformed(self, exc: MalformedSignal) -> None:
+        if exc.signal_id is None or exc.ack_token is None:
+            log.error("ignoring a pulled signal that cannot be acked: %s", exc.reason)
+            return
+        log.error("signal %s rejected: %s", exc.signal_id, exc.reason)
+        self._journal.record_outcome(
+            exc.signal_id,
+            client_order_id(exc.signal_id),
+            Outcome(status=REJECTED, error=exc.reason),
+            exc.ack_token,
+            self._now(),
+        )
+
+    # -- acks ---------------------------------------------------------------------------------------
+
+    def _flush_acks(self) -> None:
+        """Ack every journaled outcome the server has not confirmed yet (also those left by a crash)."""
+        while True:
+            pending = self._journal.pending_acks(MAX_ACKS_PER_REQUEST)
+            if not pending:
+                return
+            batch: list[tuple[str, dict[str, Any]]] = [
+                (entry.signal_id, entry.outcome.to_ack(entry.signal_id, entry.ack_token))
+                for entry in pending
+                if entry.outcome is not None and entry.ack_token is not None
+            ]
+            if not batch:
+                return
+            accepted = self._client.ack([ack for _, ack in batch])
+            for signal_id, ack in batch:
+                if accepted.get(signal_id):
+                    self._journal.mark_acked(signal_id, self._now())
+                    log.info("acked %s: %s", signal_id, ack["status"])
+                else:
+                    # A stale token (the message became visible again): the redelivery brings a fresh one.
+                    log.warning(
+                        "server did not take the ack of %s; it will be acked on redelivery", signal_id
+                    )
+                    self._journal.forget_ack_token(signal_id, self._now())
+
+    def _flush_acks_quietly(self) -> None:
+        try:
+            self._flush_acks()
+        except TransientError as exc:
+            # Keep executing the batch; the journal keeps the ack and the next round retries it.
+            log.warning("ack deferred, QuantLink unreachable (%s)", exc)
+
+    # -- shutdown -----------------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        try:
+            self._flush_acks()
+        except ApiError as exc:
+            log.warning("could not ack before exiting (%s); the next start acks from the journal", exc)
+        finally:
+            if self._executor_connected:
+                self._executor.close()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            # Short slices: on Windows a long Event.wait would hold back Ctrl-C until it ends.
+            self._stop.wait(min(remaining, 0.2))
+
+    def _now(self) -> str:
+        return to_iso(self._clock())

@@ -1,0 +1,1 @@
+"""Executors place orders for one account behind one interface (base.Executor)."""

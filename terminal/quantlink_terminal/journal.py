@@ -1,0 +1,147 @@
+"""The local execution journal: one SQLite row per signalId, the source of exactly-once execution.
+
+A row is written (and committed) *before* the order goes to the broker, and updated with the outcome
+right after. A signal that comes back (visibility timeout, crash before ack) finds its row and is acked
+from it instead of being executed again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from quantlink_terminal.models import Outcome
+
+PLACING = "placing"  # the order may be at the broker; the outcome is not recorded yet
+DONE = "done"  # the outcome is recorded; the ack may not have reached the server
+ACKED = "acked"  # the server confirmed the ack
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    signal_id       TEXT PRIMARY KEY,
+    client_order_id TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    security        TEXT,
+    side            TEXT,
+    volume          INTEGER,
+    outcome         TEXT,
+    ack_token       TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    acked_at        TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_state ON executions (state);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    signal_id: str
+    client_order_id: str
+    state: str
+    outcome: Outcome | None
+    ack_token: str | None
+    created_at: str
+    acked_at: str | None
+
+
+class Journal:
+    def __init__(self, path: str) -> None:
+        # Autocommit: every statement below is its own durable transaction, committed before we return,
+        # so "written before the order is placed" holds even if the process dies the next instant.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get(self, signal_id: str) -> JournalEntry | None:
+        row = self._db.execute(
+            "SELECT signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at"
+            " FROM executions WHERE signal_id = ?",
+            (signal_id,),
+        ).fetchone()
+        return None if row is None else _entry(row)
+
+    def record_placing(
+        self,
+        signal_id: str,
+        client_order_id: str,
+        security: str,
+        side: str,
+        volume: int,
+        ack_token: str,
+        now: str,
+    ) -> None:
+        """Raises sqlite3.IntegrityError if the signal is already journaled: never place twice."""
+        self._db.execute(
+            "INSERT INTO executions (signal_id, client_order_id, state, security, side, volume, ack_token,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (signal_id, client_order_id, PLACING, security, side, volume, ack_token, now, now),
+        )
+
+    def record_outcome(
+        self, signal_id: str, client_order_id: str, outcome: Outcome, ack_token: str, now: str
+    ) -> None:
+        """Record the outcome; creates the row for outcomes reached without an order (expired, sized to 0)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO executions (signal_id, client_order_id, state, ack_token, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (signal_id, client_order_id, DONE, ack_token, now, now),
+        )
+        self._db.execute(
+            "UPDATE executions SET state = ?, outcome = ?, ack_token = ?, updated_at = ?"
+            " WHERE signal_id = ? AND state != ?",
+            (DONE, outcome.to_json(), ack_token, now, signal_id, ACKED),
+        )
+
+    def remember_ack_token(self, signal_id: str, ack_token: str, now: str) -> None:
+        """A redelivered signal carries a fresh ack token (the old one may no longer be accepted) and needs
+        acking again, even if an earlier ack was confirmed: the server evidently did not keep it."""
+        self._db.execute(
+            "UPDATE executions SET ack_token = ?, state = ?, updated_at = ?"
+            " WHERE signal_id = ? AND state IN (?, ?)",
+            (ack_token, DONE, now, signal_id, DONE, ACKED),
+        )
+
+    def forget_ack_token(self, signal_id: str, now: str) -> None:
+        """The server refused this token: stop retrying it and wait for the redelivery's fresh one."""
+        self._db.execute(
+            "UPDATE executions SET ack_token = NULL, updated_at = ? WHERE signal_id = ?", (now, signal_id)
+        )
+
+    def pending_acks(self, limit: int) -> list[JournalEntry]:
+        rows = self._db.execute(
+            "SELECT signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at"
+            " FROM executions WHERE state = ? AND ack_token IS NOT NULL ORDER BY updated_at LIMIT ?",
+            (DONE, limit),
+        ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def mark_acked(self, signal_id: str, now: str) -> None:
+        self._db.execute(
+            "UPDATE executions SET state = ?, acked_at = ?, updated_at = ? WHERE signal_id = ?",
+            (ACKED, now, now, signal_id),
+        )
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _entry(row: tuple[object, ...]) -> JournalEntry:
+    signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at = row
+    return JournalEntry(
+        signal_id=str(signal_id),
+        client_order_id=str(client_order_id),
+        state=str(state),
+        outcome=None if outcome is None else Outcome.from_json(str(outcome)),
+        ack_token=None if ack_token is None else str(ack_token),
+        created_at=str(created_at),
+        acked_at=None if acked_at is None else str(acked_at),
+    )

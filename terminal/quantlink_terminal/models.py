@@ -1,0 +1,136 @@
+"""The wire shapes the agent reads and writes (API.md, Terminal section), as plain typed records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from quantlink_terminal.clock import parse_iso
+
+BUY = "buy"
+SELL = "sell"
+
+EXECUTED = "executed"
+FAILED = "failed"
+REJECTED = "rejected"
+
+MAX_ERROR_CHARS = 1000
+
+
+class MalformedSignal(ValueError):
+    """A pulled signal the agent cannot act on; it is acked `rejected` when it names itself."""
+
+    def __init__(self, reason: str, signal_id: str | None, ack_token: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.signal_id = signal_id
+        self.ack_token = ack_token
+
+
+@dataclass(frozen=True)
+class Leader:
+    """The strategy's (JoinQuant) side of the trade, needed for proportional sizing."""
+
+    total_value: float | None = None
+    position_after: int | None = None
+
+
+@dataclass(frozen=True)
+class Signal:
+    signal_id: str
+    ack_token: str
+    strategy_id: str
+    seq: int
+    security: str  # exchange form: 600000.SH, 000001.SZ, 430047.BJ
+    side: str  # BUY or SELL
+    amount: int  # the leader's share count
+    price: float | None = None
+    limit_price: float | None = None
+    leader: Leader = field(default_factory=Leader)
+    sizing: dict[str, Any] = field(default_factory=dict)
+    source_security: str | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def is_limit(self) -> bool:
+        return self.limit_price is not None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one signal on this terminal: the body of its ack, minus the ack token."""
+
+    status: str  # EXECUTED, FAILED or REJECTED
+    broker_order_id: str | None = None
+    filled: int | None = None
+    avg_price: float | None = None
+    executed_at: str | None = None
+    error: str | None = None
+
+    def to_ack(self, signal_id: str, ack_token: str) -> dict[str, Any]:
+        ack: dict[str, Any] = {"signalId": signal_id, "ackToken": ack_token, "status": self.status}
+        optional = {
+            "brokerOrderId": self.broker_order_id,
+            "filled": self.filled,
+            "avgPrice": self.avg_price,
+            "executedAt": self.executed_at,
+            # Broker messages can be long; the server keeps a bounded error text.
+            "error": None if self.error is None else self.error[:MAX_ERROR_CHARS],
+        }
+        ack.update({key: value for key, value in optional.items() if value is not None})
+        return ack
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Outcome:
+        return cls(**json.loads(text))
+
+
+def _optional_float(raw: Mapping[str, Any], key: str) -> float | None:
+    value = raw.get(key)
+    return None if value is None else float(value)
+
+
+def parse_signal(raw: Mapping[str, Any]) -> Signal:
+    """Turn one element of the pull answer into a Signal, or raise MalformedSignal saying what is wrong."""
+    signal_id = raw.get("signalId")
+    ack_token = raw.get("ackToken")
+    if not isinstance(signal_id, str) or not isinstance(ack_token, str):
+        raise MalformedSignal("signal without signalId/ackToken", None, None)
+    try:
+        side = str(raw["side"]).lower()
+        if side not in (BUY, SELL):
+            raise ValueError("side must be buy or sell, got {!r}".format(raw["side"]))
+        amount = int(raw["amount"])
+        if amount <= 0:
+            raise ValueError("amount must be a positive share count, got {!r}".format(raw["amount"]))
+        leader_raw = raw.get("leader") or {}
+        position_after = leader_raw.get("positionAfter")
+        expires_at = raw.get("expiresAt")
+        sizing = raw.get("sizing") or {}
+        if not isinstance(sizing, dict):
+            raise ValueError("sizing must be an object")
+        return Signal(
+            signal_id=signal_id,
+            ack_token=ack_token,
+            strategy_id=str(raw.get("strategyId", "")),
+            seq=int(raw.get("seq") or 0),
+            security=str(raw["security"]).upper(),
+            side=side,
+            amount=amount,
+            price=_optional_float(raw, "price"),
+            limit_price=_optional_float(raw, "limitPrice"),
+            leader=Leader(
+                total_value=_optional_float(leader_raw, "totalValue"),
+                position_after=None if position_after is None else int(position_after),
+            ),
+            sizing=dict(sizing),
+            source_security=raw.get("sourceSecurity"),
+            expires_at=None if expires_at is None else parse_iso(str(expires_at)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedSignal(f"malformed signal: {exc}", signal_id, ack_token) from exc

@@ -1,0 +1,345 @@
+"""The agent loop end to end in-process: fake QuantLink over HTTP, real journal, paper or fake-xtquant executor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from quantlink_terminal.agent import (
+    EXIT_DEVICE_TAKEN_OVER,
+    EXIT_UNAUTHORIZED,
+    Agent,
+    AgentFatal,
+    AgentSettings,
+)
+from quantlink_terminal.backoff import Backoff
+from quantlink_terminal.client import QuantLinkClient
+from quantlink_terminal.execution import SignalRunner, client_order_id
+from quantlink_terminal.executors.base import Executor, OrderRequest
+from quantlink_terminal.executors.paper import PaperExecutor, PaperSettings
+from quantlink_terminal.executors.qmt import QmtExecutor, QmtSettings
+from quantlink_terminal.journal import ACKED, Journal
+from quantlink_terminal.report import HoldingsReporter
+from quantlink_terminal.sizing import SizingRule
+from tests.unit.terminal.terminal_fakes import GOOD_TOKEN, FakeQuantLink, SettableClock, wire_signal
+
+DEVICE = "device-test-0001"
+
+
+@dataclass
+class Harness:
+    api: FakeQuantLink
+    tmp_path: Path
+    clock: SettableClock = field(default_factory=SettableClock)
+    sleeps: list[float] = field(default_factory=list)
+    executor: Executor | None = None
+    journal: Journal | None = None
+
+    def paper(self, cash: float = 1_000_000.0) -> PaperExecutor:
+        paper = PaperExecutor(PaperSettings(str(self.tmp_path / "paper.json"), initial_cash=cash), clock=self.clock)
+        self.executor = paper
+        return paper
+
+    def agent(self, token: str = GOOD_TOKEN, sizing: SizingRule | None = None, stop_after: int | None = None) -> Agent:
+        """A fresh agent process on the same journal and account files (a restart is another call)."""
+        executor = self.executor or self.paper()
+        self.journal = Journal(str(self.tmp_path / "journal.sqlite3"))
+        client = QuantLinkClient(self.api.api_base, token, DEVICE, timeout=5)
+        outcomes: list[str] = []
+
+        def after_outcome(signal_id: str) -> None:
+            outcomes.append(signal_id)
+            if stop_after is not None and len(outcomes) >= stop_after:
+                agent.request_stop()
+
+        runner = SignalRunner(
+            self.journal,
+            executor,
+            sizing or SizingRule(mode="mirror"),
+            clock=self.clock,
+            after_outcome_recorded=after_outcome,
+        )
+        reporter = HoldingsReporter(client, executor, self.journal, after_close=time(15, 5), clock=self.clock)
+        agent = Agent(
+            client,
+            runner,
+            self.journal,
+            executor,
+            reporter,
+            settings=AgentSettings(pull_wait=0, terminal_id="term-1"),
+            backoff=Backoff(rand=lambda: 1.0),
+            sleep=self.sleeps.append,
+            clock=self.clock,
+        )
+        return agent
+
+    def placed_volume(self, security: str) -> int:
+        assert self.executor is not None
+        return self.executor.account().holding(security).volume
+
+
+@pytest.fixture
+def harness(fake_api: FakeQuantLink, tmp_path: Path) -> Harness:
+    return Harness(api=fake_api, tmp_path=tmp_path)
+
+
+def test_a_pulled_signal_is_executed_and_acked(harness: Harness) -> None:
+    harness.api.publish(wire_signal("sig-1", amount=1200, price=10.52))
+
+    handled = harness.agent().run_once()
+
+    assert handled == 1
+    assert harness.placed_volume("600000.SH") == 1200
+    ack = harness.api.acked["sig-1"]
+    assert (ack["status"], ack["filled"], ack["avgPrice"]) == ("executed", 1200, 10.52)
+    assert ack["brokerOrderId"] and ack["executedAt"]
+    assert harness.api.bound_device == DEVICE
+    assert harness.api.pull_queries[-1] == {"wait": ["0"], "max": ["10"]}
+    assert harness.journal is not None
+    entry = harness.journal.get("sig-1")
+    assert entry is not None and entry.state == ACKED
+
+
+def test_a_redelivered_signal_is_acked_from_the_journal_not_executed_again(harness: Harness) -> None:
+    # Given an execution whose ack never reached the server
+    harness.api.publish(wire_signal("sig-1", amount=1000))
+    harness.api.fail("/api/terminals/ack", 503)
+    agent = harness.agent()
+    agent.run_once()
+    assert "sig-1" not in harness.api.acked
+
+    # When the visibility timeout hands the signal out again (with a fresh ack token)
+    harness.api.expire_visibility()
+    agent.run_once()
+
+    # Then it is acked with the journaled outcome, and the account holds the position once
+    assert harness.placed_volume("600000.SH") == 1000
+    ack = harness.api.acked["sig-1"]
+    assert ack["ackToken"].endswith("#2") and (ack["status"], ack["filled"]) == ("executed", 1000)
+
+
+def test_a_signal_delivered_again_after_its_ack_is_not_executed_twice(harness: Harness) -> None:
+    harness.api.publish(wire_signal("sig-1", amount=1000))
+    harness.agent().run_once()
+    harness.api.publish(wire_signal("sig-1", amount=1000))  # e.g. a late redelivery
+    harness.agent().run_once()  # and a restarted agent, too
+    assert harness.placed_volume("600000.SH") == 1000
+    assert [a["signalId"] for a in harness.api.all_acks()] == ["sig-1", "sig-1"]
+
+
+def test_placing_interrupted_by_a_crash_is_reconciled_not_placed_again(harness: Harness) -> None:
+    # Given a journal row in "placing" and the order already at the broker (the crash came between the two)
+    paper = harness.paper()
+    paper.connect()
+    key = client_order_id("sig-1")
+    at_broker = paper.place(OrderRequest(key, "600000.SH", "buy", 1000, None, 10.0))
+    journal = Journal(str(harness.tmp_path / "journal.sqlite3"))
+    journal.record_placing("sig-1", key, "600000.SH", "buy", 1000, "old-token", harness.clock().isoformat())
+
+    # When the signal comes back
+    harness.api.publish(wire_signal("sig-1", amount=1000))
+    harness.agent().run_once()
+
+    # Then the broker's record is acked and nothing is placed twice
+    assert harness.placed_volume("600000.SH") == 1000
+    assert harness.api.acked["sig-1"]["brokerOrderId"] == at_broker.broker_order_id
+
+
+def test_placing_that_never_reached_the_broker_is_placed_once(harness: Harness) -> None:
+    journal = Journal(str(harness.tmp_path / "journal.sqlite3"))
+    journal.record_placing(
+        "sig-1", client_order_id("sig-1"), "600000.SH", "buy", 1000, "old", harness.clock().isoformat()
+    )
+    harness.api.publish(wire_signal("sig-1", amount=1000))
+    harness.agent().run_once()
+    assert harness.placed_volume("600000.SH") == 1000
+    assert harness.api.acked["sig-1"]["status"] == "executed"
+
+
+def test_placing_left_from_an_earlier_day_is_not_guessed_at(harness: Harness) -> None:
+    journal = Journal(str(harness.tmp_path / "journal.sqlite3"))
+    yesterday = harness.clock() - timedelta(days=1)
+    journal.record_placing("sig-1", client_order_id("sig-1"), "600000.SH", "buy", 1000, "old", yesterday.isoformat())
+    harness.api.publish(wire_signal("sig-1", amount=1000, expires_at=harness.clock() + timedelta(days=1)))
+    harness.agent().run_once()
+    ack = harness.api.acked["sig-1"]
+    assert ack["status"] == "failed" and "not placed again" in ack["error"]
+    assert harness.placed_volume("600000.SH") == 0
+
+
+def test_an_expired_signal_is_rejected_with_a_reason(harness: Harness) -> None:
+    harness.api.publish(wire_signal("sig-1", expires_at=harness.clock() - timedelta(seconds=1)))
+    harness.agent().run_once()
+    ack = harness.api.acked["sig-1"]
+    assert ack["status"] == "rejected" and "expired" in ack["error"]
+    assert "brokerOrderId" not in ack
+    assert harness.placed_volume("600000.SH") == 0
+
+
+def test_a_malformed_signal_is_rejected_and_the_rest_still_run(harness: Harness) -> None:
+    bad = dict(wire_signal("sig-bad"), side="short")
+    harness.api.publish(bad, wire_signal("sig-good", amount=100))
+    harness.agent().run_once()
+    assert harness.api.acked["sig-bad"]["status"] == "rejected"
+    assert "side" in harness.api.acked["sig-bad"]["error"]
+    assert harness.api.acked["sig-good"]["status"] == "executed"
+
+
+def test_sizing_rejection_is_acked_rejected_with_the_reason(harness: Harness) -> None:
+    harness.paper(cash=100_000)
+    harness.api.publish(wire_signal("sig-1", amount=300, total_value=1_000_000, sizing={"mode": "ratio"}))
+    harness.agent().run_once()
+    ack = harness.api.acked["sig-1"]
+    assert ack["status"] == "rejected" and "below the minimum lot" in ack["error"]
+
+
+def test_follower_sizing_scales_a_1m_leader_to_a_100k_account(harness: Harness) -> None:
+    harness.paper(cash=100_000)
+    harness.api.publish(wire_signal("sig-1", amount=5000, total_value=1_000_000, sizing={"mode": "ratio"}))
+    harness.agent().run_once()
+    assert harness.placed_volume("600000.SH") == 500
+
+
+def test_sells_run_first_so_their_cash_funds_the_buys(harness: Harness) -> None:
+    # Given 1000 sellable 000001.SZ (bought yesterday) and only 2,000 cash left
+    paper = harness.paper(cash=12_000)
+    paper.connect()
+    paper.place(OrderRequest("QLseed", "000001.SZ", "buy", 1000, None, 10.0))
+    harness.clock.advance(days=1)
+
+    # When one batch holds a buy (needs 10,000) before a sell (frees 10,000)
+    expires = harness.clock() + timedelta(hours=1)
+    harness.api.publish(
+        wire_signal("buy-1", security="600000.SH", amount=1000, limit_price=10.0, expires_at=expires),
+        wire_signal("sell-1", security="000001.SZ", side="sell", amount=1000, position_after=0, expires_at=expires),
+    )
+    harness.agent().run_once()
+
+    # Then both executed in full: the sell went first
+    assert harness.api.acked["sell-1"]["filled"] == 1000
+    assert harness.api.acked["buy-1"]["filled"] == 1000
+    assert [a["signalId"] for a in harness.api.all_acks()] == ["sell-1", "buy-1"]
+
+
+def test_a_wrong_token_stops_the_agent_with_a_clear_message(harness: Harness) -> None:
+    with pytest.raises(AgentFatal) as raised:
+        harness.agent(token="tt_rotated").run()
+    assert raised.value.exit_code == EXIT_UNAUTHORIZED
+    assert "wrong, or it was rotated" in raised.value.message
+
+
+def test_device_taken_over_stops_with_how_to_release(harness: Harness) -> None:
+    harness.api.bound_device = "another-pc-fingerprint"
+    with pytest.raises(AgentFatal) as raised:
+        harness.agent().run()
+    assert raised.value.exit_code == EXIT_DEVICE_TAKEN_OVER
+    assert "POST /api/terminals/term-1/release" in raised.value.message
+    assert "Release device" in raised.value.message
+
+
+def test_network_errors_and_5xx_back_off_then_recover(harness: Harness) -> None:
+    harness.api.fail("/api/terminals/pull", 503, 502, 500)
+    harness.api.publish(wire_signal("sig-1"))
+    harness.agent(stop_after=1).run()
+    assert harness.sleeps == [1.0, 2.0, 4.0]  # exponential (jitter pinned to its ceiling)
+    assert harness.api.acked["sig-1"]["status"] == "executed"
+
+
+def test_stop_finishes_the_order_in_hand_acks_it_and_leaves_the_rest(harness: Harness) -> None:
+    harness.api.publish(wire_signal("sig-1", amount=100), wire_signal("sig-2", security="000001.SZ", amount=100))
+    harness.agent(stop_after=1).run()  # "Ctrl-C" arrives while sig-1 is being executed
+    assert harness.api.acked.keys() == {"sig-1"}
+    assert harness.placed_volume("000001.SZ") == 0
+    assert "sig-2" in harness.api.in_flight  # unacked: it comes back after the visibility timeout
+
+
+def test_holdings_are_reported_once_after_the_close(harness: Harness) -> None:
+    harness.api.publish(wire_signal("sig-1", amount=1000, price=10.0))
+    agent = harness.agent()
+    agent.run_once()
+    assert harness.api.positions == []  # 10:00: not yet
+
+    harness.clock.advance(hours=5, minutes=10)  # 15:10 on a Friday
+    agent.run_once()
+    agent.run_once()
+    assert len(harness.api.positions) == 1
+    report = harness.api.positions[0]
+    assert report["positions"] == [{"security": "600000.SH", "volume": 1000, "avgPrice": 10.0}]
+    assert report["cash"] == 990_000.0 and report["totalAsset"] == 1_000_000.0
+    assert report["asOf"].startswith("2026-11-20T15:10")
+
+    harness.clock.advance(days=1)  # Saturday: no trading, no report
+    agent.run_once()
+    assert len(harness.api.positions) == 1
+
+
+def test_no_pull_while_the_executor_is_unavailable(fake_xtquant: ModuleType, harness: Harness) -> None:
+    fake_xtquant.xttrader.BROKER.connect_result = -1
+    harness.executor = QmtExecutor(QmtSettings(userdata_path=str(harness.tmp_path), account_id="1"))
+    harness.api.publish(wire_signal("sig-1"))
+    agent = harness.agent()
+    harness.sleeps = []
+
+    def sleep_then_stop(delay: float) -> None:
+        harness.sleeps.append(delay)
+        agent.request_stop()
+
+    agent._sleep = sleep_then_stop
+    agent.run()
+    assert harness.sleeps == [1.0]
+    assert harness.api.pull_queries == []  # the signal stays queued for when miniQMT is back
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("refuse", "资金不足"), ("junk", "[COUNTER] 证券可用数量不足")],
+)
+def test_xtquant_rejection_is_acked_failed_with_the_broker_message(
+    fake_xtquant: ModuleType, harness: Harness, kind: str, message: str
+) -> None:
+    xttrader = fake_xtquant.xttrader
+    xttrader.BROKER.reactions.append(xttrader.Reaction(kind, message))
+    harness.executor = QmtExecutor(QmtSettings(userdata_path=str(harness.tmp_path), account_id="1"))
+    harness.api.publish(wire_signal("sig-1", amount=1000))
+    harness.agent().run_once()
+    ack = harness.api.acked["sig-1"]
+    assert ack["status"] == "failed" and message in ack["error"]
+    assert xttrader.BROKER.placed[0]["order_remark"] == client_order_id("sig-1")
+
+
+def test_xtquant_redelivery_never_calls_order_stock_again(fake_xtquant: ModuleType, harness: Harness) -> None:
+    # A real broker does not dedupe by remark: only the journal stands between a redelivery and a second order.
+    harness.executor = QmtExecutor(QmtSettings(userdata_path=str(harness.tmp_path), account_id="1"))
+    harness.api.publish(wire_signal("sig-1", amount=1000))
+    harness.api.fail("/api/terminals/ack", 503)
+    harness.agent().run_once()
+    harness.api.expire_visibility()
+
+    harness.agent().run_once()  # a restarted agent gets the signal again
+
+    assert len(fake_xtquant.xttrader.BROKER.placed) == 1
+    assert harness.api.acked["sig-1"]["filled"] == 1000
+
+
+def test_xtquant_crash_while_placing_is_reconciled_by_remark(fake_xtquant: ModuleType, harness: Harness) -> None:
+    # Given the order reached miniQMT but the agent died before journaling the outcome
+    executor = QmtExecutor(QmtSettings(userdata_path=str(harness.tmp_path), account_id="1"))
+    harness.executor = executor
+    executor.connect()
+    key = client_order_id("sig-1")
+    executor.place(OrderRequest(key, "600000.SH", "buy", 1000, None, 10.0))
+    journal = Journal(str(harness.tmp_path / "journal.sqlite3"))
+    journal.record_placing("sig-1", key, "600000.SH", "buy", 1000, "old-token", harness.clock().isoformat())
+
+    # When the signal is delivered again
+    harness.api.publish(wire_signal("sig-1", amount=1000))
+    harness.agent().run_once()
+
+    # Then miniQMT's order (found by its remark) is acked, and no second order is sent
+    assert len(fake_xtquant.xttrader.BROKER.placed) == 1
+    ack = harness.api.acked["sig-1"]
+    assert (ack["status"], ack["filled"], ack["brokerOrderId"]) == ("executed", 1000, "1001")
