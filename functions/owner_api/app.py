@@ -31,10 +31,13 @@ def dependencies() -> OwnerDeps:
     return OwnerDeps(settings, DynamoStore(settings.table_name), TerminalQueues(settings.queue_name_prefix))
 
 
-def allow_origin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    response = next_middleware(app)
+def with_origin(response: Response[Any]) -> Response[Any]:
     response.headers["Access-Control-Allow-Origin"] = dependencies().settings.cors_origin
     return response
+
+
+def allow_origin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    return with_origin(next_middleware(app))
 
 
 app.use(middlewares=[allow_origin])
@@ -44,18 +47,18 @@ app.use(middlewares=[allow_origin])
 def domain_error(error: QuantLinkError) -> Response[str]:
     if error.status >= 500:
         logger.exception("request failed")
-    return respond(error.status, error.body())
+    return with_origin(respond(error.status, error.body()))
 
 
 @app.not_found
 def no_route(_: Exception) -> Response[str]:
-    return respond(404, NotFound("No such route.").body())
+    return with_origin(respond(404, NotFound("No such route.").body()))
 
 
 @app.exception_handler(Exception)
 def unexpected(_: Exception) -> Response[str]:
     logger.exception("unhandled error")
-    return respond(500, QuantLinkError().body())
+    return with_origin(respond(500, QuantLinkError().body()))
 
 
 @metrics.log_metrics

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
 from quantlink_local.template import FunctionSpec, Route, Template
 
@@ -51,6 +52,8 @@ class FunctionPool:
         self._idle: list[Callable[..., Any]] = []
         self._lock = threading.Lock()
         self.cold_starts = 0
+        # Serial until the first load shows the handler module holds no Powertools resolver.
+        self._serial: threading.Lock | None = threading.Lock()
 
     def _load(self) -> Callable[..., Any]:
         module_name, _, attribute = self.spec.handler.rpartition(".")
@@ -63,9 +66,18 @@ class FunctionPool:
         module: ModuleType = importlib.util.module_from_spec(loader_spec)
         loader_spec.loader.exec_module(module)
         handler: Callable[..., Any] = getattr(module, attribute)
+        if not any(isinstance(value, BaseRouter) for value in vars(module).values()):
+            self._serial = None
         return handler
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        serial = self._serial
+        if serial is None:
+            return self._invoke(event)
+        with serial:
+            return self._invoke(event)
+
+    def _invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             handler = self._idle.pop() if self._idle else None
         if handler is None:
@@ -112,12 +124,13 @@ class Gateway:
     template: Template
     pools: dict[str, FunctionPool]
     authorizer: CognitoAuthorizer
+    resolve: Callable[[Any], Any]
     static_dir: Path | None = None
     stage: str = "prod"
 
     def __post_init__(self) -> None:
         self.routes: list[Route] = self.template.routes()
-        self.responses = self.template.gateway_responses()
+        self.responses = self.template.gateway_responses(self.resolve)
         cors = self.template.api().get("Cors", {})
         self.cors = {
             "Access-Control-Allow-Origin": "*",
@@ -142,10 +155,13 @@ class Gateway:
         return route, params, path_known
 
     def gateway_answer(self, kind: str, default_status: int) -> tuple[int, dict[str, str], bytes]:
-        status, body = self.responses.get(kind, (None, ""))
-        if not body:
-            status, body = self.responses.get("DEFAULT_4XX" if default_status < 500 else "DEFAULT_5XX", (None, "{}"))
-        return status or default_status, {"Content-Type": "application/json"}, body.encode()
+        """What API Gateway answers itself (no function ran): the template's GatewayResponses."""
+        fallback = "DEFAULT_4XX" if default_status < 500 else "DEFAULT_5XX"
+        answer = self.responses.get(kind) or self.responses.get(fallback)
+        if answer is None:
+            return default_status, {"Content-Type": "application/json"}, b'{"message":"error"}'
+        headers = {"Content-Type": "application/json", **answer.headers}
+        return answer.status or default_status, headers, answer.body.encode()
 
     def handle(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str

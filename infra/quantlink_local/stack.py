@@ -250,6 +250,7 @@ class LocalStack:
             self.template,
             pools,
             CognitoAuthorizer(jwks, issuer, self.client_id),
+            resolve=self.resolver().resolve,
             static_dir=self.static_dir,
             stage=self.template.parameters.get("StageName", "prod"),
         )

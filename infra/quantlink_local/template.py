@@ -64,6 +64,13 @@ class Route:
 
 
 @dataclass(frozen=True)
+class GatewayResponse:
+    status: int | None  # None: the type's default (DEFAULT_4XX / DEFAULT_5XX)
+    body: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_dir: Path
@@ -125,11 +132,17 @@ class Template:
         api: dict[str, Any] = props
         return api
 
-    def gateway_responses(self) -> dict[str, tuple[int | None, str]]:
+    def gateway_responses(self, resolve: Callable[[Any], Any]) -> dict[str, GatewayResponse]:
         answers = {}
         for kind, spec in self.api().get("GatewayResponses", {}).items():
             status = spec.get("StatusCode")
-            answers[kind] = (int(status) if status else None, spec["ResponseTemplates"]["application/json"])
+            headers = resolve(spec.get("ResponseParameters", {}).get("Headers", {}))
+            answers[kind] = GatewayResponse(
+                int(status) if status else None,
+                spec["ResponseTemplates"]["application/json"],
+                # API Gateway header values are quoted literals: "'*'"
+                {name: str(value).strip("'") for name, value in headers.items()},
+            )
         return answers
 
 

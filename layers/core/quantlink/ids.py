@@ -28,6 +28,14 @@ def _random_part(width: int) -> str:
     return _base32(secrets.randbits(5 * width), width)
 
 
+_MAX_ID_LENGTH = 64
+
+
+def is_id(value: str, prefix: str) -> bool:
+    """Ours, and short enough to be a key: anything else cannot exist, so it is never looked up."""
+    return value.startswith(prefix) and len(value) <= _MAX_ID_LENGTH
+
+
 def new_strategy_id() -> str:
     return STRATEGY_PREFIX + _random_part(16)
 
@@ -53,7 +61,7 @@ def new_terminal_token(terminal_id: str) -> str:
 
 def terminal_id_from_token(token: str) -> str | None:
     terminal_id, sep, secret = token.partition(".")
-    if not sep or not secret or not terminal_id.startswith(TERMINAL_PREFIX):
+    if not sep or not secret or not is_id(terminal_id, TERMINAL_PREFIX):
         return None
     return terminal_id
 

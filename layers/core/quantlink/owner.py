@@ -10,7 +10,10 @@ from quantlink.dal.queues import TerminalQueues
 from quantlink.dal.store import DynamoStore
 from quantlink.errors import NotFound
 from quantlink.ids import (
+    STRATEGY_PREFIX,
+    TERMINAL_PREFIX,
     hash_secret,
+    is_id,
     new_strategy_id,
     new_terminal_id,
     new_terminal_token,
@@ -50,7 +53,7 @@ def create_strategy(store: DynamoStore, owner_id: str, body: CreateStrategyBody)
 
 
 def owned_strategy(store: DynamoStore, owner_id: str, strategy_id: str) -> Strategy:
-    strategy = store.get_strategy(strategy_id)
+    strategy = store.get_strategy(strategy_id) if is_id(strategy_id, STRATEGY_PREFIX) else None
     if strategy is None or strategy.owner_id != owner_id:
         raise NotFound("No such strategy.")
     return strategy
@@ -110,7 +113,7 @@ def register_terminal(
 
 
 def owned_terminal(store: DynamoStore, owner_id: str, terminal_id: str) -> Terminal:
-    terminal = store.get_terminal(terminal_id)
+    terminal = store.get_terminal(terminal_id) if is_id(terminal_id, TERMINAL_PREFIX) else None
     if terminal is None or terminal.owner_id != owner_id:
         raise NotFound("No such terminal.")
     return terminal

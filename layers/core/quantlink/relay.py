@@ -17,7 +17,7 @@ from quantlink.concurrency import map_concurrently
 from quantlink.dal.queues import QueueMessage, TerminalQueues
 from quantlink.dal.store import DynamoStore
 from quantlink.errors import DeviceTakenOver, DuplicateSignal, Unauthorized, Unavailable, ValidationFailed
-from quantlink.ids import STRATEGY_PREFIX, hash_secret, secret_matches, terminal_id_from_token
+from quantlink.ids import STRATEGY_PREFIX, hash_secret, is_id, secret_matches, terminal_id_from_token
 from quantlink.models import (
     Ack,
     DeliveryRecord,
@@ -33,8 +33,6 @@ from quantlink.models import (
 from quantlink.observability import Metric, MetricUnit, logger, metrics
 from quantlink.timeutil import millis_between, now
 
-_MAX_ID = 64
-
 
 @dataclass(frozen=True)
 class Received:
@@ -48,8 +46,7 @@ class Received:
 
 def authenticate_strategy(store: DynamoStore, strategy_id: str, token: str | None) -> Strategy:
     """A wrong token and an unknown strategy answer the same, in the same time."""
-    known = strategy_id.startswith(STRATEGY_PREFIX) and len(strategy_id) <= _MAX_ID
-    strategy = store.get_strategy(strategy_id) if known else None
+    strategy = store.get_strategy(strategy_id) if is_id(strategy_id, STRATEGY_PREFIX) else None
     if not secret_matches(token or "", strategy.webhook_token_hash if strategy else None) or strategy is None:
         raise Unauthorized("Invalid strategy id or webhook token.")
     return strategy
@@ -57,7 +54,7 @@ def authenticate_strategy(store: DynamoStore, strategy_id: str, token: str | Non
 
 def authenticate_terminal(store: DynamoStore, token: str | None) -> Terminal:
     terminal_id = terminal_id_from_token(token or "")
-    terminal = store.get_terminal(terminal_id) if terminal_id and len(terminal_id) <= _MAX_ID else None
+    terminal = store.get_terminal(terminal_id) if terminal_id else None
     if not secret_matches(token or "", terminal.auth_token_hash if terminal else None) or terminal is None:
         raise Unauthorized("Invalid terminal token; it may have been rotated or the terminal deleted.")
     return terminal
@@ -187,7 +184,7 @@ def ack_token(strategy_id: str, receipt_handle: str) -> str:
 
 def parse_ack_token(token: str) -> tuple[str, str] | None:
     strategy_id, sep, receipt = token.partition(":")
-    if not sep or not receipt or not strategy_id.startswith(STRATEGY_PREFIX):
+    if not sep or not receipt or not is_id(strategy_id, STRATEGY_PREFIX):
         return None
     return strategy_id, receipt
 

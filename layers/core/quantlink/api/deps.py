@@ -3,6 +3,7 @@ caller's identity from the Cognito authorizer, the request body, and JSON respon
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,14 +49,18 @@ def owner_id(router: Router) -> str:
     return str(subject)
 
 
+def raw_body(router: Router) -> bytes:
+    event = router.current_event
+    text = event.body or ""
+    return base64.b64decode(text) if event.is_base64_encoded else text.encode("utf-8")
+
+
 def body(router: Router, model: type[_M]) -> _M:
-    raw = router.current_event.decoded_body or ""
-    return parse_body(model, raw.encode("utf-8"), max_bytes=deps(router).settings.max_body_bytes)
+    return parse_body(model, raw_body(router), max_bytes=deps(router).settings.max_body_bytes)
 
 
 def optional_body(router: Router, model: type[_M]) -> _M:
-    raw = (router.current_event.decoded_body or "").strip()
-    return body(router, model) if raw else model()
+    return body(router, model) if raw_body(router).strip() else model()
 
 
 def api_base(router: Router) -> str:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from quantlink import owner
 from quantlink.api.deps import api_base, body, deps, owner_id, respond
 from quantlink.http import query_int
+from quantlink.ids import hash_secret, new_webhook_token
 from quantlink.models import CreateStrategyBody, InjectBody
 
 router = Router()
@@ -51,7 +52,7 @@ def inject(strategyId: str) -> dict[str, Any]:  # noqa: N803
     warnings: list[str] = []
     extra: dict[str, Any] = {}
     if request.rotate_token:
-        token = owner.rotate_webhook_token(store, caller, strategyId)
+        token = new_webhook_token()
         extra["webhookToken"] = token
         warnings.append("The webhook token was rotated: code injected earlier stops working until re-injected.")
     else:
@@ -66,6 +67,8 @@ def inject(strategyId: str) -> dict[str, Any]:  # noqa: N803
         token=token,
         send_in_backtest=request.send_in_backtest,
     )
+    if request.rotate_token:
+        store.set_webhook_token_hash(strategyId, caller, hash_secret(token))
     return {"code": result.code, "injected": result.injected, "warnings": [*result.warnings, *warnings], **extra}
 
 

@@ -48,6 +48,7 @@ _CONDITION_FAILED = "ConditionalCheckFailedException"
 _TRANSACT_ITEMS_MAX = 100
 _BATCH_WRITE_MAX = 25
 _BATCH_ATTEMPTS = 6
+_CONFLICT_ATTEMPTS = 4
 
 
 def strategy_pk(strategy_id: str) -> str:
@@ -197,38 +198,37 @@ class DynamoStore:
             "ttl": value(now_s + dedup_ttl_seconds),
         }
         record = to_item(signal, pk=pk, sk=signal_sk(signal.signal_id), fanoutLeaseUntil=epoch_ms(lease_until))
-        try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": marker,
-                            "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
-                            "ExpressionAttributeNames": {"#ttl": "ttl"},
-                            "ExpressionAttributeValues": values(now=now_s),
-                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": record,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if _error_code(error) != "TransactionCanceledException":
-                raise
-            reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
-            first = reasons[0] if reasons else {}
-            if first.get("Code") != "ConditionalCheckFailed":
-                raise
-            old = first.get("Item")
-            signal_id = to_python(old)["signalId"] if old else self._dedup_signal_id(pk, signal.dedup_key)
-            raise DuplicateSignal(signal_id) from error
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": marker,
+                    "ConditionExpression": "attribute_not_exists(pk) OR #ttl < :now",
+                    "ExpressionAttributeNames": {"#ttl": "ttl"},
+                    "ExpressionAttributeValues": values(now=now_s),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {"Put": {"TableName": self.table_name, "Item": record, "ConditionExpression": "attribute_not_exists(pk)"}},
+        ]
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if _error_code(error) != "TransactionCanceledException":
+                    raise
+                reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+                codes = [reason.get("Code") for reason in reasons]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    old = reasons[0].get("Item")
+                    signal_id = to_python(old)["signalId"] if old else self._dedup_signal_id(pk, signal.dedup_key)
+                    raise DuplicateSignal(signal_id) from error
+                if "TransactionConflict" not in codes:
+                    raise
+                # The identical webhook's transaction is in flight: once it lands, this one is a duplicate.
+                time.sleep(0.02 * 2**attempt)
+        raise Unavailable("The signal is being recorded by a concurrent request; retry with the same body.")
 
     def _dedup_signal_id(self, pk: str, dedup_key: str) -> str:
         item = self._get(pk, f"DEDUP#{dedup_key}")
@@ -491,7 +491,10 @@ class DynamoStore:
     def delete_terminal(self, terminal: Terminal) -> None:
         """The terminal, its subscriptions (both sides) and its snapshots."""
         pk = terminal_pk(terminal.terminal_id)
-        own = [(pk, item["sk"]["S"]) for item in self._query_prefix(pk, "")]  # type: ignore[typeddict-item]
+        partition = self._query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=values(pk=pk), ConsistentRead=True
+        )
+        own = [(pk, str(item["sk"]["S"])) for item in partition]  # type: ignore[typeddict-item]
         mirrored = [
             (strategy_pk(sk.removeprefix("SUB#")), f"SUB#{terminal.terminal_id}")
             for _, sk in own
