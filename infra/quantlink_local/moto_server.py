@@ -105,19 +105,26 @@ def patch_dynamodb() -> Callable[[], None]:
     return undo
 
 
+def serve(host: str, port: int, *, threads: int) -> None:
+    """moto's WSGI app on waitress: werkzeug's dev server closes the connection after every response,
+    so each SDK call paid a fresh TCP connect; waitress keeps HTTP/1.1 connections alive. Every
+    long-poll holds a thread for up to 20 s, hence the large pool."""
+    import waitress
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app = DomainDispatcherApplication(create_backend_app)
+    waitress.serve(app, host=host, port=port, threads=threads, connection_limit=4 * threads, channel_timeout=120,
+                   ident="moto", _quiet=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=256, help="concurrent requests (long-polls hold one each)")
     args = parser.parse_args(argv)
     patch_dynamodb()
-    from werkzeug.serving import WSGIRequestHandler
-
-    # As in the gateway: no Nagle delay between a response's header and body writes.
-    WSGIRequestHandler.disable_nagle_algorithm = True
-    from moto.server import main as moto_main
-
-    moto_main(["-H", args.host, "-p", str(args.port)])
+    serve(args.host, args.port, threads=args.threads)
 
 
 if __name__ == "__main__":
