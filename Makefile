@@ -7,11 +7,13 @@ FUNCTIONS := $(wildcard functions/*/app.py)
 
 .PHONY: run test lint format bench openapi install sam-validate clean
 
-$(STAMP): pyproject.toml $(wildcard terminal/pyproject.toml)
+# constraints.txt pins every dependency to the versions the suite last passed with (regenerate:
+# `.venv/bin/pip freeze --exclude-editable > constraints.txt` after an intended upgrade).
+$(STAMP): pyproject.toml constraints.txt $(wildcard terminal/pyproject.toml)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	@if [ -f terminal/pyproject.toml ]; then $(PY) -m pip install --quiet -e terminal; fi
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@if [ -f terminal/pyproject.toml ]; then $(PY) -m pip install --quiet -c constraints.txt -e terminal; fi
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -109,7 +109,7 @@ def serve(host: str, port: int, *, threads: int) -> None:
     """moto's WSGI app on waitress: werkzeug's dev server closes the connection after every response,
     so each SDK call paid a fresh TCP connect; waitress keeps HTTP/1.1 connections alive. Every
     long-poll holds a thread for up to 20 s, hence the large pool."""
-    import waitress
+    import waitress  # type: ignore[import-untyped]
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)

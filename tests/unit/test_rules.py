@@ -62,7 +62,9 @@ def test_dedup_key_is_the_sha256_of_the_exact_bytes() -> None:
     incoming = joinquant.parse_signal({}, raw, max_bytes=65536)
     assert incoming.dedup_key == hashlib.sha256(raw).hexdigest()
     # the same order with different whitespace is different bytes, hence a different key
-    assert joinquant.parse_signal({}, json.dumps(BODY, indent=1).encode(), max_bytes=65536).dedup_key != incoming.dedup_key
+    assert (
+        joinquant.parse_signal({}, json.dumps(BODY, indent=1).encode(), max_bytes=65536).dedup_key != incoming.dedup_key
+    )
 
 
 def test_limit_price_without_style_means_a_limit_order() -> None:

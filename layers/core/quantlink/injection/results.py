@@ -34,6 +34,4 @@ class InjectionSyntaxError(ValidationFailed):
     def __init__(self, line: int, message: str) -> None:
         self.line = line
         self.reason = message
-        super().__init__(
-            f"line {line}: {message}", details=[{"field": "code", "message": message, "line": line}]
-        )
+        super().__init__(f"line {line}: {message}", details=[{"field": "code", "message": message, "line": line}])
