@@ -288,7 +288,17 @@ def run(stack: RunningStack, quick: bool) -> list[Figure]:
 
     runs = 3 if quick else 9
     boto3_ms = cold_import_ms("import boto3", runs)
+    libraries_ms = cold_import_ms("import boto3\nfrom pydantic import BaseModel\nimport aws_lambda_powertools", runs)
     figures.append(Figure("cold import: boto3 alone", boto3_ms, "ms"))
+    figures.append(
+        Figure(
+            "cold import: boto3 + pydantic.BaseModel + Powertools (the libraries alone)",
+            libraries_ms,
+            "ms",
+            ratio=libraries_ms / boto3_ms,
+            floor="import boto3",
+        )
+    )
     for function in HOT_PATH:
         value = cold_import_ms(handler_import_statement(function), runs)
         figures.append(
@@ -299,6 +309,7 @@ def run(stack: RunningStack, quick: bool) -> list[Figure]:
                 ratio=value / boto3_ms,
                 floor="import boto3",
                 target=1.5,
+                note=f"{value / libraries_ms:.2f}× the libraries alone",
             )
         )
     return figures

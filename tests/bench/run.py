@@ -22,12 +22,12 @@ from quantlink_local.process import start_stack
 
 
 def table(figures: list[Figure]) -> str:
-    lines = ["| figure | value | ratio | floor | target | met |", "|---|---:|---:|---|---:|:-:|"]
+    lines = ["| figure | value | ratio | floor | target | met | note |", "|---|---:|---:|---|---:|:-:|---|"]
     for f in figures:
         ratio = f"{f.ratio:.2f}×" if f.ratio is not None else ""
         target = f"≤ {f.target:g}×" if f.target is not None else ""
         met = {True: "yes", False: "**no**", None: ""}[f.met]
-        lines.append(f"| {f.name} | {f.value:,.1f} {f.unit} | {ratio} | {f.floor} | {target} | {met} |")
+        lines.append(f"| {f.name} | {f.value:,.1f} {f.unit} | {ratio} | {f.floor} | {target} | {met} | {f.note} |")
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -456,7 +457,34 @@ def test_releasing_the_device_unbinds_it(ql: QuantLink) -> None:
     assert ql.terminal_view(terminal)["deviceBound"] is False
 
 
-@pytest.mark.parametrize("sample", ["owner_api/get_terminal", "owner_api/delete_terminal", "owner_api/release_device"])
+def test_rotating_a_terminal_token_stops_the_old_one_and_keeps_the_device(ql: QuantLink) -> None:
+    # Given a terminal whose device is bound (the first pull claims it)
+    terminal = ql.register_terminal()
+    assert ql.pulled(terminal) == []
+
+    # When the owner rotates its token (it leaked)
+    reply = ql.owner_call("owner_api/rotate_terminal_token", "alice", path_params=terminal_path(terminal))
+
+    # Then the old token is refused, the new one works from the same device, and the binding stays
+    assert reply.status == 200
+    new_token = reply.body["authToken"]
+    assert new_token != terminal.token and new_token.startswith(f"{terminal.terminal_id}.")
+    old = ql.pull(terminal)
+    assert (old.status, old.error_code()) == (401, "UNAUTHORIZED")
+    rotated = dataclasses.replace(terminal, token=new_token)
+    assert ql.pulled(rotated) == []
+    assert ql.terminal_view(rotated)["deviceBound"] is True
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "owner_api/get_terminal",
+        "owner_api/delete_terminal",
+        "owner_api/release_device",
+        "owner_api/rotate_terminal_token",
+    ],
+)
 def test_another_owners_terminal_is_not_found_and_unchanged(ql: QuantLink, sample: str) -> None:
     terminal = ql.register_terminal("alice")
     assert ql.pulled(terminal) == []  # bound, so a release would show
@@ -491,6 +519,7 @@ def test_another_owners_terminal_is_not_found_and_unchanged(ql: QuantLink, sampl
         "owner_api/subscribe",
         "owner_api/unsubscribe",
         "owner_api/release_device",
+        "owner_api/rotate_terminal_token",
     ],
 )
 @pytest.mark.parametrize("claims", [None, {"email": "nobody@example.com"}], ids=["no authorizer", "no sub"])

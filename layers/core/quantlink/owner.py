@@ -125,6 +125,14 @@ def delete_terminal(store: DynamoStore, queues: TerminalQueues, owner_id: str, t
     queues.delete(terminal.queue_url)
 
 
+def rotate_terminal_token(store: DynamoStore, owner_id: str, terminal_id: str) -> str:
+    """A leaked terminal token: the old one stops working at once; the bound device stays bound."""
+    owned_terminal(store, owner_id, terminal_id)
+    token = new_terminal_token(terminal_id)
+    store.set_terminal_token_hash(terminal_id, owner_id, hash_secret(token))
+    return token
+
+
 def release_device(store: DynamoStore, owner_id: str, terminal_id: str) -> Terminal:
     owned_terminal(store, owner_id, terminal_id)
     store.release_device(terminal_id, owner_id)

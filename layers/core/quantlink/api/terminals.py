@@ -58,6 +58,11 @@ def unsubscribe(terminalId: str, strategyId: str) -> Response[str]:  # noqa: N80
     return respond(204)
 
 
+@router.post("/api/terminals/<terminalId>/token")
+def rotate_token(terminalId: str) -> dict[str, Any]:  # noqa: N803
+    return {"authToken": owner.rotate_terminal_token(deps(router).store, owner_id(router), terminalId)}
+
+
 @router.post("/api/terminals/<terminalId>/release")
 def release(terminalId: str) -> dict[str, Any]:  # noqa: N803
     return owner.release_device(deps(router).store, owner_id(router), terminalId).public()

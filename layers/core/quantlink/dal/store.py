@@ -169,17 +169,25 @@ class DynamoStore:
         return [Strategy.model_validate(data) for data in self.list_owned(owner_id, "STRATEGY")]
 
     def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
+        self._set_secret_hash(strategy_pk(strategy_id), owner_id, "webhookTokenHash", token_hash, "strategy")
+
+    def set_terminal_token_hash(self, terminal_id: str, owner_id: str, token_hash: str) -> None:
+        self._set_secret_hash(terminal_pk(terminal_id), owner_id, "authTokenHash", token_hash, "terminal")
+
+    def _set_secret_hash(self, pk: str, owner_id: str, attribute: str, token_hash: str, what: str) -> None:
+        """Replace a token's hash, only on the owner's own record: the old token stops working at once."""
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=self._key(strategy_pk(strategy_id), META),
-                UpdateExpression="SET webhookTokenHash = :hash",
+                Key=self._key(pk, META),
+                UpdateExpression="SET #attribute = :hash",
                 ConditionExpression="ownerId = :owner",
+                ExpressionAttributeNames={"#attribute": attribute},
                 ExpressionAttributeValues=values(hash=token_hash, owner=owner_id),
             )
         except ClientError as error:
             if _error_code(error) == _CONDITION_FAILED:
-                raise NotFound("No such strategy.") from error
+                raise NotFound(f"No such {what}.") from error
             raise
 
     # ---- signals: the hot path ---------------------------------------------------------------------
