@@ -1,5 +1,6 @@
-"""The local stack's moto patches: transactions still roll back exactly, without copying the table,
-and concurrent conditional writes to one key cannot both succeed."""
+"""The local stack's moto patches change costs, never answers: transactions still roll back exactly
+(without copying the table), concurrent conditional writes to one key cannot both succeed, a Query
+reads one partition and answers as before, and SQS keeps FIFO dedup and visibility."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
-from quantlink_local.moto_server import patch_dynamodb
+from quantlink_local.moto_server import patch_dynamodb, patch_sqs_clock
 
 
 @pytest.fixture
@@ -32,8 +33,11 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
                 TableName="t",
                 BillingMode="PAY_PER_REQUEST",
                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                      {"AttributeName": "sk", "AttributeType": "S"}],
+                                      {"AttributeName": "sk", "AttributeType": "S"},
+                                      {"AttributeName": "g", "AttributeType": "S"}],
                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                GlobalSecondaryIndexes=[{"IndexName": "gsi", "Projection": {"ProjectionType": "ALL"},
+                                         "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}],
             )  # fmt: skip
             yield client
     finally:
@@ -83,3 +87,59 @@ def test_concurrent_conditional_puts_to_one_key_have_one_winner(table: Any) -> N
 
     with ThreadPoolExecutor(16) as pool:
         assert sum(pool.map(put, range(64))) == 1
+
+
+def test_a_query_reads_only_its_partition_and_answers_as_before(table: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for partition in ("p1", "p2", "p3"):
+        for n in range(12):
+            table.put_item(TableName="t", Item={**key(partition, f"SIGNAL#{n:02d}"), "g": {"S": "all"}})
+    table.put_item(TableName="t", Item=key("p1", "SUB#x"))
+
+    def whole_table(self: Table) -> list[Any]:
+        raise AssertionError("a base-table Query scanned the whole table")
+
+    monkeypatch.setattr(Table, "all_items", whole_table)
+    pages, start = [], None
+    while True:
+        kwargs: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+        page = table.query(
+            TableName="t",
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            ExpressionAttributeValues={":p": {"S": "p1"}, ":s": {"S": "SIGNAL#"}},
+            ScanIndexForward=False,
+            Limit=5,
+            **kwargs,
+        )
+        pages.append([item["sk"]["S"] for item in page["Items"]])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert [sk for page in pages for sk in page] == [f"SIGNAL#{n:02d}" for n in range(11, -1, -1)]
+    assert [len(page) for page in pages][:2] == [5, 5]
+    missing = table.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "x"}})
+    assert missing["Items"] == []
+    # an index Query still sees every partition (it needs the whole table, as before)
+    monkeypatch.undo()
+    by_index = table.query(TableName="t", IndexName="gsi", KeyConditionExpression="g = :g",
+                           ExpressionAttributeValues={":g": {"S": "all"}})  # fmt: skip
+    assert len(by_index["Items"]) == 36
+
+
+def test_sqs_keeps_fifo_dedup_and_visibility_with_the_cheap_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    undo = patch_sqs_clock()
+    try:
+        with mock_aws():
+            sqs = boto3.client("sqs")
+            url = sqs.create_queue(QueueName="q.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "30"})[
+                "QueueUrl"
+            ]
+            for _ in range(2):  # the same deduplication id twice: one message
+                sqs.send_message(QueueUrl=url, MessageBody="a", MessageGroupId="g", MessageDeduplicationId="one")
+            sqs.send_message(QueueUrl=url, MessageBody="b", MessageGroupId="g", MessageDeduplicationId="two")
+            first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+            assert [m["Body"] for m in first] == ["a", "b"]
+            # received messages stay invisible until their visibility timeout
+            assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+    finally:
+        undo()
