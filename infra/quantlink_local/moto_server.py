@@ -139,15 +139,15 @@ def patch_sqs_clock() -> Callable[[], None]:
     """Fix 4; returns a function that undoes it (tests)."""
     from moto.sqs import models
 
-    original = models.unix_time_millis
+    original = models.unix_time_millis  # type: ignore[attr-defined]
 
     def unix_time_millis(dt: Any = None) -> float:
         return time.time() * 1000.0 if dt is None else float(original(dt))
 
-    models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
+    models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
 
     def undo() -> None:
-        models.unix_time_millis = original  # type: ignore[assignment]
+        models.unix_time_millis = original  # type: ignore[attr-defined]
 
     return undo
 
