@@ -7,9 +7,15 @@
    every webhook got slower as the table grew. Under the lock nothing else can interleave, so a
    snapshot of just the items the transaction names is an exact rollback.
 3. moto's Query on the base table scans every item of the table (66 ms at 5,000 items), not the one
-   partition a Query can touch; it is given only that partition.
+   partition a Query can touch, and sizes every item it passes, matching or not; it is given only the
+   partition's items that match the sort-key condition (moto applies the condition again).
 4. moto's SQS asks the clock through datetime conversions several times per queued message on every
-   call (90 ms per SendMessage at a depth of 1,000); the same epoch comes from time.time().
+   call (90 ms per SendMessage at a depth of 1,000); the same epoch comes from time.time(). And it
+   rebuilds each queue's attribute names from CamelCase four times per SendMessage (~2 ms, most of a
+   send's cost, which a fan-out to 100 terminals pays 100 times); that pure function is memoized.
+
+5. moto lists a response class's methods with inspect.getmembers on every request (~0.3 ms); a class's
+   methods do not change while the server runs, so the list is memoized.
 
 Each is a change of cost only, never of answers: the tests in tests/unit/test_moto_server.py hold
 the answers to moto's own."""
@@ -105,6 +111,9 @@ def _partition_only(query: Callable[..., Any]) -> Callable[..., Any]:
         if arguments.get("index_name") or hash_key is None or not self.range_key_attr:
             return query(self, *args, **kwargs)
         partition = list(self.items.get(hash_key, {}).values())
+        comparison, operands = arguments.get("range_comparison"), arguments.get("range_objs")
+        if comparison:
+            partition = [item for item in partition if item.range_key.compare(comparison, operands)]
         self.all_items = lambda: partition  # an instance attribute shadows the method, for this call only
         try:
             return query(self, *args, **kwargs)
@@ -135,19 +144,22 @@ def patch_dynamodb() -> Callable[[], None]:
     return undo
 
 
-def patch_sqs_clock() -> Callable[[], None]:
+def patch_sqs() -> Callable[[], None]:
     """Fix 4; returns a function that undoes it (tests)."""
     from moto.sqs import models
 
-    original = models.unix_time_millis  # type: ignore[attr-defined]
+    original_clock = models.unix_time_millis  # type: ignore[attr-defined]
+    original_names = models.camelcase_to_underscores  # type: ignore[attr-defined]
 
     def unix_time_millis(dt: Any = None) -> float:
-        return time.time() * 1000.0 if dt is None else float(original(dt))
+        return time.time() * 1000.0 if dt is None else float(original_clock(dt))
 
     models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
+    models.camelcase_to_underscores = functools.cache(original_names)  # type: ignore[attr-defined]
 
     def undo() -> None:
-        models.unix_time_millis = original  # type: ignore[attr-defined]
+        models.unix_time_millis = original_clock  # type: ignore[attr-defined]
+        models.camelcase_to_underscores = original_names  # type: ignore[attr-defined]
 
     return undo
 
@@ -164,6 +176,19 @@ def serve(host: str, port: int, *, threads: int) -> None:
                    ident="moto", _quiet=True)  # fmt: skip
 
 
+def patch_dispatch() -> Callable[[], None]:
+    """Fix 5; returns a function that undoes it (tests)."""
+    from moto.core import responses
+
+    original = responses.method_names_from_class  # type: ignore[attr-defined]
+    responses.method_names_from_class = functools.cache(original)  # type: ignore[attr-defined]
+
+    def undo() -> None:
+        responses.method_names_from_class = original  # type: ignore[attr-defined]
+
+    return undo
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -171,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=256, help="concurrent requests (long-polls hold one each)")
     args = parser.parse_args(argv)
     patch_dynamodb()
-    patch_sqs_clock()
+    patch_sqs()
+    patch_dispatch()
     serve(args.host, args.port, threads=args.threads)
 
 

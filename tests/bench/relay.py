@@ -124,7 +124,9 @@ class Bench:
 
     def floor_latency(self, samples: int) -> list[float]:
         """GetItem, TransactWriteItems, Query, BatchWriteItem, SendMessage, then (in the waiting
-        long-poll) ReceiveMessage returns and UpdateItem marks it pulled: the relay's critical path."""
+        long-poll) ReceiveMessage returns and UpdateItem marks it pulled: the relay's critical path.
+        The webhook's own last call (UpdateItem FANNED_OUT) runs alongside the pull's, as it does in
+        the relay."""
         queue = self.sqs.create_queue(
             QueueName=f"quantlink-local-terminal-floor{os.getpid()}.fifo",
             Attributes={"FifoQueue": "true", "VisibilityTimeout": "60"},
@@ -171,6 +173,13 @@ class Bench:
             )
             self.sqs.send_message(
                 QueueUrl=queue, MessageBody="x" * 600, MessageGroupId="g", MessageDeduplicationId=f"floor-{n}"
+            )
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": pk, "sk": {"S": "SIGNAL"}},
+                UpdateExpression="SET #s = :f",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":f": {"S": "FANNED_OUT"}},
             )
             thread.join(30)
             latencies.append((done["at"] - start) * 1000)

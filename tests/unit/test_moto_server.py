@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
-from quantlink_local.moto_server import patch_dynamodb, patch_sqs_clock
+from quantlink_local.moto_server import patch_dynamodb, patch_sqs
 
 
 @pytest.fixture
@@ -125,9 +125,9 @@ def test_a_query_reads_only_its_partition_and_answers_as_before(table: Any, monk
     assert len(by_index["Items"]) == 36
 
 
-def test_sqs_keeps_fifo_dedup_and_visibility_with_the_cheap_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sqs_keeps_fifo_dedup_visibility_and_attributes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    undo = patch_sqs_clock()
+    undo = patch_sqs()
     try:
         with mock_aws():
             sqs = boto3.client("sqs")
@@ -141,5 +141,9 @@ def test_sqs_keeps_fifo_dedup_and_visibility_with_the_cheap_clock(monkeypatch: p
             assert [m["Body"] for m in first] == ["a", "b"]
             # received messages stay invisible until their visibility timeout
             assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            assert attributes["FifoQueue"] == "true"
+            assert attributes["VisibilityTimeout"] == "30"
+            assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"
     finally:
         undo()

@@ -4,7 +4,7 @@ updates of a pull). boto3 clients are thread-safe; one pool avoids spawning thre
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from typing import TypeVar
 
@@ -15,6 +15,11 @@ _R = TypeVar("_R")
 @cache
 def _pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=64, thread_name_prefix="quantlink-io")
+
+
+def start(fn: Callable[[], _R]) -> Future[_R]:
+    """Run fn in the background; the caller takes .result() when it needs it."""
+    return _pool().submit(fn)
 
 
 def map_concurrently(fn: Callable[[_T], _R], items: Iterable[_T]) -> list[_R | BaseException]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from quantlink.concurrency import map_concurrently
+from quantlink.concurrency import map_concurrently, start
 from quantlink.dal.queues import QueueMessage, TerminalQueues
 from quantlink.dal.store import DynamoStore
 from quantlink.errors import DeviceTakenOver, DuplicateSignal, Unauthorized, Unavailable, ValidationFailed
@@ -106,6 +106,9 @@ def receive_signal(
     received_at: datetime,
 ) -> Received:
     signal = SignalRecord.new(signal_id, strategy, incoming, received_at)
+    # The subscriptions do not depend on the dedup write: read them while it runs (one round trip
+    # fewer before the terminals get the signal); a duplicate simply never uses them.
+    subscriptions = start(lambda: store.subscriptions_for(strategy.strategy_id))
     try:
         store.record_signal(
             signal, dedup_ttl_seconds=dedup_ttl_seconds, lease_until=received_at + timedelta(seconds=lease_seconds)
@@ -115,7 +118,8 @@ def receive_signal(
         redrive(store, queues, strategy.strategy_id, duplicate.signal_id, lease_seconds=lease_seconds)
         return Received(duplicate.signal_id, duplicate=True)
     metrics.add_metric(name=Metric.SIGNALS, unit=MetricUnit.Count, value=1)
-    return Received(signal.signal_id, duplicate=False, deliveries=fan_out(store, queues, signal))
+    deliveries = fan_out(store, queues, signal, subscriptions=subscriptions.result())
+    return Received(signal.signal_id, duplicate=False, deliveries=deliveries)
 
 
 def redrive(
@@ -135,11 +139,19 @@ def redrive(
 
 
 def fan_out(
-    store: DynamoStore, queues: TerminalQueues, signal: SignalRecord, *, existing: list[DeliveryRecord] | None = None
+    store: DynamoStore,
+    queues: TerminalQueues,
+    signal: SignalRecord,
+    *,
+    subscriptions: list[Subscription] | None = None,
+    existing: list[DeliveryRecord] | None = None,
 ) -> int:
-    """One Query for the subscriptions, delivery records first, then concurrent sends, then FANNED_OUT."""
+    """One Query for the subscriptions (unless given), delivery records first, then concurrent sends,
+    then FANNED_OUT."""
     queued_at = now()
-    subscriptions = [s for s in store.subscriptions_for(signal.strategy_id) if s.active(queued_at)]
+    if subscriptions is None:
+        subscriptions = store.subscriptions_for(signal.strategy_id)
+    subscriptions = [s for s in subscriptions if s.active(queued_at)]
     known = {d.terminal_id: d for d in existing or []}
     store.put_deliveries(
         [
