@@ -95,6 +95,22 @@ class OwnerClient:
         return results
 
 
+def joinquant_signal(
+    seq: int, *, security: str = "600000.XSHG", side: str = "buy", amount: int = 1200, fn: str = "order_target_value"
+) -> dict[str, Any]:
+    """A JoinQuant signal body (API.md, v 1) as the injected code sends it."""
+    return {
+        "v": 1,
+        "seq": seq,
+        "sentAt": "2026-11-20T09:31:02.123+08:00",
+        "runType": "sim_trade",
+        "dt": "2026-11-20T09:31:00+08:00",
+        "order": {"id": f"jq-{seq}", "fn": fn, "security": security, "side": side, "amount": amount,
+                  "price": 10.52, "style": "market", "limitPrice": None},
+        "portfolio": {"totalValue": 1000000.0, "cash": 250000.0, "positionAfter": amount},
+    }  # fmt: skip
+
+
 def post_webhook(webhook_url: str, token: str, body: bytes | dict[str, Any], **kwargs: Any) -> requests.Response:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     return requests.post(

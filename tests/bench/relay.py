@@ -17,6 +17,7 @@ import requests
 from botocore.config import Config
 from common import Figure, median, percentile
 
+from quantlink_local.client import joinquant_signal
 from quantlink_local.process import RunningStack
 from quantlink_local.template import REPO_ROOT
 
@@ -24,26 +25,7 @@ HOT_PATH = ("webhook", "terminal_pull", "terminal_ack")
 
 
 def signal_body(seq: int) -> bytes:
-    return json.dumps(
-        {
-            "v": 1,
-            "seq": seq,
-            "sentAt": "2026-11-20T09:31:02.123+08:00",
-            "runType": "sim_trade",
-            "dt": "2026-11-20T09:31:00+08:00",
-            "order": {
-                "id": str(seq),
-                "fn": "order_target_value",
-                "security": "600000.XSHG",
-                "side": "buy",
-                "amount": 100,
-                "price": 10.52,
-                "style": "market",
-                "limitPrice": None,
-            },
-            "portfolio": {"totalValue": 1000000.0, "cash": 250000.0, "positionAfter": 100},
-        }
-    ).encode()
+    return json.dumps(joinquant_signal(seq, amount=100)).encode()
 
 
 class Bench:

@@ -31,6 +31,23 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def findings(figures: list[Figure]) -> str:
+    """What a reader should take from the figures, computed from them (never a stale sentence)."""
+    by_name = {f.name: f for f in figures}
+    lines = []
+    libraries = by_name.get("cold import: boto3 + pydantic.BaseModel + Powertools (the libraries alone)")
+    missed_imports = [f for f in figures if f.name.startswith("cold import: functions/") and f.met is False]
+    if libraries is not None and missed_imports:
+        lines.append(
+            f"- Cold import misses its target: importing boto3, pydantic's BaseModel and Powertools alone takes "
+            f"{libraries.ratio:.2f}× `import boto3`, which leaves "
+            f"{max(0.0, 1.5 - (libraries.ratio or 0)) * 100:.0f}% of boto3's import time for everything QuantLink "
+            "itself loads (models, DAL, relay). Meeting it would mean keeping pydantic out of the hot path's "
+            "import (a lazy import merely moves the cost to the first request), which the house style rules out."
+        )
+    return "\n## Findings\n\n" + "\n".join(lines) + "\n" if lines else ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small samples (a smoke run, not for reporting)")
@@ -70,7 +87,7 @@ def main() -> int:
             "  BatchWriteItem, SendMessage → the waiting ReceiveMessage returns → UpdateItem), issued\n"
             "  back-to-back by the bench with boto3 against the same moto server.\n"
             "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n\n"
-            f"{report}\n",
+            f"{report}\n{findings(figures)}",
             encoding="utf-8",
         )
     missed = [f for f in figures if f.met is False]

@@ -10,29 +10,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from quantlink_local.client import OwnerClient, post_webhook
+from quantlink_local.client import OwnerClient, joinquant_signal, post_webhook
 from quantlink_local.process import start_stack
 
 
 def signal_body(seq: int, security: str = "600000.XSHG", side: str = "buy", amount: int = 1200) -> dict:
-    return {
-        "v": 1,
-        "seq": seq,
-        "sentAt": "2026-11-20T09:31:02.123+08:00",
-        "runType": "sim_trade",
-        "dt": "2026-11-20T09:31:00+08:00",
-        "order": {
-            "id": f"jq-{seq}",
-            "fn": "order_target_value",
-            "security": security,
-            "side": side,
-            "amount": amount,
-            "price": 10.52,
-            "style": "market",
-            "limitPrice": None,
-        },
-        "portfolio": {"totalValue": 1000000.0, "cash": 250000.0, "positionAfter": amount},
-    }
+    return joinquant_signal(seq, security=security, side=side, amount=amount)
 
 
 def test_webhook_to_pull_to_ack_records_five_timestamps(owner: OwnerClient) -> None:

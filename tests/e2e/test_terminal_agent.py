@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from quantlink_local.client import OwnerClient, post_webhook
+from quantlink_local.client import OwnerClient, joinquant_signal, post_webhook
 from quantlink_local.process import RunningStack
 from quantlink_terminal.cli import CRASH_AFTER_OUTCOME_ENV, CRASH_EXIT_CODE
 
@@ -26,24 +26,7 @@ TIMESTAMPS = ("receivedAt", "queuedAt", "pulledAt", "executedAt", "ackedAt")
 
 
 def signal_body(seq: int, amount: int = 1200) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "seq": seq,
-        "sentAt": "2026-11-20T09:31:02.123+08:00",
-        "runType": "sim_trade",
-        "dt": "2026-11-20T09:31:00+08:00",
-        "order": {
-            "id": f"jq-{seq}",
-            "fn": "order",
-            "security": "600000.XSHG",
-            "side": "buy",
-            "amount": amount,
-            "price": 10.52,
-            "style": "market",
-            "limitPrice": None,
-        },
-        "portfolio": {"totalValue": 1000000.0, "cash": 250000.0, "positionAfter": amount},
-    }
+    return joinquant_signal(seq, amount=amount, fn="order")
 
 
 class AgentProcess:
