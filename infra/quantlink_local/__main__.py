@@ -6,11 +6,12 @@ import argparse
 import json
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
-from quantlink_local.stack import LocalStack
+from quantlink_local.stack import LocalStack, PortInUse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +32,11 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = LocalStack(host=args.host, port=args.port, log_level=args.log_level)
     try:
-        stack.start()
+        try:
+            stack.start()
+        except PortInUse as error:
+            print(error, file=sys.stderr)
+            return 2
         info = stack.describe()
         if args.state_file:
             args.state_file.write_text(json.dumps(info, indent=2), encoding="utf-8")

@@ -28,6 +28,26 @@ DEMO_EMAIL = "demo@quantlink.local"
 NOT_PROVISIONED = {"AWS::Serverless::LayerVersion", "AWS::Serverless::Api", "AWS::Serverless::Function"}
 
 
+class PortInUse(RuntimeError):
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"Port {port} on {host} is in use (another local stack?). Stop it, or pick another port: "
+            f"PORT={port + 1} make run"
+        )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail before starting anything, rather than after moto is up and provisioned."""
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise PortInUse(host, port) from error
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -63,6 +83,7 @@ class LocalStack:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> LocalStack:
+        check_port_free(self.host, self.port)
         self.moto_port = self.moto_port or free_port(self.host)
         self._moto = subprocess.Popen(
             [sys.executable, "-m", "quantlink_local.moto_server", "--host", self.host, "--port", str(self.moto_port)],

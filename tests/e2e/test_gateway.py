@@ -3,6 +3,10 @@ the template's GatewayResponses for what never reaches a function, literal paths
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+
 import boto3
 import jwt
 import requests
@@ -64,3 +68,20 @@ def test_terminal_pull_is_not_taken_for_a_terminal_id(owner: OwnerClient) -> Non
                           timeout=10)  # fmt: skip
     assert answer.status_code == 401
     assert answer.json()["code"] == "UNAUTHORIZED"
+
+
+def test_a_busy_port_is_a_clear_message_and_nothing_is_left_running() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "quantlink_local", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"Port {port}" in result.stderr and "PORT=" in result.stderr
+    assert "Traceback" not in result.stderr
