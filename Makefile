@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: run test lint format bench openapi install sam-validate clean
+.PHONY: run demo test lint format bench openapi install sam-validate clean
 
 # constraints.txt pins every dependency to the versions the suite last passed with (regenerate:
 # `.venv/bin/pip freeze --exclude-editable > constraints.txt` after an intended upgrade).
@@ -21,6 +21,10 @@ install: $(STAMP)
 ## make run: start the local stack (moto + API Gateway emulator) and print the URLs and a demo login
 run: $(STAMP)
 	$(PY) -m quantlink_local
+
+## make demo: with `make run` going, send one signal through the relay and print its timeline
+demo: $(STAMP)
+	$(PY) -m quantlink_local.demo
 
 ## make test: the whole suite (unit, integration on moto, e2e on the local stack)
 test: $(STAMP)

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from quantlink_local.demo import STATE_FILE
 from quantlink_local.stack import LocalStack, PortInUse
 
 
@@ -19,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     parser.add_argument("--log-level", default=os.environ.get("QUANTLINK_LOG_LEVEL", "WARNING"))
-    parser.add_argument("--state-file", type=Path, help="write endpoints and the demo login here as JSON")
+    parser.add_argument(
+        "--state-file", type=Path, default=STATE_FILE, help="endpoints and the demo login, as JSON (for make demo)"
+    )
     args = parser.parse_args(argv)
 
     stopping = threading.Event()
@@ -38,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 2
         info = stack.describe()
-        if args.state_file:
-            args.state_file.write_text(json.dumps(info, indent=2), encoding="utf-8")
+        args.state_file.parent.mkdir(parents=True, exist_ok=True)
+        args.state_file.write_text(json.dumps(info, indent=2), encoding="utf-8")
         spa = "(not built yet)" if not stack.static_dir.is_dir() else f"{stack.api_base}/"
         print("QuantLink local stack", flush=True)
         print(f"  API          {stack.api_base}/api  (health: {stack.api_base}/api/health)")
@@ -47,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  Owner SPA    {spa}")
         print(f"  Moto server  {stack.moto_endpoint}  (DynamoDB, SQS, Cognito, S3)")
         print(f"  Demo login   {info['demoEmail']} / {info['demoPassword']}")
+        print("  Try it       make demo   (one signal through webhook → queue → long-poll → ack)")
         print(f"QuantLink local stack ready at {stack.api_base}", flush=True)
         stopping.wait()
         print("Stopping the local stack...", flush=True)

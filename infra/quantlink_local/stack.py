@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,8 @@ class LocalStack:
 
     def _start_gateway(self) -> None:
         os.environ.update(self.function_environment())
+        # Powertools warns when an invocation adds no metric (every owner-API call); locally it is noise.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         pools = {spec.logical_id: FunctionPool(spec) for spec in self.template.functions()}
         issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{self.user_pool_id}"
         jwks = f"{self.moto_endpoint}/{self.user_pool_id}/.well-known/jwks.json"

@@ -85,3 +85,11 @@ def test_a_busy_port_is_a_clear_message_and_nothing_is_left_running() -> None:
     assert result.returncode == 2
     assert f"Port {port}" in result.stderr and "PORT=" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_demo_sends_one_signal_through_the_relay(local_stack: RunningStack) -> None:
+    from quantlink_local.demo import run_demo
+
+    delivery = run_demo(local_stack.api_base, local_stack.info["demoEmail"], local_stack.info["demoPassword"])
+    assert delivery["status"] == "EXECUTED"
+    assert all(delivery[s] for s in ("receivedAt", "queuedAt", "pulledAt", "executedAt", "ackedAt"))
