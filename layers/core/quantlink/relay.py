@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from quantlink.concurrency import map_concurrently, start
-from quantlink.dal.queues import QueueMessage, TerminalQueues
-from quantlink.dal.store import DynamoStore
+from quantlink.dal.ports import RelayQueues, RelayStore
+from quantlink.dal.queues import QueueMessage
 from quantlink.errors import DeviceTakenOver, DuplicateSignal, Unauthorized, Unavailable, ValidationFailed
 from quantlink.ids import STRATEGY_PREFIX, hash_secret, is_id, secret_matches, terminal_id_from_token
 from quantlink.models import (
@@ -44,7 +44,7 @@ class Received:
 # ---- authentication ------------------------------------------------------------------------------
 
 
-def authenticate_strategy(store: DynamoStore, strategy_id: str, token: str | None) -> Strategy:
+def authenticate_strategy(store: RelayStore, strategy_id: str, token: str | None) -> Strategy:
     """A wrong token and an unknown strategy answer the same, in the same time."""
     strategy = store.get_strategy(strategy_id) if is_id(strategy_id, STRATEGY_PREFIX) else None
     if not secret_matches(token or "", strategy.webhook_token_hash if strategy else None) or strategy is None:
@@ -52,7 +52,7 @@ def authenticate_strategy(store: DynamoStore, strategy_id: str, token: str | Non
     return strategy
 
 
-def authenticate_terminal(store: DynamoStore, token: str | None) -> Terminal:
+def authenticate_terminal(store: RelayStore, token: str | None) -> Terminal:
     terminal_id = terminal_id_from_token(token or "")
     terminal = store.get_terminal(terminal_id) if terminal_id else None
     if not secret_matches(token or "", terminal.auth_token_hash if terminal else None) or terminal is None:
@@ -78,7 +78,7 @@ def verify_device(terminal: Terminal, fingerprint: str | None) -> None:
         raise DeviceTakenOver()
 
 
-def claim_device(store: DynamoStore, terminal: Terminal, fingerprint: str | None, *, at: datetime) -> None:
+def claim_device(store: RelayStore, terminal: Terminal, fingerprint: str | None, *, at: datetime) -> None:
     """First device wins; any other gets DEVICE_TAKEN_OVER until the owner releases the terminal."""
     fingerprint_hash = check_fingerprint(fingerprint)
     bound = terminal.device_fingerprint_hash
@@ -95,8 +95,8 @@ def claim_device(store: DynamoStore, terminal: Terminal, fingerprint: str | None
 
 
 def receive_signal(
-    store: DynamoStore,
-    queues: TerminalQueues,
+    store: RelayStore,
+    queues: RelayQueues,
     strategy: Strategy,
     incoming: IncomingSignal,
     *,
@@ -122,9 +122,7 @@ def receive_signal(
     return Received(signal.signal_id, duplicate=False, deliveries=deliveries)
 
 
-def redrive(
-    store: DynamoStore, queues: TerminalQueues, strategy_id: str, signal_id: str, *, lease_seconds: int
-) -> bool:
+def redrive(store: RelayStore, queues: RelayQueues, strategy_id: str, signal_id: str, *, lease_seconds: int) -> bool:
     """Finish the fan-out of a signal left RECEIVED, if its lease ran out (the first attempt died)."""
     at = now()
     signal = store.get_signal(strategy_id, signal_id)
@@ -139,8 +137,8 @@ def redrive(
 
 
 def fan_out(
-    store: DynamoStore,
-    queues: TerminalQueues,
+    store: RelayStore,
+    queues: RelayQueues,
     signal: SignalRecord,
     *,
     subscriptions: list[Subscription] | None = None,
@@ -202,7 +200,7 @@ def parse_ack_token(token: str) -> tuple[str, str] | None:
 
 
 def pull_signals(
-    store: DynamoStore, queues: TerminalQueues, terminal: Terminal, *, wait_seconds: int, max_signals: int
+    store: RelayStore, queues: RelayQueues, terminal: Terminal, *, wait_seconds: int, max_signals: int
 ) -> list[dict[str, Any]]:
     """Long-poll the terminal's queue until a deliverable signal arrives or the wait runs out.
     Expired signals and deliveries already settled are dropped (deleted), never returned."""
@@ -221,9 +219,7 @@ def pull_signals(
             return delivered
 
 
-def _take(
-    store: DynamoStore, queues: TerminalQueues, terminal: Terminal, message: QueueMessage
-) -> dict[str, Any] | None:
+def _take(store: RelayStore, queues: RelayQueues, terminal: Terminal, message: QueueMessage) -> dict[str, Any] | None:
     try:
         signal = QueuedSignal.model_validate_json(message.body)
     except ValidationError:
@@ -256,9 +252,7 @@ def _take(
 # ---- ack -----------------------------------------------------------------------------------------
 
 
-def ack_signals(
-    store: DynamoStore, queues: TerminalQueues, terminal: Terminal, acks: list[Ack]
-) -> list[dict[str, Any]]:
+def ack_signals(store: RelayStore, queues: RelayQueues, terminal: Terminal, acks: list[Ack]) -> list[dict[str, Any]]:
     def settle(ack: Ack) -> dict[str, Any]:
         parsed = parse_ack_token(ack.ack_token)
         if parsed is None:
