@@ -122,3 +122,23 @@ def test_fingerprints_must_be_8_to_128_printable_chars(bad: str | None) -> None:
     with pytest.raises(ValidationFailed):
         check_fingerprint(bad)
     assert check_fingerprint("device-0001") == ids.hash_secret("device-0001")
+
+
+def test_throttling_becomes_a_retryable_503_and_other_aws_errors_pass_through() -> None:
+    from botocore.exceptions import ClientError
+
+    from quantlink.dal import guarded
+    from quantlink.errors import Unavailable
+
+    class Client:
+        def __init__(self, code: str) -> None:
+            self.code = code
+
+        def get_item(self, **_: object) -> None:
+            raise ClientError({"Error": {"Code": self.code, "Message": "m"}}, "GetItem")
+
+    with pytest.raises(Unavailable) as caught:
+        guarded(Client("ProvisionedThroughputExceededException")).get_item(TableName="t")
+    assert (caught.value.status, caught.value.code) == (503, "UNAVAILABLE")
+    with pytest.raises(ClientError):
+        guarded(Client("ValidationException")).get_item(TableName="t")

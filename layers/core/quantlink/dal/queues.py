@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from quantlink import aws
+from quantlink.dal import guarded
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -35,7 +36,7 @@ class TerminalQueues:
     @property
     def client(self) -> SQSClient:
         if self._client is None:
-            self._client = aws.sqs()
+            self._client = guarded(aws.sqs())
         return self._client
 
     def name_for(self, terminal_id: str) -> str:

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from quantlink import aws
 from quantlink.concurrency import map_concurrently
+from quantlink.dal import guarded
 from quantlink.dal.codec import Item, from_item, to_item, to_python, value, values
 from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound, Unavailable
 from quantlink.models import (
@@ -87,7 +88,7 @@ class DynamoStore:
     @property
     def client(self) -> DynamoDBClient:
         if self._client is None:
-            self._client = aws.dynamodb()
+            self._client = guarded(aws.dynamodb())
         return self._client
 
     def _key(self, pk: str, sk: str) -> Item:
