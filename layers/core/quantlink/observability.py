@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
 logger = Logger()
-metrics = Metrics()
+# The namespace is fixed here, not only in the environment: without one, the 100th metric of an
+# invocation would raise inside the relay instead of being published.
+metrics = Metrics(namespace="QuantLink")
 
 
 @cache
