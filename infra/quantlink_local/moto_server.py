@@ -14,8 +14,9 @@
    rebuilds each queue's attribute names from CamelCase four times per SendMessage (~2 ms, most of a
    send's cost, which a fan-out to 100 terminals pays 100 times); that pure function is memoized.
 
-5. moto lists a response class's methods with inspect.getmembers on every request (~0.3 ms); a class's
-   methods do not change while the server runs, so the list is memoized.
+5. moto finds the backend for every request by trying hundreds of URL regexes in turn, and lists a
+   response class's methods with inspect.getmembers (~0.3 ms); both answers depend only on the host
+   or the class, which do not change while the server runs, so both are memoized.
 
 Each is a change of cost only, never of answers: the tests in tests/unit/test_moto_server.py hold
 the answers to moto's own."""
@@ -179,12 +180,18 @@ def serve(host: str, port: int, *, threads: int) -> None:
 def patch_dispatch() -> Callable[[], None]:
     """Fix 5; returns a function that undoes it (tests)."""
     from moto.core import responses
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     original = responses.method_names_from_class  # type: ignore[attr-defined]
+    original_backend = DomainDispatcherApplication.get_backend_for_host
     responses.method_names_from_class = functools.cache(original)  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = functools.lru_cache(maxsize=4096)(  # type: ignore[method-assign]
+        original_backend
+    )
 
     def undo() -> None:
         responses.method_names_from_class = original  # type: ignore[attr-defined]
+        DomainDispatcherApplication.get_backend_for_host = original_backend  # type: ignore[method-assign]
 
     return undo
 

@@ -147,3 +147,23 @@ def test_sqs_keeps_fifo_dedup_visibility_and_attributes(monkeypatch: pytest.Monk
             assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"
     finally:
         undo()
+
+
+def test_the_memoized_dispatch_routes_every_host_as_moto_does() -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from quantlink_local.moto_server import patch_dispatch
+
+    hosts = ["sqs.us-east-1.amazonaws.com", "dynamodb.us-east-1.amazonaws.com", "cognito-idp.us-east-1.amazonaws.com",
+             "s3.amazonaws.com", "email.us-east-1.amazonaws.com", "moto_api", "sts.amazonaws.com"]  # fmt: skip
+    plain = DomainDispatcherApplication(create_backend_app)
+    expected = [plain.get_backend_for_host(host) for host in hosts]
+    undo = patch_dispatch()
+    try:
+        memoized = DomainDispatcherApplication(create_backend_app)
+        assert [memoized.get_backend_for_host(host) for host in hosts] * 2 == [
+            memoized.get_backend_for_host(host) for host in hosts * 2
+        ]
+        assert [memoized.get_backend_for_host(host) for host in hosts] == expected
+    finally:
+        undo()
