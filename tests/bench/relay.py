@@ -35,6 +35,7 @@ class Bench:
         self.owner = stack.new_owner()
         self.http = requests.Session()
         self.seq = 0
+        self.floor_samples = 0
         config = Config(max_pool_connections=64, read_timeout=30)
         session = boto3.session.Session()
         kwargs: dict[str, Any] = {
@@ -69,104 +70,107 @@ class Bench:
         self.seq += 1
         return signal_body(self.seq)
 
-    # ---- relay latency --------------------------------------------------------------------------
+    # ---- relay latency, and its floor, interleaved so drift in the machine hits both alike -----------
 
-    def relay_latency(self, samples: int) -> list[float]:
+    def relay_and_floor(self, samples: int) -> tuple[list[float], list[float]]:
         strategy, (terminal,) = self.strategy_with_terminals(1)
         puller = requests.Session()
         headers = {"Authorization": f"Bearer {terminal['authToken']}", "X-Device-Fingerprint": "bench-device-1"}
-        latencies = []
-        for _ in range(samples):
-            got: dict[str, Any] = {}
-
-            def poll(got: dict[str, Any] = got) -> None:
-                response = puller.get(
-                    f"{self.stack.api_base}/api/terminals/pull", params={"wait": 20}, headers=headers, timeout=40
-                )
-                got["at"] = time.perf_counter()
-                got["signals"] = response.json()["signals"]
-
-            thread = threading.Thread(target=poll)
-            thread.start()
-            time.sleep(0.05)  # the long-poll is waiting on ReceiveMessage when the webhook starts
-            start = time.perf_counter()
-            answer = self.post(strategy, self.next_body())
-            thread.join(30)
-            if answer.status_code != 202 or len(got.get("signals", [])) != 1:
-                raise RuntimeError(f"relay lost a signal: {answer.status_code} {got}")
-            latencies.append((got["at"] - start) * 1000)
-            signal = got["signals"][0]
-            puller.post(
-                f"{self.stack.api_base}/api/terminals/ack",
-                json={"acks": [{"signalId": signal["signalId"], "ackToken": signal["ackToken"], "status": "executed"}]},
-                headers=headers,
-                timeout=30,
-            )
-        return latencies
-
-    def floor_latency(self, samples: int) -> list[float]:
-        """GetItem, TransactWriteItems, Query, BatchWriteItem, SendMessage, then (in the waiting
-        long-poll) ReceiveMessage returns and UpdateItem marks it pulled: the relay's critical path.
-        The webhook's own last call (UpdateItem FANNED_OUT) runs alongside the pull's, as it does in
-        the relay."""
         queue = self.sqs.create_queue(
             QueueName=f"quantlink-local-terminal-floor{os.getpid()}.fifo",
             Attributes={"FifoQueue": "true", "VisibilityTimeout": "60"},
         )["QueueUrl"]
-        latencies = []
-        for n in range(samples):
-            done: dict[str, float] = {}
-            pk = {"S": f"BENCH#{n}"}
+        relay, floor = [], []
+        for _ in range(samples):
+            self.floor_samples += 1
+            relay.append(self.relay_once(strategy, puller, headers))
+            floor.append(self.floor_once(queue, self.floor_samples))
+        self.sqs.delete_queue(QueueUrl=queue)
+        return relay, floor
 
-            def poll(pk: dict[str, str] = pk, done: dict[str, float] = done) -> None:
-                messages = self.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20).get("Messages", [])
-                self.dynamodb.update_item(
-                    TableName=self.table,
-                    Key={"pk": pk, "sk": {"S": "D#1"}},
-                    UpdateExpression="SET #s = :p",
-                    ExpressionAttributeNames={"#s": "status"},
-                    ExpressionAttributeValues={":p": {"S": "PULLED"}},
-                )
-                done["at"] = time.perf_counter()
-                self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=messages[0]["ReceiptHandle"])
+    def relay_once(self, strategy: dict[str, Any], puller: requests.Session, headers: dict[str, str]) -> float:
+        """Webhook request start -> the terminal's waiting long-poll returns the signal (then acked)."""
+        got: dict[str, Any] = {}
 
-            thread = threading.Thread(target=poll)
-            thread.start()
-            time.sleep(0.05)
-            start = time.perf_counter()
-            self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": "STRATEGY#none"}, "sk": {"S": "#META"}})
-            self.dynamodb.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": self.table, "Item": {"pk": pk, "sk": {"S": "DEDUP"}},
-                             "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": self.table,
-                             "Item": {"pk": pk, "sk": {"S": "SIGNAL"}, "body": {"S": "x" * 600}},
-                             "ConditionExpression": "attribute_not_exists(pk)"}},
-                ]
-            )  # fmt: skip
-            self.dynamodb.query(
-                TableName=self.table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-                ExpressionAttributeValues={":pk": pk, ":p": {"S": "SUB#"}},
-                ConsistentRead=True,
+        def poll() -> None:
+            response = puller.get(
+                f"{self.stack.api_base}/api/terminals/pull", params={"wait": 20}, headers=headers, timeout=40
             )
-            self.dynamodb.batch_write_item(
-                RequestItems={self.table: [{"PutRequest": {"Item": {"pk": pk, "sk": {"S": "D#1"}}}}]}
-            )
-            self.sqs.send_message(
-                QueueUrl=queue, MessageBody="x" * 600, MessageGroupId="g", MessageDeduplicationId=f"floor-{n}"
-            )
+            got["at"] = time.perf_counter()
+            got["signals"] = response.json()["signals"]
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        time.sleep(0.05)  # the long-poll is waiting on ReceiveMessage when the webhook starts
+        start = time.perf_counter()
+        answer = self.post(strategy, self.next_body())
+        thread.join(30)
+        if answer.status_code != 202 or len(got.get("signals", [])) != 1:
+            raise RuntimeError(f"relay lost a signal: {answer.status_code} {got}")
+        signal = got["signals"][0]
+        puller.post(
+            f"{self.stack.api_base}/api/terminals/ack",
+            json={"acks": [{"signalId": signal["signalId"], "ackToken": signal["ackToken"], "status": "executed"}]},
+            headers=headers,
+            timeout=30,
+        )
+        return (got["at"] - start) * 1000
+
+    def floor_once(self, queue: str, n: int) -> float:
+        """GetItem, TransactWriteItems, Query, BatchWriteItem, SendMessage, then (in the waiting
+        long-poll) ReceiveMessage returns and UpdateItem marks it pulled: the relay's critical path.
+        The webhook's own last call (UpdateItem FANNED_OUT) runs alongside the pull's, as it does in
+        the relay. (The relay overlaps its Query with the transaction; the floor does not.)"""
+        done: dict[str, float] = {}
+        pk = {"S": f"BENCH#{os.getpid()}#{n}"}
+
+        def poll() -> None:
+            messages = self.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20).get("Messages", [])
             self.dynamodb.update_item(
                 TableName=self.table,
-                Key={"pk": pk, "sk": {"S": "SIGNAL"}},
-                UpdateExpression="SET #s = :f",
+                Key={"pk": pk, "sk": {"S": "D#1"}},
+                UpdateExpression="SET #s = :p",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":f": {"S": "FANNED_OUT"}},
+                ExpressionAttributeValues={":p": {"S": "PULLED"}},
             )
-            thread.join(30)
-            latencies.append((done["at"] - start) * 1000)
-        self.sqs.delete_queue(QueueUrl=queue)
-        return latencies
+            done["at"] = time.perf_counter()
+            self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=messages[0]["ReceiptHandle"])
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        time.sleep(0.05)
+        start = time.perf_counter()
+        self.dynamodb.get_item(TableName=self.table, Key={"pk": {"S": "STRATEGY#none"}, "sk": {"S": "#META"}})
+        self.dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": self.table, "Item": {"pk": pk, "sk": {"S": "DEDUP"}},
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"TableName": self.table,
+                         "Item": {"pk": pk, "sk": {"S": "SIGNAL"}, "body": {"S": "x" * 600}},
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        )  # fmt: skip
+        self.dynamodb.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+            ExpressionAttributeValues={":pk": pk, ":p": {"S": "SUB#"}},
+            ConsistentRead=True,
+        )
+        self.dynamodb.batch_write_item(
+            RequestItems={self.table: [{"PutRequest": {"Item": {"pk": pk, "sk": {"S": "D#1"}}}}]}
+        )
+        self.sqs.send_message(
+            QueueUrl=queue, MessageBody="x" * 600, MessageGroupId="g", MessageDeduplicationId=f"floor-{n}"
+        )
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key={"pk": pk, "sk": {"S": "SIGNAL"}},
+            UpdateExpression="SET #s = :f",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":f": {"S": "FANNED_OUT"}},
+        )
+        thread.join(30)
+        return (done["at"] - start) * 1000
 
     # ---- throughput -----------------------------------------------------------------------------
 
@@ -232,9 +236,8 @@ def run(stack: RunningStack, quick: bool) -> list[Figure]:
     samples = 30 if quick else 200
     figures: list[Figure] = []
 
-    bench.relay_latency(5)  # warm: cold starts of the functions' execution environments
-    relay = bench.relay_latency(samples)
-    floor = bench.floor_latency(samples)
+    bench.relay_and_floor(5)  # warm: cold starts of the functions' execution environments
+    relay, floor = bench.relay_and_floor(samples)
     floor_p50 = percentile(floor, 50)
     for pct in (50, 95, 99):
         value = percentile(relay, pct)

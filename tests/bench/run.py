@@ -84,8 +84,9 @@ def main() -> int:
             f"- commit: {commit or 'uncommitted'}; run took {time.time() - started:.0f} s"
             f"{'; QUICK run (small samples)' if args.quick else ''}\n"
             "- relay floor: the relay's critical-path moto calls (GetItem, TransactWriteItems, Query,\n"
-            "  BatchWriteItem, SendMessage → the waiting ReceiveMessage returns → UpdateItem), issued\n"
-            "  back-to-back by the bench with boto3 against the same moto server.\n"
+            "  BatchWriteItem, SendMessage → the waiting ReceiveMessage returns → UpdateItem, with the\n"
+            "  webhook's UpdateItem FANNED_OUT alongside), issued back-to-back by the bench with boto3\n"
+            "  against the same moto server; relay and floor samples alternate.\n"
             "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n\n"
             f"{report}\n{findings(figures)}",
             encoding="utf-8",
