@@ -1,0 +1,32 @@
+// What every screen shares, built once the runtime config is known (src/main.ts).
+
+import { ApiClient, configureApi } from "./api/http";
+import { CognitoClient } from "./auth/cognito";
+import { SessionStore } from "./auth/session";
+import type { RuntimeConfig } from "./config";
+
+export interface Services {
+  config: RuntimeConfig;
+  cognito: CognitoClient;
+  session: SessionStore;
+}
+
+let services: Services | null = null;
+
+export function initServices(config: RuntimeConfig, storage: Storage = localStorage): Services {
+  const cognito = new CognitoClient(config.cognito);
+  const session = new SessionStore(() => cognito, storage);
+  configureApi(new ApiClient(config.apiBase, session));
+  services = { config, cognito, session };
+  return services;
+}
+
+export function useServices(): Services {
+  if (!services) throw new Error("services are not initialised");
+  return services;
+}
+
+/** The local stack signs in against moto, which sends no email (any code confirms). */
+export function isLocalCognito(config: RuntimeConfig): boolean {
+  return !/\.amazonaws\.com(\.cn)?(\/|$)/.test(new URL(config.cognito.endpoint).host + "/");
+}
