@@ -184,7 +184,7 @@ const en = {
     lastSeenLabel: "Last seen",
     alreadySubscribed: "{name} (receives it: change sizing)",
     updateSizing: "Update sizing",
-    modeNames: { ratio: "ratio", mirror: "mirror", fixed: "fixed" },
+    modeNames: { ratio: "Ratio", mirror: "Mirror", fixed: "Fixed" },
     sizingMode: "Sizing",
     multiplier: "Multiplier",
     multiplierHelp: "Greater than 0, at most 100.",

@@ -18,6 +18,20 @@ export function formatTime(iso: string | null | undefined): string {
   }).format(date);
 }
 
+/** Time of day with milliseconds: the timeline's columns (the date is on the signal's own line). */
+export function formatClock(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return new Intl.DateTimeFormat(locale.value, {
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    fractionalSecondDigits: 3,
+    hourCycle: "h23",
+  }).format(date);
+}
+
 export function formatRelative(iso: string, now: number = Date.now()): string {
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
   const format = new Intl.RelativeTimeFormat(locale.value, { numeric: "auto" });
