@@ -1,15 +1,19 @@
 import { createApp, h } from "vue";
 
 import App from "./App.vue";
-import { loadRuntimeConfig } from "./config";
+import { loadRuntimeConfig, type RuntimeConfig } from "./config";
 import { t } from "./i18n";
 import { buildRouter } from "./router";
-import { initServices } from "./services";
+import { createSession, initServices } from "./services";
 import "./styles.css";
 
 async function start(): Promise<void> {
   const root = document.getElementById("app")!;
-  let config;
+  const session = createSession();
+  // Installing the router starts the first navigation: the first screen's code loads while the
+  // runtime config does, instead of after it.
+  const app = createApp(App).use(buildRouter(session));
+  let config: RuntimeConfig;
   try {
     config = await loadRuntimeConfig();
   } catch (error) {
@@ -17,11 +21,10 @@ async function start(): Promise<void> {
     createApp({ render: () => h("main", { class: "fatal", role: "alert" }, t("app.configFailed", { detail })) }).mount(root);
     return;
   }
-  const { session } = initServices(config);
-  const router = buildRouter(session);
+  initServices(config, session);
   // Another tab signed in or out: follow it.
   window.addEventListener("storage", () => session.syncFromStorage());
-  createApp(App).use(router).mount(root);
+  app.mount(root);
 }
 
 void start();

@@ -1,4 +1,6 @@
-// What every screen shares, built once the runtime config is known (src/main.ts).
+// What every screen shares. The session exists from the first line (it is read from localStorage,
+// so the router can start loading the first screen at once); the rest once the runtime config is
+// known (src/main.ts).
 
 import { ApiClient, configureApi } from "./api/http";
 import { CognitoClient } from "./auth/cognito";
@@ -13,9 +15,12 @@ export interface Services {
 
 let services: Services | null = null;
 
-export function initServices(config: RuntimeConfig, storage: Storage = localStorage): Services {
+export function createSession(storage: Storage = localStorage): SessionStore {
+  return new SessionStore(() => useServices().cognito, storage);
+}
+
+export function initServices(config: RuntimeConfig, session: SessionStore): Services {
   const cognito = new CognitoClient(config.cognito);
-  const session = new SessionStore(() => cognito, storage);
   configureApi(new ApiClient(config.apiBase, session));
   services = { config, cognito, session };
   return services;

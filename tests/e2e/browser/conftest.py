@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Playwright, sync_playwright
 
+from quantlink_local.process import RunningStack
 from tests.e2e.browser.spa import AXE_SCRIPT, REPO, Spa
 
 CHROMIUM = Path(os.environ.get("QUANTLINK_CHROMIUM", "/usr/bin/chromium"))
@@ -43,7 +44,7 @@ OpenSpa = Callable[..., Spa]
 
 
 @pytest.fixture
-def open_spa(playwright: Playwright, local_stack: object) -> Iterator[OpenSpa]:
+def open_spa(playwright: Playwright, local_stack: RunningStack) -> Iterator[OpenSpa]:
     """A fresh browser (new empty --user-data-dir) per call, with the browser's language set."""
     contexts: list[BrowserContext] = []
     opened: list[Spa] = []
@@ -63,7 +64,7 @@ def open_spa(playwright: Playwright, local_stack: object) -> Iterator[OpenSpa]:
             permissions=["clipboard-read", "clipboard-write"],
         )
         contexts.append(context)
-        opened.append(Spa(context, local_stack.api_base))  # type: ignore[attr-defined]
+        opened.append(Spa(context, local_stack.api_base))
         return opened[-1]
 
     yield open_browser

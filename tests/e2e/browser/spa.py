@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Download, Page, expect
+from playwright.sync_api import BrowserContext, Download, Page, ViewportSize, expect
 
 REPO = Path(__file__).resolve().parents[3]
 AXE_SCRIPT = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = REPO / ".artifacts" / "screenshots"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
 class Spa:

@@ -11,7 +11,6 @@ import secrets
 import time
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -28,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 STAMPS = ("receivedAt", "queuedAt", "pulledAt", "executedAt", "ackedAt")
 EXECUTED, TOTAL = 8, 55  # signals the agent executes, then signals left queued: more than one page (50)
-STRATEGY_CODE = (REPO / "tests" / "unit" / "injection" / "corpus" / "jq_default_template.py").read_text(encoding="utf-8")
+STRATEGY_CODE = (REPO / "tests/unit/injection/corpus/jq_default_template.py").read_text(encoding="utf-8")
 
 
 def new_credentials() -> tuple[str, str]:
@@ -166,7 +165,8 @@ def test_owner_journey(open_spa: OpenSpa, local_stack: RunningStack, tmp_path: P
     expect(card).to_contain_text("Never connected")
     card.get_by_label("Sizing").select_option("mirror")
     card.get_by_role("button", name="Subscribe", exact=True).click()
-    expect(page.get_by_role("status").filter(has_text="now receives")).to_contain_text("“paper-pc” now receives “Dual MA 双均线” (Mirror × 1)")
+    notice = page.get_by_role("status").filter(has_text="now receives")
+    expect(notice).to_contain_text("“paper-pc” now receives “Dual MA 双均线” (Mirror × 1)")
     expect(card.locator(".subscriptions")).to_contain_text("Dual MA 双均线")
 
     # ---- webhooks through the real agent, run with the downloaded config ---------------------------
@@ -291,6 +291,10 @@ def requests_pull(api_base: str, token: str) -> int:
     return response.status_code
 
 
+def store_session(page: Page, session: dict[str, object]) -> None:
+    page.evaluate("s => localStorage.setItem('quantlink.session', JSON.stringify(s))", session)
+
+
 def test_sign_in_errors_refresh_and_sign_out(open_spa: OpenSpa) -> None:
     email, password = new_credentials()
     spa = open_spa("en-US")
@@ -317,8 +321,8 @@ def test_sign_in_errors_refresh_and_sign_out(open_spa: OpenSpa) -> None:
 
     # An ID token the API refuses is refreshed (REFRESH_TOKEN_AUTH) and the call retried.
     session = json.loads(spa.local_storage()["quantlink.session"])
-    page.evaluate(
-        "s => localStorage.setItem('quantlink.session', JSON.stringify(s))",
+    store_session(
+        page,
         {**session, "idToken": session["idToken"][:-8] + "AAAAAAAA"},
     )
     page.reload()
@@ -329,16 +333,14 @@ def test_sign_in_errors_refresh_and_sign_out(open_spa: OpenSpa) -> None:
     assert refreshed["refreshToken"] == session["refreshToken"]
 
     # A token about to expire is refreshed before the call.
-    page.evaluate(
-        "s => localStorage.setItem('quantlink.session', JSON.stringify(s))", {**refreshed, "expiresAt": 0}
-    )
+    store_session(page, {**refreshed, "expiresAt": 0})
     page.reload()
     expect(page.get_by_test_id("empty-state")).to_be_visible()
     assert json.loads(spa.local_storage()["quantlink.session"])["expiresAt"] > time.time() * 1000
 
     # A refresh token Cognito refuses ends the session with a message.
-    page.evaluate(
-        "s => localStorage.setItem('quantlink.session', JSON.stringify(s))",
+    store_session(
+        page,
         {**refreshed, "expiresAt": 0, "refreshToken": "revoked"},
     )
     page.reload()
