@@ -7,6 +7,8 @@ import { defineConfig } from "vite";
 export default defineConfig({
   base: "./",
   plugins: [vue()],
+  // `npm run dev`: the API of a running `make run`, on the dev server's own origin.
+  server: { proxy: { "/api": process.env.QUANTLINK_API ?? "http://127.0.0.1:3000" } },
   build: {
     outDir: "dist",
     emptyOutDir: true,

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { Signal } from "../src/api/types";
 import { agentConfigToml, tomlString } from "../src/lib/agentConfig";
 import { csvCell, TIMELINE_COLUMNS, timelineCsv } from "../src/lib/csv";
-import { isOnline } from "../src/lib/format";
+import { setLocale } from "../src/i18n";
+import { formatClock, formatRelative, formatTime, isOnline } from "../src/lib/format";
 import { histogram, percentile } from "../src/lib/stats";
 
 function signal(overrides: Partial<Signal> = {}): Signal {
@@ -134,5 +135,21 @@ describe("online", () => {
     expect(isOnline(null, now)).toBe(false);
     expect(isOnline("2026-11-20T00:59:30Z", now)).toBe(true);
     expect(isOnline("2026-11-20T00:58:59Z", now)).toBe(false);
+  });
+});
+
+describe("time formats", () => {
+  it("shows milliseconds, a dash for no time, and relative times in the current language", () => {
+    setLocale("en");
+    expect(formatClock("2026-11-20T01:31:02.123Z")).toMatch(/:02\.123$/);
+    expect(formatTime("2026-11-20T01:31:02.123Z")).toMatch(/2026.*:02\.123$/);
+    expect(formatTime(null)).toBe("—");
+    expect(formatTime("not a time")).toBe("not a time");
+    const now = Date.parse("2026-11-20T01:00:00Z");
+    expect(formatRelative("2026-11-20T00:59:55Z", now)).toBe("5 seconds ago");
+    expect(formatRelative("2026-11-20T00:58:00Z", now)).toBe("2 minutes ago");
+    setLocale("zh-CN");
+    expect(formatRelative("2026-11-20T00:58:00Z", now)).toBe("2分钟前");
+    setLocale("en");
   });
 });

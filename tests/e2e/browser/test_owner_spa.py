@@ -353,6 +353,31 @@ def test_sign_in_errors_refresh_and_sign_out(open_spa: OpenSpa) -> None:
     assert spa.page_errors == []
 
 
+def test_an_unconfirmed_account_signing_in_is_asked_for_its_code(open_spa: OpenSpa) -> None:
+    email, password = new_credentials()
+    spa = open_spa("en-US")
+    page = spa.goto("/sign-up")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    spa.heading("Confirm your email")
+    # The owner leaves without the code and comes back to sign in.
+    spa.goto("/sign-in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    spa.heading("Confirm your email")
+    expect(page.get_by_text(f"Enter the confirmation code we emailed to {email}.")).to_be_visible()
+    page.get_by_label("Confirmation code").fill("000000")
+    page.get_by_role("button", name="Confirm", exact=True).click()
+    # The password is not known on this page any more: confirmed, then sign in.
+    spa.heading("Sign in")
+    expect(page.get_by_role("status")).to_have_text("Your account is confirmed. Sign in.")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    spa.heading("Strategies")
+
+
 def test_chinese_by_default_for_a_chinese_browser(open_spa: OpenSpa) -> None:
     spa = open_spa("zh-CN")
     page = spa.goto("/")
@@ -365,3 +390,17 @@ def test_chinese_by_default_for_a_chinese_browser(open_spa: OpenSpa) -> None:
     page.reload()
     spa.heading("Sign in")  # the choice lasts for the tab
     assert spa.local_storage() == {}
+
+
+def test_the_bundle_holds_no_deployment_detail_or_secret(local_stack: RunningStack) -> None:
+    """The same build serves every deployment: endpoints and ids come from config.json and /api/config."""
+    bundle = "\n".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in (REPO / "web" / "dist").rglob("*")
+        if path.is_file()
+    )
+    info = local_stack.info
+    for detail in (info["userPoolId"], info["clientId"], info["motoEndpoint"], info["apiBase"], info["demoPassword"]):
+        assert detail not in bundle
+    assert not re.search(r"amazonaws\.com/[\w-]+_\w+|execute-api\.[\w-]+\.amazonaws", bundle)
+    assert not re.search(r"\bqlw_[\w-]{20,}|\btrm_\w+\.[\w-]{20,}", bundle)  # a webhook or terminal token

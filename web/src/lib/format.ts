@@ -2,44 +2,35 @@
 
 import { locale } from "../i18n";
 
-export function formatTime(iso: string | null | undefined): string {
+const CLOCK: Intl.DateTimeFormatOptions = {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  fractionalSecondDigits: 3,
+  hourCycle: "h23",
+};
+const DATE: Intl.DateTimeFormatOptions = { year: "numeric", month: "2-digit", day: "2-digit" };
+
+function format(iso: string | null | undefined, options: Intl.DateTimeFormatOptions): string {
   if (!iso) return "—";
   const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale.value, {
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    fractionalSecondDigits: 3,
-    hourCycle: "h23",
-  }).format(date);
+  return Number.isNaN(date.getTime()) ? iso : new Intl.DateTimeFormat(locale.value, options).format(date);
 }
 
+/** Date and time of day with milliseconds, in the owner's time zone. */
+export const formatTime = (iso: string | null | undefined): string => format(iso, { ...DATE, ...CLOCK });
+
 /** Time of day with milliseconds: the timeline's columns (the date is on the signal's own line). */
-export function formatClock(iso: string | null | undefined): string {
-  if (!iso) return "—";
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale.value, {
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    fractionalSecondDigits: 3,
-    hourCycle: "h23",
-  }).format(date);
-}
+export const formatClock = (iso: string | null | undefined): string => format(iso, CLOCK);
 
 export function formatRelative(iso: string, now: number = Date.now()): string {
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
-  const format = new Intl.RelativeTimeFormat(locale.value, { numeric: "auto" });
+  const relative = new Intl.RelativeTimeFormat(locale.value, { numeric: "auto" });
   const abs = Math.abs(seconds);
-  if (abs < 60) return format.format(seconds, "second");
-  if (abs < 3600) return format.format(Math.round(seconds / 60), "minute");
-  if (abs < 86400) return format.format(Math.round(seconds / 3600), "hour");
-  return format.format(Math.round(seconds / 86400), "day");
+  if (abs < 60) return relative.format(seconds, "second");
+  if (abs < 3600) return relative.format(Math.round(seconds / 60), "minute");
+  if (abs < 86400) return relative.format(Math.round(seconds / 3600), "hour");
+  return relative.format(Math.round(seconds / 86400), "day");
 }
 
 /** A terminal counts as online when it pulled within the last minute (a long-poll lasts ≤ 20 s). */
