@@ -244,9 +244,22 @@ def test_owner_journey(open_spa: OpenSpa, local_stack: RunningStack, tmp_path: P
     page.get_by_test_id("language").select_option("en")
     spa.heading("Signal timeline")
 
-    # ---- terminal actions: release the device, rotate the token, delete ----------------------------
+    # ---- terminal actions: change sizing, unsubscribe, release the device, rotate the token, delete -
     page.get_by_role("link", name="Terminals").click()
     card = page.get_by_test_id("terminal")
+    card.get_by_label("Sizing").select_option("ratio")
+    card.get_by_label("Multiplier").fill("0")
+    expect(card.get_by_role("button", name="Update sizing")).to_be_disabled()
+    card.get_by_label("Multiplier").fill("2.5")
+    card.get_by_role("button", name="Update sizing").click()
+    expect(page.get_by_role("status").filter(has_text="now receives")).to_contain_text("(Ratio × 2.5)")
+    card.get_by_role("button", name="Unsubscribe: Dual MA 双均线").click()
+    expect(page.get_by_role("status").filter(has_text="no longer")).to_contain_text(
+        "no longer receives “Dual MA 双均线”"
+    )
+    expect(card.get_by_test_id("no-subscriptions")).to_be_visible()
+    answer = post_webhook(webhook_url, webhook_token, joinquant_signal(TOTAL + 1))
+    assert answer.status_code == 202 and answer.json()["deliveries"] == 0, answer.text
     card.get_by_role("button", name="Release device").click()
     card.get_by_role("button", name="Confirm: Release device").click()
     expect(page.get_by_role("status").filter(has_text="released")).to_be_visible()
