@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: run demo test lint format bench openapi install sam-validate clean
+.PHONY: run demo test lint format bench openapi install sam-validate clean web web-test deploy
 
 # constraints.txt pins every dependency to the versions the suite last passed with (regenerate:
 # `.venv/bin/pip freeze --exclude-editable > constraints.txt` after an intended upgrade).
@@ -18,16 +18,39 @@ $(STAMP): pyproject.toml constraints.txt $(wildcard terminal/pyproject.toml)
 
 install: $(STAMP)
 
+# ---- the owner SPA (web/): Node 20.19+ and npm; versions pinned by web/package-lock.json ----------
+WEB_DEPS := web/node_modules/.installed
+WEB_DIST := web/dist/index.html
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+# npm ci when node_modules is missing or the lockfile changed.
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js 20.19+ (it brings npm)" >&2; exit 2; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WEB_DIST): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+## make web: build the SPA to web/dist when its sources or the lockfile changed
+web: $(WEB_DIST)
+
+## make web-test: the SPA's type check (vue-tsc) and unit tests (Vitest)
+web-test: $(WEB_DEPS)
+	cd web && npm run --silent typecheck
+	cd web && npm run --silent test
+
 ## make run: start the local stack (moto + API Gateway emulator) and print the URLs and a demo login
-run: $(STAMP)
+run: $(STAMP) $(WEB_DIST)
 	$(PY) -m quantlink_local
 
 ## make demo: with `make run` going, send one signal through the relay and print its timeline
 demo: $(STAMP)
 	$(PY) -m quantlink_local.demo
 
-## make test: the whole suite (unit, integration on moto, e2e on the local stack)
-test: $(STAMP)
+## make test: the whole suite: the SPA's type check and unit tests, then pytest (unit, integration
+## on moto, e2e on the local stack, the SPA in headless Chromium)
+test: $(STAMP) web-test $(WEB_DIST)
 	$(PY) -m pytest
 
 lint: $(STAMP)
@@ -42,12 +65,17 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 ## make bench: relay latency / throughput / fan-out / cold import / injection, as ratios to floors
-bench: $(STAMP)
+bench: $(STAMP) $(WEB_DIST)
 	$(PY) tests/bench/run.py --write docs/PERFORMANCE.md
 
 ## make openapi: regenerate docs/openapi.json from the code (a test fails when it is stale)
 openapi: $(STAMP)
 	$(PY) -m quantlink.api.contract > docs/openapi.json
+
+## make deploy: sam build + sam deploy, then the SPA to the stack's WebBucket with its config.json
+## (CONFIG_ENV=staging for another samconfig.toml profile; needs AWS credentials, aws and sam)
+deploy: $(WEB_DIST)
+	web/scripts/deploy.sh
 
 ## make sam-validate: `sam validate --lint` in its own venv (aws-sam-cli pins its own boto3)
 sam-validate:
@@ -55,4 +83,4 @@ sam-validate:
 	AWS_DEFAULT_REGION=us-east-1 .venv-sam/bin/sam validate --lint --template template.yaml
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist .artifacts

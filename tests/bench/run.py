@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import relay
+import spa
 from common import Figure
 
 from quantlink_local.process import start_stack
@@ -61,6 +62,7 @@ def main() -> int:
         stack = start_stack(Path(tmp))
         try:
             figures += relay.run(stack, args.quick)
+            figures += spa.run(stack, args.quick)
         finally:
             stack.stop()
     try:
@@ -87,7 +89,10 @@ def main() -> int:
             "  BatchWriteItem, SendMessage → the waiting ReceiveMessage returns → UpdateItem, with the\n"
             "  webhook's UpdateItem FANNED_OUT alongside), issued back-to-back by the bench with boto3\n"
             "  against the same moto server; relay and floor samples alternate.\n"
-            "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n\n"
+            "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n"
+            "- SPA: gzip -9 of web/dist; first render = navigation start → the sign-in screen's <h1> in\n"
+            "  headless Chromium with an empty cache, against the floor of the same browser loading\n"
+            "  /api/health from the same server.\n\n"
             f"{report}\n{findings(figures)}",
             encoding="utf-8",
         )
