@@ -51,7 +51,7 @@ def _run_inject(args: argparse.Namespace) -> int:
     # Imported here: the other subcommands never pay for libcst.
     from quantlink.errors import ValidationFailed
     from quantlink.injection import TOKEN_PLACEHOLDER, URL_PLACEHOLDER, check, inject, strip
-    from quantlink.injection.api import embedded_settings
+    from quantlink.injection.api import embedded_settings, placeholder_warnings
     from quantlink.injection.source_files import decode_source
 
     name = str(args.file)
@@ -63,8 +63,8 @@ def _run_inject(args: argparse.Namespace) -> int:
                 print(f"{name}: injected, up to date (sends to {result.webhook_url})")
             for reason in result.reasons:
                 print(f"{name}: {'stale' if result.injected else 'not injected'}: {reason}")
-            if result.token_is_placeholder:
-                print(f"{name}: warning: the webhook token is still {TOKEN_PLACEHOLDER}")
+            for reason in result.cannot_send:
+                print(f"{name}: cannot send yet: {reason}")
             return 0 if result.ok else 1
         if args.strip:
             output = strip(source.text)
@@ -75,11 +75,7 @@ def _run_inject(args: argparse.Namespace) -> int:
             backtest = embedded.send_in_backtest if args.send_in_backtest is None else args.send_in_backtest
             injected = inject(source.text, webhook_url=url, token=token, send_in_backtest=backtest)
             output = injected.code
-            warnings = list(injected.warnings)
-            if url == URL_PLACEHOLDER:
-                warnings.append(f"no --url given: replace {URL_PLACEHOLDER} with the strategy's webhook URL")
-            if token == TOKEN_PLACEHOLDER:
-                warnings.append(f"no --token given: replace {TOKEN_PLACEHOLDER} with the strategy's webhook token")
+            warnings = [*injected.warnings, *placeholder_warnings(webhook_url=url, token=token)]
             for warning in warnings:
                 print(f"{name}: warning: {warning}", file=sys.stderr)
             print(f"{name}: {injected.injected} order call site(s) reported", file=sys.stderr)
@@ -98,7 +94,61 @@ def _run_inject(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [_add_local, _add_inject]
+def _add_sender(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "sender",
+        help="print the QuantLink sender block alone, to integrate a JoinQuant strategy by hand",
+        description="Print the sender block that `quantlink inject` adds, for manual integration "
+        "(docs/INJECTION.md, 'Manual integration'): paste it below your imports, then call "
+        'send_signal_to_quantlink(context, "<order function>") on the line after each order and '
+        "run_daily(quantlink_report_positions, '15:05') in initialize.",
+    )
+    parser.add_argument("--url", required=True, help="the strategy's webhook URL")
+    parser.add_argument("--token", required=True, help="the strategy's webhook token")
+    parser.add_argument(
+        "--send-in-backtest", action="store_true", help="also send from JoinQuant backtests (default: no)"
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write the block here; default: stdout")
+    parser.set_defaults(run=_run_sender)
+
+
+_ADD_AFTER_EACH_ORDER = """\
+Then, in your strategy:
+  - on the line after each order call:   send_signal_to_quantlink(context, "order_target_value")
+    (the name of the order function you called; `context` as in scope, or None)
+  - first line of initialize(context):   run_daily(quantlink_report_positions, '15:05')"""
+
+
+def _run_sender(args: argparse.Namespace) -> int:
+    from quantlink.errors import ValidationFailed
+    from quantlink.injection import sender_block
+    from quantlink.injection.api import placeholder_warnings
+
+    try:
+        block = sender_block(webhook_url=args.url, token=args.token, send_in_backtest=args.send_in_backtest)
+    except ValidationFailed as error:
+        print(f"quantlink sender: {error.message}", file=sys.stderr)
+        return 2
+    for warning in placeholder_warnings(webhook_url=args.url, token=args.token):
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.output is None:
+        sys.stdout.write(block)
+        sys.stdout.flush()
+    else:
+        try:
+            args.output.write_text(block, encoding="utf-8", newline="\n")
+        except OSError as error:
+            print(f"{args.output}: {error.strerror or error}", file=sys.stderr)
+            return 2
+    print(_ADD_AFTER_EACH_ORDER, file=sys.stderr)
+    return 0
+
+
+_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    _add_local,
+    _add_inject,
+    _add_sender,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,8 +75,24 @@ def test_placeholders_when_no_url_or_token_is_known(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err
     assert "<QUANTLINK_WEBHOOK_URL>" in err and "<QUANTLINK_WEBHOOK_TOKEN>" in err
     assert b"QUANTLINK_WEBHOOK_TOKEN = '<QUANTLINK_WEBHOOK_TOKEN>'" in out.read_bytes()
-    assert main(["inject", "--check", str(out)]) == 0
-    assert "still <QUANTLINK_WEBHOOK_TOKEN>" in capsys.readouterr().out
+    # Injected and up to date, but it cannot send anything: --check says so and fails.
+    assert main(["inject", "--check", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "cannot send yet: <QUANTLINK_WEBHOOK_URL>" in printed
+    assert "cannot send yet: <QUANTLINK_WEBHOOK_TOKEN>" in printed and "401" in printed
+
+
+def test_check_fails_while_only_the_token_is_a_placeholder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write(tmp_path, STRATEGY.format(coding="utf-8").encode())
+    out = tmp_path / "out.py"
+    assert main(["inject", str(source), "-o", str(out), "--url", URL]) == 0
+    capsys.readouterr()
+    assert main(["inject", "--check", str(out), "--url", URL]) == 1
+    printed = capsys.readouterr().out
+    assert "cannot send yet: <QUANTLINK_WEBHOOK_TOKEN>" in printed and "injected, up to date" not in printed
+    # Giving the token (re-injection keeps the URL) makes it ready.
+    assert main(["inject", str(out), "-o", str(out), "--token", "the-real-token"]) == 0
+    assert main(["inject", "--check", str(out), "--url", URL]) == 0
 
 
 def test_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -104,6 +120,28 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["inject", str(tmp_path / "missing.py")]) == 2
     assert "missing.py" in capsys.readouterr().err
     assert main(["inject", str(write(tmp_path, b"x = 1\n", "ok.py")), "--url", "ftp://x"]) == 2
+
+
+def test_sender_prints_the_block_inject_inserts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sender", "--url", URL, "--token", "tok"]) == 0
+    captured = capsys.readouterr()
+    source = write(tmp_path, STRATEGY.format(coding="utf-8").encode())
+    injected = tmp_path / "injected.py"
+    main(["inject", str(source), "-o", str(injected), "--url", URL, "--token", "tok"])
+    assert captured.out in injected.read_text(encoding="utf-8")
+    assert "QUANTLINK_WEBHOOK_TOKEN = 'tok'" in captured.out
+    assert "send_signal_to_quantlink(context," in captured.err and "quantlink_report_positions" in captured.err
+    compile(captured.out, "sender.py", "exec")
+
+
+def test_sender_writes_a_file_and_refuses_a_bad_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sender.py"
+    assert main(["sender", "--url", URL, "--token", "tok", "--send-in-backtest", "-o", str(out)]) == 0
+    assert "QUANTLINK_SEND_IN_BACKTEST = True" in out.read_text(encoding="utf-8")
+    assert main(["sender", "--url", "ftp://x", "--token", "tok"]) == 2
+    assert "http(s)" in capsys.readouterr().err
+    assert main(["sender", "--url", URL, "--token", "<QUANTLINK_WEBHOOK_TOKEN>"]) == 0
+    assert "refuses every order" in capsys.readouterr().err
 
 
 def test_the_local_subcommand_is_still_there() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from quantlink.injection import inject
+from quantlink.injection import inject, sender_block
 from quantlink.injection.runtime import runtime_source
 from quantlink.models import JoinQuantPositionsBody, JoinQuantSignalBody
 from tests.unit.injection.fake_joinquant import (
@@ -369,3 +369,49 @@ def test_the_runtime_is_python_36_standard_library_and_ascii() -> None:
         t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
     }
     assert all("quantlink" in name.lower() for name in defined | assigned)
+
+
+def test_manual_integration_sends_what_injection_sends() -> None:
+    """Given the sender block pasted by hand and the documented calls added by hand (docs/INJECTION.md,
+    "Manual integration"), when the strategy runs, then JoinQuant's orders and positions reach the
+    webhook exactly as they do from injected code."""
+    strategy = """
+        def initialize(context):
+            run_daily(quantlink_report_positions, '15:05')
+            run_daily(trade, '9:30')
+
+        def trade(context):
+            order('600000.XSHG', 300)
+            send_signal_to_quantlink(context, "order")
+            order_target('000001.XSHE', 200)
+            send_signal_to_quantlink(context, "order_target")
+        """
+    manual_joinquant = FakeJoinQuant(clock=(manual_clock := FakeClock()))
+    manual = FakeWebhook(manual_joinquant, manual_clock)
+    manual_joinquant.transport = manual
+    manual_joinquant.run(sender_block(webhook_url=URL, token="tok") + dedent(strategy))
+
+    injected_joinquant, injected, code = setup(
+        """
+        def initialize(context):
+            run_daily(trade, '9:30')
+
+        def trade(context):
+            order('600000.XSHG', 300)
+            order_target('000001.XSHE', 200)
+        """
+    )
+    injected_joinquant.run(code)
+
+    def comparable(webhook: FakeWebhook) -> list[tuple[str, dict[str, Any]]]:
+        sends = []
+        for sent in webhook.sent:
+            body = dict(sent.json)
+            body.pop("sentAt", None)
+            body.get("order", {}).pop("id", None)
+            sends.append((sent.url, body))
+        return sends
+
+    assert [body["order"]["fn"] for _, body in comparable(manual) if "order" in body] == ["order", "order_target"]
+    assert comparable(manual) == comparable(injected)
+    assert len(manual.order_sends()) == 2

@@ -21,6 +21,7 @@ __all__ = [
     "InjectionSyntaxError",
     "check",
     "inject",
+    "sender_block",
     "strip",
 ]
 
@@ -37,6 +38,13 @@ def strip(code: str) -> str:
     from quantlink.injection import api
 
     return api.strip(code)
+
+
+def sender_block(*, webhook_url: str, token: str, send_in_backtest: bool = False) -> str:
+    """The sender alone, as `inject` inserts it, for manual integration (docs/INJECTION.md)."""
+    from quantlink.injection import api
+
+    return api.sender_block(webhook_url=webhook_url, token=token, send_in_backtest=send_in_backtest)
 
 
 def check(code: str, *, webhook_url: str | None = None) -> CheckResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import libcst as cst
 import libcst.matchers as m
@@ -86,9 +87,30 @@ def _located(module: cst.Module, warnings: Sequence[LineWarning]) -> list[str]:
     ]
 
 
-def inject(code: str, *, webhook_url: str, token: str, send_in_backtest: bool = False) -> InjectionResult:
+def _check_url(webhook_url: str) -> None:
     if webhook_url != URL_PLACEHOLDER and not webhook_url.startswith(("https://", "http://")):
         raise ValidationFailed(f"the webhook URL must be an http(s) URL (got {webhook_url!r})")
+
+
+def placeholder_warnings(*, webhook_url: str, token: str) -> list[str]:
+    """What an owner must do before code with a placeholder can send anything (CLI and API alike)."""
+    warnings = []
+    if webhook_url == URL_PLACEHOLDER:
+        warnings.append(
+            f"{URL_PLACEHOLDER} stands where the webhook URL belongs: replace it with the strategy's webhook URL "
+            "before you run the strategy, or nothing can be sent"
+        )
+    if token == TOKEN_PLACEHOLDER:
+        warnings.append(
+            f"{TOKEN_PLACEHOLDER} stands where the webhook token belongs: until you replace it with this "
+            "strategy's webhook token, QuantLink refuses every order the strategy sends (401) and no terminal "
+            "receives anything"
+        )
+    return warnings
+
+
+def inject(code: str, *, webhook_url: str, token: str, send_in_backtest: bool = False) -> InjectionResult:
+    _check_url(webhook_url)
     own = _strip(parse(code), code)
     index = index_order_calls(own)
     module = own.visit(ReportOrderCalls(index))
@@ -108,6 +130,19 @@ def inject(code: str, *, webhook_url: str, token: str, send_in_backtest: bool = 
 
 def strip(code: str) -> str:
     return _strip(parse(code), code).code
+
+
+def sender_block(*, webhook_url: str, token: str, send_in_backtest: bool = False) -> str:
+    """The runtime alone, exactly as `inject` inserts it (marked lines, same settings), for owners who
+    integrate by hand: paste it below the imports, call `send_signal_to_quantlink(context, "<fn>")` after
+    each order, and `run_daily(quantlink_report_positions, '15:05')` in `initialize`."""
+    _check_url(webhook_url)
+    # Every top-level statement is a simple line or a compound statement: the narrower type Module wants.
+    statements = cast(
+        list[cst.SimpleStatementLine | cst.BaseCompoundStatement],
+        runtime_statements(webhook_url, token, send_in_backtest),
+    )
+    return cst.Module(body=statements).code
 
 
 @dataclass(frozen=True)
@@ -170,7 +205,9 @@ def check(code: str, *, webhook_url: str | None = None) -> CheckResult:
         injected=True,
         stale=bool(reasons),
         reasons=reasons,
+        cannot_send=placeholder_warnings(webhook_url=url, token=token),
         webhook_url=url,
         token_is_placeholder=token == TOKEN_PLACEHOLDER,
         send_in_backtest=backtest,
+        url_is_placeholder=url == URL_PLACEHOLDER,
     )

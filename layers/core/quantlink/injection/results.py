@@ -22,10 +22,18 @@ class CheckResult:
     webhook_url: str | None = None  # where the injected code sends
     token_is_placeholder: bool = False  # TOKEN_PLACEHOLDER still stands where the token should be
     send_in_backtest: bool = False
+    url_is_placeholder: bool = False  # URL_PLACEHOLDER still stands where the webhook URL should be
+    # Why the code, injected or not, cannot send anything yet (a placeholder where a setting belongs).
+    cannot_send: list[str] = field(default_factory=list)
+
+    @property
+    def can_send(self) -> bool:
+        return not self.cannot_send
 
     @property
     def ok(self) -> bool:
-        return self.injected and not self.stale
+        """Injected, up to date, and able to send: what `quantlink inject --check` exits 0 for."""
+        return self.injected and not self.stale and self.can_send
 
 
 class InjectionSyntaxError(ValidationFailed):
