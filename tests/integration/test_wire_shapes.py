@@ -1,0 +1,166 @@
+"""The wire shape of every route's answer: status, field names, their order and the kind of each value.
+
+Clients (the SPA, terminal agents, scripts) are written against these bodies; this pins them so a
+refactor of the layers underneath cannot rename, drop, add or reorder a field unnoticed. The values
+themselves are asserted by the tests of each route."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conftest import QuantLink, Reply
+
+
+def shape(value: Any) -> Any:
+    """Field names in order with the kind of each value; a list shows the shape of its first item."""
+    if isinstance(value, dict):
+        return [(key, shape(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def exercise_every_route(ql: QuantLink) -> dict[str, Reply]:
+    """Each route of template.yaml once (plus its main error answers), as a new owner meets them."""
+    replies: dict[str, Reply] = {}
+    replies["health"] = ql.call("owner_api/health")
+    replies["config"] = ql.call("owner_api/config")
+    replies["create_strategy"] = ql.owner_call("owner_api/create_strategy", "alice")
+    strategy_id = replies["create_strategy"].body["strategyId"]
+    token = replies["create_strategy"].body["webhookToken"]
+    on_strategy = {"strategyId": strategy_id}
+    replies["list_strategies"] = ql.owner_call("owner_api/list_strategies", "alice")
+    replies["get_strategy"] = ql.owner_call("owner_api/get_strategy", "alice", path_params=on_strategy)
+    replies["inject"] = ql.owner_call("owner_api/inject", "alice", path_params=on_strategy)
+    body = {**ql.sample_body("owner_api/inject"), "rotateToken": True}
+    replies["inject_rotating"] = ql.owner_call("owner_api/inject", "alice", path_params=on_strategy, body=body)
+    token = replies["inject_rotating"].body["webhookToken"]
+    replies["rotate_token"] = ql.owner_call("owner_api/rotate_token", "alice", path_params=on_strategy)
+    token = replies["rotate_token"].body["webhookToken"]
+
+    replies["register_terminal"] = ql.owner_call("owner_api/register_terminal", "alice")
+    terminal_id = replies["register_terminal"].body["terminalId"]
+    auth = replies["register_terminal"].body["authToken"]
+    on_terminal = {"terminalId": terminal_id}
+    replies["subscribe"] = ql.owner_call("owner_api/subscribe", "alice", path_params={**on_terminal, **on_strategy})
+    replies["list_terminals"] = ql.owner_call("owner_api/list_terminals", "alice")
+    replies["get_terminal"] = ql.owner_call("owner_api/get_terminal", "alice", path_params=on_terminal)
+
+    webhook = {"Authorization": f"Bearer {token}"}
+    signal = ql.signal_body(seq=1)
+    replies["webhook_new"] = ql.call("webhook/signal", path_params=on_strategy, headers=webhook, body=signal)
+    replies["webhook_duplicate"] = ql.call("webhook/signal", path_params=on_strategy, headers=webhook, body=signal)
+    replies["webhook_positions"] = ql.call(
+        "webhook/positions", path_params=on_strategy, headers=webhook, body=ql.sample_body("webhook/positions")
+    )
+    replies["webhook_unauthorized"] = ql.call("webhook/signal", path_params=on_strategy, body=signal)
+    replies["webhook_too_large"] = ql.call(
+        "webhook/signal", path_params=on_strategy, headers=webhook, body=b" " * (64 * 1024 + 1)
+    )
+
+    terminal = {"Authorization": f"Bearer {auth}", "X-Device-Fingerprint": ql.device}
+    replies["pull"] = ql.call("terminal_pull/pull", query={"wait": "0"}, headers=terminal)
+    pulled = replies["pull"].body["signals"][0]
+    acks = [
+        ql.executed(pulled),
+        {"signalId": "sig_unknown", "ackToken": pulled["ackToken"], "status": "executed"},
+        {"signalId": pulled["signalId"], "ackToken": "garbage", "status": "failed"},
+    ]
+    replies["ack"] = ql.call("terminal_ack/ack", headers=terminal, body={"acks": acks})
+    replies["ack_invalid"] = ql.call("terminal_ack/ack", headers=terminal, body={"acks": []})
+    replies["terminal_positions"] = ql.call(
+        "terminal_ack/positions", headers=terminal, body=ql.sample_body("terminal_ack/positions")
+    )
+    other_device = {**terminal, "X-Device-Fingerprint": "another-device-0002"}
+    replies["pull_taken_over"] = ql.call("terminal_pull/pull", query={"wait": "0"}, headers=other_device)
+
+    replies["signals"] = ql.owner_call("owner_api/signals", "alice", path_params=on_strategy)
+    replies["rotate_terminal_token"] = ql.owner_call(
+        "owner_api/rotate_terminal_token", "alice", path_params=on_terminal
+    )
+    replies["release_device"] = ql.owner_call("owner_api/release_device", "alice", path_params=on_terminal)
+    replies["unsubscribe"] = ql.owner_call("owner_api/unsubscribe", "alice", path_params={**on_terminal, **on_strategy})
+    replies["not_found"] = ql.owner_call("owner_api/get_strategy", "bob", path_params=on_strategy)
+    replies["unauthorized"] = ql.call("owner_api/list_strategies", claims=None)
+    replies["invalid"] = ql.owner_call("owner_api/create_strategy", "alice", body={})
+    replies["delete_terminal"] = ql.owner_call("owner_api/delete_terminal", "alice", path_params=on_terminal)
+    return replies
+
+
+ERROR = [("code", "str"), ("message", "str")]
+INVALID = [*ERROR, ("details", [[("field", "str"), ("message", "str")]])]
+STRATEGY = [("strategyId", "str"), ("name", "str"), ("webhookUrl", "str"), ("signalTtlSeconds", "int"),
+            ("createdAt", "str")]  # fmt: skip
+TERMINAL = [("terminalId", "str"), ("name", "str"), ("kind", "str"), ("deviceBound", "bool"),
+            ("deviceBoundAt", "NoneType"), ("lastSeenAt", "NoneType"), ("createdAt", "str")]  # fmt: skip
+RELEASED_TERMINAL = [("terminalId", "str"), ("name", "str"), ("kind", "str"), ("deviceBound", "bool"),
+                     ("deviceBoundAt", "NoneType"), ("lastSeenAt", "str"), ("createdAt", "str")]  # fmt: skip
+LEADER = [("totalValue", "float"), ("positionAfter", "float")]
+DELIVERY = [("terminalId", "str"), ("status", "str"), ("receivedAt", "str"), ("queuedAt", "str"),
+            ("pulledAt", "str"), ("executedAt", "str"), ("ackedAt", "str"), ("latencyMs", "int"),
+            ("ackLatencyMs", "int"), ("brokerOrderId", "str"), ("filled", "float"), ("avgPrice", "float"),
+            ("error", "NoneType")]  # fmt: skip
+SIGNAL = [("signalId", "str"), ("strategyId", "str"), ("status", "str"), ("seq", "int"), ("security", "str"),
+          ("sourceSecurity", "str"), ("side", "str"), ("amount", "int"), ("price", "float"), ("style", "str"),
+          ("limitPrice", "NoneType"), ("sourceOrderId", "str"), ("leader", LEADER), ("runType", "str"),
+          ("dt", "str"), ("sentAt", "str"), ("receivedAt", "str"), ("expiresAt", "str"),
+          ("fannedOutAt", "str"), ("deliveries", [DELIVERY])]  # fmt: skip
+PULLED = [("signalId", "str"), ("strategyId", "str"), ("seq", "int"), ("security", "str"),
+          ("sourceSecurity", "str"), ("side", "str"), ("amount", "int"), ("price", "float"), ("style", "str"),
+          ("limitPrice", "NoneType"), ("leader", LEADER), ("sizing", [("mode", "str"), ("multiplier", "float")]),
+          ("createdAt", "str"), ("expiresAt", "str"), ("ackToken", "str")]  # fmt: skip
+
+EXPECTED: dict[str, tuple[int, Any]] = {
+    "health": (200, [("status", "str")]),
+    "config": (200, [("region", "str"), ("cognito", [("endpoint", "str"), ("userPoolId", "str"),
+                                                    ("clientId", "str")]), ("apiBase", "str")]),
+    "create_strategy": (201, [*STRATEGY, ("webhookToken", "str")]),
+    "list_strategies": (200, [("items", [STRATEGY])]),
+    "get_strategy": (200, STRATEGY),
+    "inject": (200, [("code", "str"), ("injected", "int"), ("warnings", ["str"])]),
+    "inject_rotating": (200, [("code", "str"), ("injected", "int"), ("warnings", ["str"]), ("webhookToken", "str")]),
+    "rotate_token": (200, [("webhookToken", "str")]),
+    "register_terminal": (201, [*TERMINAL, ("authToken", "str")]),
+    "subscribe": (200, [("terminalId", "str"), ("strategyId", "str"),
+                        ("sizing", [("mode", "str"), ("multiplier", "float")])]),
+    "list_terminals": (200, [("items", [[*TERMINAL, ("subscriptions", ["str"])]])]),
+    "get_terminal": (200, [*TERMINAL, ("subscriptions", ["str"])]),
+    "webhook_new": (202, [("signalId", "str"), ("duplicate", "bool"), ("deliveries", "int")]),
+    "webhook_duplicate": (200, [("signalId", "str"), ("duplicate", "bool")]),
+    "webhook_positions": (202, [("accepted", "bool"), ("positions", "int")]),
+    "webhook_unauthorized": (401, ERROR),
+    "webhook_too_large": (413, ERROR),
+    "pull": (200, [("signals", [PULLED])]),
+    "ack": (200, [("results", [[("signalId", "str"), ("ok", "bool"), ("status", "str")]])]),
+    "ack_invalid": (400, INVALID),
+    "terminal_positions": (202, [("accepted", "bool"), ("positions", "int")]),
+    "pull_taken_over": (409, ERROR),
+    "signals": (200, [("items", [SIGNAL]), ("nextBefore", "NoneType")]),
+    "rotate_terminal_token": (200, [("authToken", "str")]),
+    "release_device": (200, RELEASED_TERMINAL),
+    "unsubscribe": (204, "NoneType"),
+    "not_found": (404, ERROR),
+    "unauthorized": (401, ERROR),
+    "invalid": (400, INVALID),
+    "delete_terminal": (204, "NoneType"),
+}  # fmt: skip
+
+
+def test_every_answer_keeps_its_fields_their_order_and_kinds(ql: QuantLink) -> None:
+    replies = exercise_every_route(ql)
+
+    assert set(replies) == set(EXPECTED)
+    for name, reply in replies.items():
+        assert (reply.status, shape(reply.body)) == EXPECTED[name], name
+
+
+def test_ack_results_that_fail_carry_a_code_and_a_message(ql: QuantLink) -> None:
+    replies = exercise_every_route(ql)
+
+    results = [shape(result) for result in replies["ack"].body["results"]]
+    assert results == [
+        [("signalId", "str"), ("ok", "bool"), ("status", "str")],
+        [("signalId", "str"), ("ok", "bool"), ("code", "str"), ("message", "str")],
+        [("signalId", "str"), ("ok", "bool"), ("code", "str"), ("message", "str")],
+    ]
