@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from jsonschema import Draft202012Validator
+
+from quantlink.api.contract import openapi_document
+
 if TYPE_CHECKING:
     from conftest import QuantLink, Reply
 
@@ -164,3 +168,56 @@ def test_ack_results_that_fail_carry_a_code_and_a_message(ql: QuantLink) -> None
         [("signalId", "str"), ("ok", "bool"), ("code", "str"), ("message", "str")],
         [("signalId", "str"), ("ok", "bool"), ("code", "str"), ("message", "str")],
     ]
+
+
+# Which operation each exercised answer came from.
+ROUTE_OF = {
+    "health": ("GET", "/api/health"),
+    "config": ("GET", "/api/config"),
+    "create_strategy": ("POST", "/api/strategies"),
+    "invalid": ("POST", "/api/strategies"),
+    "list_strategies": ("GET", "/api/strategies"),
+    "unauthorized": ("GET", "/api/strategies"),
+    "get_strategy": ("GET", "/api/strategies/{strategyId}"),
+    "not_found": ("GET", "/api/strategies/{strategyId}"),
+    "inject": ("POST", "/api/strategies/{strategyId}/inject"),
+    "inject_rotating": ("POST", "/api/strategies/{strategyId}/inject"),
+    "rotate_token": ("POST", "/api/strategies/{strategyId}/token"),
+    "signals": ("GET", "/api/strategies/{strategyId}/signals"),
+    "register_terminal": ("POST", "/api/terminals"),
+    "list_terminals": ("GET", "/api/terminals"),
+    "get_terminal": ("GET", "/api/terminals/{terminalId}"),
+    "delete_terminal": ("DELETE", "/api/terminals/{terminalId}"),
+    "subscribe": ("PUT", "/api/terminals/{terminalId}/subscriptions/{strategyId}"),
+    "unsubscribe": ("DELETE", "/api/terminals/{terminalId}/subscriptions/{strategyId}"),
+    "rotate_terminal_token": ("POST", "/api/terminals/{terminalId}/token"),
+    "release_device": ("POST", "/api/terminals/{terminalId}/release"),
+    "webhook_new": ("POST", "/api/webhooks/joinquant/{strategyId}"),
+    "webhook_duplicate": ("POST", "/api/webhooks/joinquant/{strategyId}"),
+    "webhook_unauthorized": ("POST", "/api/webhooks/joinquant/{strategyId}"),
+    "webhook_too_large": ("POST", "/api/webhooks/joinquant/{strategyId}"),
+    "webhook_positions": ("POST", "/api/webhooks/joinquant/{strategyId}/positions"),
+    "pull": ("GET", "/api/terminals/pull"),
+    "pull_taken_over": ("GET", "/api/terminals/pull"),
+    "ack": ("POST", "/api/terminals/ack"),
+    "ack_invalid": ("POST", "/api/terminals/ack"),
+    "terminal_positions": ("POST", "/api/terminals/positions"),
+}
+
+
+def test_every_answer_is_what_the_openapi_document_describes(ql: QuantLink) -> None:
+    document = openapi_document()
+    replies = exercise_every_route(ql)
+
+    assert set(ROUTE_OF) == set(replies)
+    for name, reply in replies.items():
+        method, path = ROUTE_OF[name]
+        responses = document["paths"][path][method.lower()]["responses"]
+        assert str(reply.status) in responses, f"{name}: {reply.status} is not documented"
+        content = responses[str(reply.status)].get("content")
+        if content is None:
+            assert reply.text == "", name
+            continue
+        schema = {"components": document["components"], **content["application/json"]["schema"]}
+        errors = [error.message for error in Draft202012Validator(schema).iter_errors(reply.body)]
+        assert errors == [], name

@@ -40,6 +40,8 @@ class CamelModel(BaseModel):
         schema = handler(core_schema)
         omitted = {to_camel(name) for name, info in cls.model_fields.items() if info.exclude_if is not None}
         resolved = handler.resolve_ref_schema(schema)
+        for name in omitted:  # absent, never null: neither required nor defaulting to null
+            resolved.get("properties", {}).get(name, {}).pop("default", None)
         if omitted and "required" in resolved:
             resolved["required"] = [name for name in resolved["required"] if name not in omitted]
         return schema
