@@ -7,7 +7,7 @@ from datetime import datetime
 
 from quantlink.dal.ports import PositionStore
 from quantlink.models import JoinQuantPositionsBody, Strategy, Terminal, TerminalPositionsBody
-from quantlink.views import PositionsAccepted
+from quantlink.views.relay import PositionsAccepted
 
 
 def record_leader_positions(

@@ -32,7 +32,7 @@ from quantlink.models import (
 )
 from quantlink.observability import Metric, MetricUnit, logger, metrics
 from quantlink.timeutil import millis_between, now
-from quantlink.views import AckResult, PulledSignal
+from quantlink.views.relay import AckResult, PulledSignal
 
 
 @dataclass(frozen=True)

@@ -25,19 +25,14 @@ from quantlink.models import (
     SubscribeBody,
     TerminalPositionsBody,
 )
-from quantlink.views import (
-    AckAnswer,
+from quantlink.views.errors import ErrorBody
+from quantlink.views.owner import (
     AuthToken,
     CreatedStrategy,
     CreatedTerminal,
-    ErrorBody,
     Health,
     InjectResult,
-    PositionsAccepted,
     PublicConfig,
-    PullAnswer,
-    SignalAccepted,
-    SignalDuplicate,
     StrategyList,
     StrategyView,
     SubscriptionView,
@@ -47,6 +42,7 @@ from quantlink.views import (
     TimelinePage,
     WebhookToken,
 )
+from quantlink.views.relay import AckAnswer, PositionsAccepted, PullAnswer, SignalAccepted, SignalDuplicate
 
 OWNER, WEBHOOK, TERMINAL = "cognito", "webhookToken", "terminalToken"
 _REF = "#/components/schemas/{model}"

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from quantlink.api.deps import api_base, deps, respond
-from quantlink.views import CognitoConfig, Health, PublicConfig
+from quantlink.views.owner import CognitoConfig, Health, PublicConfig
 
 router = Router()
 

@@ -7,7 +7,7 @@ from quantlink.errors import NotFound
 from quantlink.ids import STRATEGY_PREFIX, hash_secret, is_id, new_strategy_id, new_webhook_token
 from quantlink.models import CreateStrategyBody, InjectBody, Strategy
 from quantlink.timeutil import now
-from quantlink.views import (
+from quantlink.views.owner import (
     CreatedStrategy,
     InjectResult,
     SignalView,

@@ -7,7 +7,7 @@ from quantlink.models import Sizing, Subscription
 from quantlink.owner.strategies import owned_strategy
 from quantlink.owner.terminals import owned_terminal
 from quantlink.timeutil import now
-from quantlink.views import SubscriptionView
+from quantlink.views.owner import SubscriptionView
 
 
 def subscribe(

@@ -8,7 +8,7 @@ from quantlink.errors import NotFound
 from quantlink.ids import TERMINAL_PREFIX, hash_secret, is_id, new_terminal_id, new_terminal_token
 from quantlink.models import CreateTerminalBody, Terminal
 from quantlink.timeutil import now
-from quantlink.views import AuthToken, CreatedTerminal, TerminalDetail, TerminalList, TerminalView
+from quantlink.views.owner import AuthToken, CreatedTerminal, TerminalDetail, TerminalList, TerminalView
 
 
 def owned_terminal(store: TerminalStore, owner_id: str, terminal_id: str) -> Terminal:

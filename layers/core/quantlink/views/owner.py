@@ -1,20 +1,17 @@
-"""Every answer body, typed: what clients receive (API.md), built from the domain records. The OpenAPI
-document (quantlink.api.contract) describes each route's answer with these models, so the SPA can be
-generated against it. Field order is part of the wire contract (tests/integration/test_wire_shapes.py)."""
+"""The owner API's answers (and its public routes'): strategies, the signal timeline, terminals,
+subscriptions."""
 
 from __future__ import annotations
 
 from typing import Any, Literal, Self
 
 from pydantic import Field
-from pydantic.json_schema import SkipJsonSchema
 
 from quantlink.models import (
     CamelModel,
     DeliveryRecord,
     DeliveryStatus,
     Leader,
-    QueuedSignal,
     Side,
     SignalStatus,
     Sizing,
@@ -24,34 +21,9 @@ from quantlink.models import (
     Timestamp,
 )
 from quantlink.timeutil import millis_between
+from quantlink.views import Omitted, omitted
 
-
-def _absent(value: object) -> bool:
-    return value is None
-
-
-# `x: T | Omitted = omitted()`: a field left out of the body (never sent as null) when it has no value.
-Omitted = SkipJsonSchema[None]
-
-
-def omitted(description: str | None = None) -> Any:
-    return Field(default=None, exclude_if=_absent, description=description)
-
-
-# ---- errors and public routes ---------------------------------------------------------------------
-
-
-class Problem(CamelModel):
-    field: str
-    message: str
-
-
-class ErrorBody(CamelModel):
-    """Every non-2xx answer (API.md "Errors"); `details` only on VALIDATION_ERROR."""
-
-    code: str
-    message: str
-    details: list[Problem] | Omitted = omitted()
+# ---- public routes --------------------------------------------------------------------------------
 
 
 class Health(CamelModel):
@@ -225,44 +197,3 @@ class SubscriptionView(CamelModel):
     terminal_id: str
     strategy_id: str
     sizing: Sizing
-
-
-# ---- the hot path ---------------------------------------------------------------------------------
-
-
-class SignalAccepted(CamelModel):
-    signal_id: str
-    duplicate: Literal[False] = False
-    deliveries: int
-
-
-class SignalDuplicate(CamelModel):
-    """The same bytes were received before for this strategy: nothing is delivered again."""
-
-    signal_id: str
-    duplicate: Literal[True] = True
-
-
-class PositionsAccepted(CamelModel):
-    accepted: Literal[True] = True
-    positions: int
-
-
-class PulledSignal(QueuedSignal):
-    ack_token: str
-
-
-class PullAnswer(CamelModel):
-    signals: list[PulledSignal]
-
-
-class AckResult(CamelModel):
-    signal_id: str
-    ok: bool
-    status: DeliveryStatus | Omitted = omitted()
-    code: str | Omitted = omitted()
-    message: str | Omitted = omitted()
-
-
-class AckAnswer(CamelModel):
-    results: list[AckResult]
