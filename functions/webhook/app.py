@@ -17,7 +17,7 @@ from quantlink.runtime import Runtime
 from quantlink.settings import WebhookSettings
 from quantlink.sources import joinquant
 from quantlink.timeutil import epoch_ms, now
-from quantlink.views import SignalAccepted, SignalDuplicate
+from quantlink.views.relay import SignalAccepted, SignalDuplicate
 
 
 @cache
