@@ -6,7 +6,6 @@ module, as the local gateway and the integration tier make, is a fresh cold star
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from quantlink.dal.queues import TerminalQueues
@@ -16,11 +15,15 @@ from quantlink.settings import FunctionSettings
 _S = TypeVar("_S", bound=FunctionSettings)
 
 
-@dataclass(frozen=True)
 class Runtime(Generic[_S]):
-    settings: _S
-    store: DynamoStore
-    queues: TerminalQueues
+    # A plain class, not a dataclass: it is built on every cold start's import path (generating a
+    # dataclass's methods costs about a millisecond there).
+    __slots__ = ("queues", "settings", "store")
+
+    def __init__(self, settings: _S, store: DynamoStore, queues: TerminalQueues) -> None:
+        self.settings = settings
+        self.store = store
+        self.queues = queues
 
     @classmethod
     def load(cls, settings_model: type[_S], environ: Mapping[str, str]) -> Runtime[_S]:
