@@ -221,3 +221,13 @@ def test_every_answer_is_what_the_openapi_document_describes(ql: QuantLink) -> N
         schema = {"components": document["components"], **content["application/json"]["schema"]}
         errors = [error.message for error in Draft202012Validator(schema).iter_errors(reply.body)]
         assert errors == [], name
+
+
+def test_every_answer_is_utf_8_json_that_no_cache_keeps(ql: QuantLink) -> None:
+    # One encoder for the hot path's dispatch and the owner API's resolver: private answers (tokens,
+    # timelines) must not be cached by a proxy or the browser.
+    for name, reply in exercise_every_route(ql).items():
+        assert reply.headers["Content-Type"] == "application/json; charset=utf-8", name
+        assert reply.headers["Cache-Control"] == "no-store", name
+    listed = ql.owner_call("owner_api/list_strategies", "alice")
+    assert "沪深300 轮动" in listed.text  # UTF-8 as is, not \\u-escaped
