@@ -13,11 +13,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from quantlink.api import public, strategies, terminals
-from quantlink.api.deps import OwnerDeps, respond
-from quantlink.dal.queues import TerminalQueues
-from quantlink.dal.store import DynamoStore
-from quantlink.errors import NotFound, QuantLinkError
+from quantlink.api.deps import OwnerRuntime, error_response
+from quantlink.errors import NotFound
 from quantlink.observability import capture_lambda_handler, logger, metrics
+from quantlink.runtime import Runtime
 from quantlink.settings import OwnerApiSettings
 
 app = APIGatewayRestResolver()
@@ -26,13 +25,12 @@ for area in (public, strategies, terminals):
 
 
 @cache
-def dependencies() -> OwnerDeps:
-    settings = OwnerApiSettings.from_environ(os.environ)
-    return OwnerDeps(settings, DynamoStore(settings.table_name), TerminalQueues(settings.queue_name_prefix))
+def runtime() -> OwnerRuntime:
+    return Runtime.load(OwnerApiSettings, os.environ)
 
 
 def with_origin(response: Response[Any]) -> Response[Any]:
-    response.headers["Access-Control-Allow-Origin"] = dependencies().settings.cors_origin
+    response.headers["Access-Control-Allow-Origin"] = runtime().settings.cors_origin
     return response
 
 
@@ -43,27 +41,19 @@ def allow_origin(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
 app.use(middlewares=[allow_origin])
 
 
-@app.exception_handler(QuantLinkError)
-def domain_error(error: QuantLinkError) -> Response[str]:
-    if error.status >= 500:
-        logger.exception("request failed")
-    return with_origin(respond(error.status, error.body()))
-
-
 @app.not_found
 def no_route(_: Exception) -> Response[str]:
-    return with_origin(respond(404, NotFound("No such route.").body()))
+    return with_origin(error_response(NotFound("No such route.")))
 
 
 @app.exception_handler(Exception)
-def unexpected(_: Exception) -> Response[str]:
-    logger.exception("unhandled error")
-    return with_origin(respond(500, QuantLinkError().body()))
+def failed(error: Exception) -> Response[str]:
+    return with_origin(error_response(error))
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    app.append_context(deps=dependencies())
+    app.append_context(deps=runtime())
     return app.resolve(event, context)

@@ -10,10 +10,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from quantlink import relay
-from quantlink.dal.queues import TerminalQueues
-from quantlink.dal.store import DynamoStore
 from quantlink.http import Request, bearer_token, dispatch, json_response, query_int
 from quantlink.observability import capture_lambda_handler, logger, metrics
+from quantlink.runtime import Runtime
 from quantlink.settings import TerminalSettings
 from quantlink.timeutil import now
 
@@ -22,26 +21,17 @@ MAX_SIGNALS = 10
 
 
 @cache
-def settings() -> TerminalSettings:
-    return TerminalSettings.from_environ(os.environ)
-
-
-@cache
-def store() -> DynamoStore:
-    return DynamoStore(settings().table_name)
-
-
-@cache
-def queues() -> TerminalQueues:
-    return TerminalQueues(settings().queue_name_prefix)
+def runtime() -> Runtime[TerminalSettings]:
+    return Runtime.load(TerminalSettings, os.environ)
 
 
 def pull(request: Request) -> dict[str, Any]:
-    terminal = relay.authenticate_terminal(store(), bearer_token(request.headers))
+    env = runtime()
+    terminal = relay.authenticate_terminal(env.store, bearer_token(request.headers))
     wait = query_int(request.query, "wait", default=MAX_WAIT_SECONDS, low=0, high=MAX_WAIT_SECONDS)
     max_signals = query_int(request.query, "max", default=MAX_SIGNALS, low=1, high=MAX_SIGNALS)
-    relay.claim_device(store(), terminal, request.headers.get("x-device-fingerprint"), at=now())
-    signals = relay.pull_signals(store(), queues(), terminal, wait_seconds=wait, max_signals=max_signals)
+    relay.claim_device(env.store, terminal, request.headers.get("x-device-fingerprint"), at=now())
+    signals = relay.pull_signals(env.store, env.queues, terminal, wait_seconds=wait, max_signals=max_signals)
     return json_response(200, {"signals": signals})
 
 

@@ -159,7 +159,7 @@ def test_after_the_dedup_window_an_identical_body_is_a_new_signal(
     body = json.dumps(ql.signal_body()).encode()
     first = ql.webhook(strategy, body)
     webhook = ql.functions["webhook"].module
-    window = webhook.settings().dedup_ttl_seconds
+    window = webhook.runtime().settings.dedup_ttl_seconds
 
     # The marker is past its TTL (DynamoDB deletes expired items lazily; moto never does).
     monkeypatch.setattr(webhook, "now", lambda: real_now() + timedelta(seconds=window + 1))
@@ -274,7 +274,7 @@ def test_a_fan_out_that_died_is_re_driven_only_after_its_lease_runs_out(
     assert ql.stack.signals(strategy.strategy_id)[0]["status"] == "RECEIVED"
     assert ql.stack.queue_depth(terminal.terminal_id) == 0
 
-    lease = ql.functions["webhook"].module.settings().fanout_lease_seconds
+    lease = ql.functions["webhook"].module.runtime().settings.fanout_lease_seconds
     monkeypatch.setattr(relay, "now", lambda: real_now() + timedelta(seconds=lease + 1))
     assert ql.webhook(strategy, body).status == 200
 

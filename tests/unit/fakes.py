@@ -1,14 +1,17 @@
-"""In-memory implementations of the relay's ports (quantlink.dal.ports), with the real adapters'
-semantics: conditional writes, final delivery states that never change, FIFO order, visibility."""
+"""In-memory implementations of the ports (quantlink.dal.ports), with the real adapters' semantics:
+conditional writes (existence, owner checks, the stored device binding), final delivery states that
+never change, newest-first lists, FIFO order, visibility. FakeStore is every store at once, as
+DynamoStore is."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from quantlink.dal.queues import QueueMessage
-from quantlink.errors import DeviceTakenOver, DuplicateSignal
+from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound
 from quantlink.models import (
     DeliveryRecord,
     DeliveryStatus,
@@ -18,6 +21,7 @@ from quantlink.models import (
     Strategy,
     Subscription,
     Terminal,
+    TimelineEntry,
 )
 
 
@@ -30,21 +34,97 @@ class FakeStore:
     signals: dict[str, SignalRecord] = field(default_factory=dict)
     leases: dict[str, datetime | None] = field(default_factory=dict)
     deliveries: dict[tuple[str, str], DeliveryRecord] = field(default_factory=dict)
+    positions: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (kind, id, snapshot)
     log: list[str] = field(default_factory=list)  # the order of writes, for assertions
+
+    # ---- strategies ----
+
+    def put_strategy(self, strategy: Strategy) -> None:
+        if strategy.strategy_id in self.strategies:
+            raise Conflict("A strategy with this id already exists.")
+        self.strategies[strategy.strategy_id] = strategy
 
     def get_strategy(self, strategy_id: str) -> Strategy | None:
         return self.strategies.get(strategy_id)
 
+    def list_strategies(self, owner_id: str) -> list[Strategy]:
+        owned = [s for s in self.strategies.values() if s.owner_id == owner_id]
+        return sorted(owned, key=lambda s: (s.created_at, s.strategy_id), reverse=True)
+
+    def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
+        strategy = self.strategies.get(strategy_id)
+        if strategy is None or strategy.owner_id != owner_id:
+            raise NotFound("No such strategy.")
+        self.strategies[strategy_id] = strategy.model_copy(update={"webhook_token_hash": token_hash})
+
+    # ---- terminals ----
+
+    def put_terminal(self, terminal: Terminal) -> None:
+        if terminal.terminal_id in self.terminals:
+            raise Conflict("A terminal with this id already exists.")
+        self.terminals[terminal.terminal_id] = terminal
+
     def get_terminal(self, terminal_id: str) -> Terminal | None:
         return self.terminals.get(terminal_id)
 
-    def touch_terminal(self, terminal_id: str, fingerprint_hash: str, *, at: datetime) -> None:
-        terminal = self.terminals[terminal_id]
-        if terminal.device_fingerprint_hash not in (None, fingerprint_hash):
+    def list_terminals(self, owner_id: str) -> list[Terminal]:
+        owned = [t for t in self.terminals.values() if t.owner_id == owner_id]
+        return sorted(owned, key=lambda t: (t.created_at, t.terminal_id), reverse=True)
+
+    def _owned_terminal(self, terminal_id: str, owner_id: str) -> Terminal:
+        terminal = self.terminals.get(terminal_id)
+        if terminal is None or terminal.owner_id != owner_id:
+            raise NotFound("No such terminal.")
+        return terminal
+
+    def set_terminal_token_hash(self, terminal_id: str, owner_id: str, token_hash: str) -> None:
+        terminal = self._owned_terminal(terminal_id, owner_id)
+        self.terminals[terminal_id] = terminal.model_copy(update={"auth_token_hash": token_hash})
+
+    def claim_device(self, terminal_id: str, fingerprint_hash: str, *, at: datetime) -> None:
+        """Decided by the stored record, as the conditional write is: never by what the caller read."""
+        terminal = self.terminals.get(terminal_id)
+        if terminal is None or terminal.device_fingerprint_hash not in (None, fingerprint_hash):
             raise DeviceTakenOver()
         self.terminals[terminal_id] = terminal.model_copy(
-            update={"device_fingerprint_hash": fingerprint_hash, "last_seen_at": at}
+            update={
+                "device_fingerprint_hash": fingerprint_hash,
+                "device_bound_at": terminal.device_bound_at or at,
+                "last_seen_at": at,
+            }
         )
+
+    def release_device(self, terminal_id: str, owner_id: str) -> None:
+        terminal = self._owned_terminal(terminal_id, owner_id)
+        self.terminals[terminal_id] = terminal.model_copy(
+            update={"device_fingerprint_hash": None, "device_bound_at": None}
+        )
+
+    def delete_terminal(self, terminal_id: str) -> None:
+        self.terminals.pop(terminal_id, None)
+        self.subscriptions = [s for s in self.subscriptions if s.terminal_id != terminal_id]
+        self.positions = [p for p in self.positions if p[:2] != ("terminal", terminal_id)]
+
+    # ---- subscriptions ----
+
+    def put_subscription(self, subscription: Subscription) -> None:
+        if subscription.terminal_id not in self.terminals:
+            raise NotFound("No such terminal.")
+        self.delete_subscription(subscription.terminal_id, subscription.strategy_id)
+        self.subscriptions.append(subscription)
+
+    def delete_subscription(self, terminal_id: str, strategy_id: str) -> None:
+        self.subscriptions = [
+            s for s in self.subscriptions if (s.terminal_id, s.strategy_id) != (terminal_id, strategy_id)
+        ]
+
+    def subscriptions_for(self, strategy_id: str) -> list[Subscription]:
+        return [s for s in self.subscriptions if s.strategy_id == strategy_id]
+
+    def subscribed_strategy_ids(self, terminal_id: str) -> list[str]:
+        return sorted(s.strategy_id for s in self.subscriptions if s.terminal_id == terminal_id)
+
+    # ---- signals ----
 
     def record_signal(self, signal: SignalRecord, *, dedup_ttl_seconds: int, lease_until: datetime) -> None:
         key = (signal.strategy_id, signal.dedup_key)
@@ -68,23 +148,35 @@ class FakeStore:
     def release_fanout(self, strategy_id: str, signal_id: str) -> None:
         self.leases[signal_id] = None
 
-    def subscriptions_for(self, strategy_id: str) -> list[Subscription]:
-        return [s for s in self.subscriptions if s.strategy_id == strategy_id]
-
-    def deliveries_of(self, strategy_id: str, signal_id: str) -> list[DeliveryRecord]:
-        return [d for (sid, _), d in self.deliveries.items() if sid == signal_id]
-
-    def put_deliveries(self, deliveries: list[DeliveryRecord]) -> None:
-        for delivery in deliveries:
-            self.deliveries[(delivery.signal_id, delivery.terminal_id)] = delivery
-            self.log.append(f"delivery {delivery.terminal_id}")
-
     def mark_fanned_out(self, strategy_id: str, signal_id: str, *, deliveries: int, at: datetime) -> None:
         self.signals[signal_id] = self.signals[signal_id].model_copy(
             update={"status": SignalStatus.FANNED_OUT, "deliveries": deliveries, "fanned_out_at": at}
         )
         self.leases[signal_id] = None
         self.log.append(f"fanned out {signal_id}")
+
+    def timeline(self, strategy_id: str, *, limit: int, before: str | None = None) -> list[TimelineEntry]:
+        signals = sorted(
+            (
+                s
+                for s in self.signals.values()
+                if s.strategy_id == strategy_id and (before is None or s.signal_id < before)
+            ),
+            key=lambda s: s.signal_id,
+            reverse=True,
+        )[:limit]
+        return [TimelineEntry(s, self.deliveries_of(strategy_id, s.signal_id)) for s in signals]
+
+    # ---- deliveries ----
+
+    def deliveries_of(self, strategy_id: str, signal_id: str) -> list[DeliveryRecord]:
+        found = [d for (sid, _), d in self.deliveries.items() if sid == signal_id]
+        return sorted(found, key=lambda d: d.terminal_id)
+
+    def put_deliveries(self, deliveries: list[DeliveryRecord]) -> None:
+        for delivery in deliveries:
+            self.deliveries[(delivery.signal_id, delivery.terminal_id)] = delivery
+            self.log.append(f"delivery {delivery.terminal_id}")
 
     def _transition(
         self, signal_id: str, terminal_id: str, new: DeliveryStatus, **changes: object
@@ -119,6 +211,14 @@ class FakeStore:
     ) -> DeliveryStatus | None:
         return self._transition(signal_id, terminal_id, status, outcome=outcome, acked_at=at)
 
+    # ---- position snapshots ----
+
+    def put_leader_positions(self, strategy_id: str, snapshot: dict[str, Any], *, at: datetime) -> None:
+        self.positions.append(("leader", strategy_id, {**snapshot, "at": at}))
+
+    def put_terminal_positions(self, terminal_id: str, snapshot: dict[str, Any], *, at: datetime) -> None:
+        self.positions.append(("terminal", terminal_id, {**snapshot, "at": at}))
+
 
 @dataclass
 class FakeQueues:
@@ -129,7 +229,17 @@ class FakeQueues:
     sent_dedup_ids: dict[str, set[str]] = field(default_factory=dict)
     fail_sends_to: set[str] = field(default_factory=set)
     store: FakeStore | None = None  # to log sends in the same sequence as writes
+    created: dict[str, int] = field(default_factory=dict)  # queue URL -> visibility timeout
     _receipts: itertools.count[int] = field(default_factory=itertools.count)
+
+    def create(self, terminal_id: str, *, visibility_timeout_seconds: int) -> str:
+        url = f"fake://queues/{terminal_id}.fifo"
+        self.created[url] = visibility_timeout_seconds
+        return url
+
+    def delete(self, queue_url: str) -> None:
+        self.created.pop(queue_url, None)
+        self.messages.pop(queue_url, None)
 
     def send(self, queue_url: str, body: str, *, group_id: str, deduplication_id: str) -> None:
         if queue_url in self.fail_sends_to:

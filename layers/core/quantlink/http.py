@@ -1,6 +1,7 @@
 """API Gateway proxy events in, proxy responses out, for the hot-path functions (which skip the
-Powertools resolver: ~60 ms of cold import for three routes). The owner API uses the resolver and
-the same `parse_body` / error bodies, so every function answers errors alike."""
+Powertools resolver: ~60 ms of cold import for three routes). The owner API uses the resolver with the
+same `parse_body`, `json_text`, `JSON_HEADERS` and `error_answer` (quantlink.api.deps), so every
+function reads bodies, writes JSON and answers errors alike."""
 
 from __future__ import annotations
 
@@ -72,17 +73,35 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+def json_text(payload: BaseModel | Mapping[str, Any] | None) -> str:
+    """The one JSON encoding of every answer: compact, UTF-8 as is; a view model by its wire names."""
+    if payload is None:
+        return ""
+    data = payload.model_dump(mode="json", by_alias=True) if isinstance(payload, BaseModel) else payload
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def error_answer(error: Exception) -> tuple[int, dict[str, Any]]:
+    """The status and API.md error body for anything a route raised; a 5xx is logged with its stack."""
+    known = error if isinstance(error, QuantLinkError) else None
+    if known is None:
+        logger.exception("unhandled error")
+        known = QuantLinkError()
+    elif known.status >= 500:
+        logger.exception("request failed after it was accepted")
+    return known.status, known.body()
+
+
+def json_response(
+    status: int, body: BaseModel | Mapping[str, Any] | None, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """An API Gateway proxy response (the hot path's twin of api.deps.respond, same encoding)."""
     return {
         "statusCode": status,
         "headers": {**JSON_HEADERS, **(headers or {})},
-        "body": "" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        "body": json_text(body),
         "isBase64Encoded": False,
     }
-
-
-def error_response(error: QuantLinkError) -> dict[str, Any]:
-    return json_response(error.status, error.body())
 
 
 @dataclass(frozen=True)
@@ -128,10 +147,5 @@ def dispatch(routes: Mapping[tuple[str, str], Route], event: Mapping[str, Any]) 
                 raise MethodNotAllowed()
             raise NotFound("No such route.")
         return route(request)
-    except QuantLinkError as error:
-        if error.status >= 500:
-            logger.exception("request failed after it was accepted")
-        return error_response(error)
-    except Exception:  # noqa: BLE001 - last line of defence: a 500 body, never a stack trace
-        logger.exception("unhandled error")
-        return error_response(QuantLinkError())
+    except Exception as error:  # noqa: BLE001 - every error becomes the API.md body, never a stack trace
+        return json_response(*error_answer(error))

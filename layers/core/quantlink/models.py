@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, PlainSerializer
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from quantlink.timeutil import iso, millis_between
+from quantlink.timeutil import iso
 
 # Serialized as the wire contract wants: ISO 8601, milliseconds, explicit offset.
 Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
@@ -19,11 +22,29 @@ ClientTimestamp = Annotated[AwareDatetime, PlainSerializer(iso, return_type=str,
 
 class CamelModel(BaseModel):
     # defer_build: each function builds only the validators it uses, on first use, instead of
-    # every model of the package at import (cold start).
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
+    # every model of the package at import (cold start). In an answer's schema (serialization) a field
+    # with a default is still always sent, hence required; one omitted when empty is not (see views.py).
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        defer_build=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        omitted = {to_camel(name) for name, info in cls.model_fields.items() if info.exclude_if is not None}
+        resolved = handler.resolve_ref_schema(schema)
+        for name in omitted:  # absent, never null: neither required nor defaulting to null
+            resolved.get("properties", {}).get(name, {}).pop("default", None)
+        if omitted and "required" in resolved:
+            resolved["required"] = [name for name in resolved["required"] if name not in omitted]
+        return schema
 
 
 class Side(StrEnum):
@@ -138,15 +159,6 @@ class Strategy(CamelModel):
     signal_ttl_seconds: int = 300
     created_at: Timestamp
 
-    def public(self, webhook_url: str) -> dict[str, Any]:
-        return {
-            "strategyId": self.strategy_id,
-            "name": self.name,
-            "webhookUrl": webhook_url,
-            "signalTtlSeconds": self.signal_ttl_seconds,
-            "createdAt": iso(self.created_at),
-        }
-
 
 class Terminal(CamelModel):
     terminal_id: str
@@ -159,17 +171,6 @@ class Terminal(CamelModel):
     device_bound_at: Timestamp | None = None
     last_seen_at: Timestamp | None = None
     created_at: Timestamp
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "terminalId": self.terminal_id,
-            "name": self.name,
-            "kind": self.kind,
-            "deviceBound": self.device_fingerprint_hash is not None,
-            "deviceBoundAt": iso(self.device_bound_at) if self.device_bound_at else None,
-            "lastSeenAt": iso(self.last_seen_at) if self.last_seen_at else None,
-            "createdAt": iso(self.created_at),
-        }
 
 
 class Subscription(CamelModel):
@@ -256,23 +257,13 @@ class DeliveryRecord(CamelModel):
     acked_at: Timestamp | None = None
     outcome: Outcome = Field(default_factory=Outcome)
 
-    def public(self) -> dict[str, Any]:
-        outcome = self.outcome
-        return {
-            "terminalId": self.terminal_id,
-            "status": self.status.value,
-            "receivedAt": iso(self.received_at),
-            "queuedAt": iso(self.queued_at),
-            "pulledAt": iso(self.pulled_at) if self.pulled_at else None,
-            "executedAt": iso(outcome.executed_at) if outcome.executed_at else None,
-            "ackedAt": iso(self.acked_at) if self.acked_at else None,
-            "latencyMs": millis_between(self.received_at, self.pulled_at),
-            "ackLatencyMs": millis_between(self.received_at, self.acked_at),
-            "brokerOrderId": outcome.broker_order_id,
-            "filled": outcome.filled,
-            "avgPrice": outcome.avg_price,
-            "error": outcome.error,
-        }
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A signal with its deliveries, as the owner's timeline reads them (one Query)."""
+
+    signal: SignalRecord
+    deliveries: list[DeliveryRecord]
 
 
 # ---- Terminal wire bodies -------------------------------------------------------------------------

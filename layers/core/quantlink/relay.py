@@ -32,6 +32,7 @@ from quantlink.models import (
 )
 from quantlink.observability import Metric, MetricUnit, logger, metrics
 from quantlink.timeutil import millis_between, now
+from quantlink.views.relay import AckResult, PulledSignal
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,17 @@ def verify_device(terminal: Terminal, fingerprint: str | None) -> None:
 
 
 def claim_device(store: RelayStore, terminal: Terminal, fingerprint: str | None, *, at: datetime) -> None:
-    """First device wins; any other gets DEVICE_TAKEN_OVER until the owner releases the terminal."""
+    """First device wins; any other gets DEVICE_TAKEN_OVER until the owner releases the terminal.
+
+    The check against the record read at authentication only spares a write; what decides is the
+    store's conditional write, so a record read before another device bound the terminal cannot let a
+    second device in."""
     fingerprint_hash = check_fingerprint(fingerprint)
     bound = terminal.device_fingerprint_hash
     try:
         if bound is not None and bound != fingerprint_hash:
             raise DeviceTakenOver()
-        store.touch_terminal(terminal.terminal_id, fingerprint_hash, at=at)
+        store.claim_device(terminal.terminal_id, fingerprint_hash, at=at)
     except DeviceTakenOver:
         metrics.add_metric(name=Metric.DEVICE_CONFLICTS, unit=MetricUnit.Count, value=1)
         raise
@@ -244,9 +249,9 @@ def _take(store: RelayStore, queues: RelayQueues, terminal: Terminal, message: Q
     latency = millis_between(signal.created_at, at)
     if latency is not None:
         metrics.add_metric(name=Metric.RELAY_LATENCY, unit=MetricUnit.Milliseconds, value=latency)
-    wire = signal.wire()
-    wire["ackToken"] = ack_token(signal.strategy_id, message.receipt_handle)
-    return wire
+    return PulledSignal.model_construct(
+        **dict(signal), ack_token=ack_token(signal.strategy_id, message.receipt_handle)
+    ).wire()
 
 
 # ---- ack -----------------------------------------------------------------------------------------
@@ -256,23 +261,22 @@ def ack_signals(store: RelayStore, queues: RelayQueues, terminal: Terminal, acks
     def settle(ack: Ack) -> dict[str, Any]:
         parsed = parse_ack_token(ack.ack_token)
         if parsed is None:
-            return {"signalId": ack.signal_id, "ok": False, "code": "VALIDATION_ERROR", "message": "malformed ackToken"}
+            return AckResult(
+                signal_id=ack.signal_id, ok=False, code="VALIDATION_ERROR", message="malformed ackToken"
+            ).wire()
         strategy_id, receipt = parsed
         at = now()
         status = store.record_outcome(
             strategy_id, ack.signal_id, terminal.terminal_id, ack.status.delivery_status, ack.outcome(), at=at
         )
         if status is None:
-            return {
-                "signalId": ack.signal_id,
-                "ok": False,
-                "code": "NOT_FOUND",
-                "message": "no such signal for this terminal",
-            }
+            return AckResult(
+                signal_id=ack.signal_id, ok=False, code="NOT_FOUND", message="no such signal for this terminal"
+            ).wire()
         # Delete after recording: if the receipt is stale the redelivered copy is dropped at pull.
         queues.delete_message(terminal.queue_url, receipt)
         metrics.add_metric(name=Metric.ACKED, unit=MetricUnit.Count, value=1)
-        return {"signalId": ack.signal_id, "ok": True, "status": status.value}
+        return AckResult(signal_id=ack.signal_id, ok=True, status=status).wire()
 
     results = map_concurrently(settle, acks)
     errors = [r for r in results if isinstance(r, BaseException)]

@@ -1,15 +1,18 @@
-"""The OpenAPI document of the whole API (all four functions), served at /api/openapi.json and
-written to docs/openapi.json by `make openapi`. Bodies come from the pydantic models the handlers
-validate with; a test checks that the operations here are exactly the routes in template.yaml."""
+"""The OpenAPI 3.1 document of the whole API (all four functions), served at /api/openapi.json and
+written to docs/openapi.json by `make openapi`. Request bodies come from the pydantic models the
+handlers validate with, answers from the view models they answer with (quantlink.views), so the SPA
+can be generated against it. Tests check that the operations here are exactly the routes in
+template.yaml, that every reference resolves and that the document is valid OpenAPI 3.1."""
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from quantlink import __version__
 from quantlink.models import (
@@ -19,12 +22,38 @@ from quantlink.models import (
     InjectBody,
     JoinQuantPositionsBody,
     JoinQuantSignalBody,
-    QueuedSignal,
     SubscribeBody,
     TerminalPositionsBody,
 )
+from quantlink.views.errors import ErrorBody
+from quantlink.views.owner import (
+    AuthToken,
+    CreatedStrategy,
+    CreatedTerminal,
+    Health,
+    InjectResult,
+    PublicConfig,
+    StrategyList,
+    StrategyView,
+    SubscriptionView,
+    TerminalDetail,
+    TerminalList,
+    TerminalView,
+    TimelinePage,
+    WebhookToken,
+)
+from quantlink.views.relay import AckAnswer, PositionsAccepted, PullAnswer, SignalAccepted, SignalDuplicate
 
-OWNER, WEBHOOK, TERMINAL, PUBLIC = "cognito", "webhookToken", "terminalToken", None
+OWNER, WEBHOOK, TERMINAL = "cognito", "webhookToken", "terminalToken"
+_REF = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    where: Literal["query", "header"]
+    schema: dict[str, Any]
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,119 +63,136 @@ class Operation:
     summary: str
     tag: str
     auth: str | None
+    success: int
+    response: type[BaseModel] | dict[str, Any] | None  # None: no body (204)
     request: type[BaseModel] | None = None
-    success: int = 200
-    response: dict[str, Any] = field(default_factory=dict)
-    errors: tuple[int, ...] = ()
+    body_required: bool = True
+    params: tuple[Param, ...] = ()
+    errors: tuple[int, ...] = ()  # beyond those every operation of its kind can answer (statuses())
+    also: tuple[tuple[int, type[BaseModel], str], ...] = ()  # other 2xx answers: status, body, description
+    stateless: bool = False  # reads nothing from AWS (so never 503)
 
 
-_obj = {"type": "object"}
-_items = {"type": "object", "properties": {"items": {"type": "array", "items": _obj}}}
+_LIMIT = Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})
+_BEFORE = Param("before", "query", {"type": "string", "description": "nextBefore of the previous page"})
+_WAIT = Param("wait", "query", {"type": "integer", "minimum": 0, "maximum": 20, "default": 20})
+_MAX = Param("max", "query", {"type": "integer", "minimum": 1, "maximum": 10, "default": 10})
+_DEVICE = Param("X-Device-Fingerprint", "header", {"type": "string", "minLength": 8, "maxLength": 128}, True)
+_CHECKED_DEVICE = Param("X-Device-Fingerprint", "header", {"type": "string", "minLength": 8, "maxLength": 128,
+                        "description": "Checked against the bound device when present"})  # fmt: skip
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("GET", "/api/health", "Liveness", "public", PUBLIC,
-              response={"type": "object", "properties": {"status": {"const": "ok"}}}),
-    Operation("GET", "/api/config", "What a client needs to sign in", "public", PUBLIC, response=_obj),
-    Operation("GET", "/api/openapi.json", "This document", "public", PUBLIC, response=_obj),
+    Operation("GET", "/api/health", "Liveness", "public", None, 200, Health, stateless=True),
+    Operation("GET", "/api/config", "What a client needs to sign in", "public", None, 200, PublicConfig,
+              stateless=True),
+    Operation("GET", "/api/openapi.json", "This document", "public", None, 200, {"type": "object"}, stateless=True),
     Operation("POST", "/api/strategies", "Create a strategy (the webhook token is shown once)", "strategies", OWNER,
-              CreateStrategyBody, 201, _obj, (400, 401)),
-    Operation("GET", "/api/strategies", "List your strategies", "strategies", OWNER, response=_items),
-    Operation("GET", "/api/strategies/{strategyId}", "One strategy", "strategies", OWNER, response=_obj,
-              errors=(401, 404)),
-    Operation("POST", "/api/strategies/{strategyId}/token", "Rotate the webhook token", "strategies", OWNER,
-              response={"type": "object", "properties": {"webhookToken": {"type": "string"}}}, errors=(401, 404)),
+              201, CreatedStrategy, CreateStrategyBody),
+    Operation("GET", "/api/strategies", "List your strategies, newest first", "strategies", OWNER, 200,
+              StrategyList),
+    Operation("GET", "/api/strategies/{strategyId}", "One strategy", "strategies", OWNER, 200, StrategyView),
+    Operation("POST", "/api/strategies/{strategyId}/token", "Rotate the webhook token (the old one stops working)",
+              "strategies", OWNER, 200, WebhookToken),
     Operation("POST", "/api/strategies/{strategyId}/inject", "Inject the QuantLink sender into strategy code",
-              "strategies", OWNER, InjectBody, response=_obj, errors=(400, 401, 404)),
+              "strategies", OWNER, 200, InjectResult, InjectBody),
     Operation("GET", "/api/strategies/{strategyId}/signals", "Signal timeline, newest first, with deliveries",
-              "strategies", OWNER, response=_items, errors=(400, 401, 404)),
+              "strategies", OWNER, 200, TimelinePage, params=(_LIMIT, _BEFORE), errors=(400,)),
     Operation("POST", "/api/terminals", "Register a terminal (the auth token is shown once)", "terminals", OWNER,
-              CreateTerminalBody, 201, _obj, (400, 401)),
-    Operation("GET", "/api/terminals", "List your terminals", "terminals", OWNER, response=_items),
-    Operation("GET", "/api/terminals/{terminalId}", "One terminal", "terminals", OWNER, response=_obj,
-              errors=(401, 404)),
+              201, CreatedTerminal, CreateTerminalBody),
+    Operation("GET", "/api/terminals", "List your terminals, newest first", "terminals", OWNER, 200, TerminalList),
+    Operation("GET", "/api/terminals/{terminalId}", "One terminal", "terminals", OWNER, 200, TerminalDetail),
     Operation("DELETE", "/api/terminals/{terminalId}", "Delete a terminal, its queue and subscriptions",
-              "terminals", OWNER, success=204, errors=(401, 404)),
+              "terminals", OWNER, 204, None),
     Operation("PUT", "/api/terminals/{terminalId}/subscriptions/{strategyId}", "Subscribe a terminal to a strategy",
-              "terminals", OWNER, SubscribeBody, response=_obj, errors=(400, 401, 404)),
+              "terminals", OWNER, 200, SubscriptionView, SubscribeBody, body_required=False),
     Operation("DELETE", "/api/terminals/{terminalId}/subscriptions/{strategyId}", "Unsubscribe", "terminals",
-              OWNER, success=204, errors=(401, 404)),
+              OWNER, 204, None),
     Operation("POST", "/api/terminals/{terminalId}/token", "Rotate the terminal's auth token (shown once)",
-              "terminals", OWNER, response={"type": "object", "properties": {"authToken": {"type": "string"}}},
-              errors=(401, 404)),
-    Operation("POST", "/api/terminals/{terminalId}/release", "Forget the bound device", "terminals", OWNER,
-              response=_obj, errors=(401, 404)),
+              "terminals", OWNER, 200, AuthToken),
+    Operation("POST", "/api/terminals/{terminalId}/release", "Forget the bound device", "terminals", OWNER, 200,
+              TerminalView),
     Operation("POST", "/api/webhooks/joinquant/{strategyId}", "JoinQuant order signal (202 new, 200 duplicate)",
-              "webhook", WEBHOOK, JoinQuantSignalBody, 202,
-              {"type": "object", "properties": {"signalId": {"type": "string"}, "duplicate": {"type": "boolean"},
-                                                "deliveries": {"type": "integer"}}}, (400, 401, 413)),
+              "webhook", WEBHOOK, 202, SignalAccepted, JoinQuantSignalBody, errors=(409,),
+              also=((200, SignalDuplicate, "Duplicate: the same bytes were received before; nothing is sent"),)),
     Operation("POST", "/api/webhooks/joinquant/{strategyId}/positions", "Daily position snapshot", "webhook",
-              WEBHOOK, JoinQuantPositionsBody, 202, _obj, (400, 401, 413)),
-    Operation("GET", "/api/terminals/pull", "Long-poll the terminal's signals", "terminal", TERMINAL,
-              response={"type": "object", "properties": {"signals": {"type": "array", "items": {
-                  "$ref": "#/components/schemas/PulledSignal"}}}}, errors=(400, 401, 409)),
+              WEBHOOK, 202, PositionsAccepted, JoinQuantPositionsBody),
+    Operation("GET", "/api/terminals/pull", "Long-poll the terminal's signals", "terminal", TERMINAL, 200,
+              PullAnswer, params=(_WAIT, _MAX, _DEVICE), errors=(400, 409)),
     Operation("POST", "/api/terminals/ack", "Acknowledge executed / failed / rejected signals", "terminal",
-              TERMINAL, AckBody, response={"type": "object", "properties": {"results": {"type": "array", "items": {
-                  "type": "object", "properties": {"signalId": {"type": "string"}, "ok": {"type": "boolean"}}}}}},
-              errors=(400, 401, 409, 413)),
-    Operation("POST", "/api/terminals/positions", "Real holdings for drift monitoring", "terminal", TERMINAL,
-              TerminalPositionsBody, 202, _obj, (400, 401, 409, 413)),
+              TERMINAL, 200, AckAnswer, AckBody, params=(_CHECKED_DEVICE,), errors=(409,)),
+    Operation("POST", "/api/terminals/positions", "Real holdings for drift monitoring", "terminal", TERMINAL, 202,
+              PositionsAccepted, TerminalPositionsBody, params=(_CHECKED_DEVICE,), errors=(409,)),
 )  # fmt: skip
 
-_ERROR_NAMES = {400: "VALIDATION_ERROR", 401: "UNAUTHORIZED", 404: "NOT_FOUND", 409: "DEVICE_TAKEN_OVER / CONFLICT",
-                413: "PAYLOAD_TOO_LARGE", 429: "RATE_LIMITED"}  # fmt: skip
+ERROR_CODES = {
+    400: "VALIDATION_ERROR (with details)",
+    401: "UNAUTHORIZED: no or a wrong token (an unknown id answers the same)",
+    404: "NOT_FOUND: no such resource, or another owner's",
+    409: "DEVICE_TAKEN_OVER (terminal calls) / CONFLICT (retry)",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "RATE_LIMITED (the API's throttling)",
+    503: "UNAVAILABLE: retry-safe, with the same body",
+}
 
 
-def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-    schemas.update(schema.pop("$defs", {}))
-    schemas[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+def path_params(op: Operation) -> list[str]:
+    return [part[1:-1] for part in op.path.split("/") if part.startswith("{")]
+
+
+def statuses(op: Operation) -> list[int]:
+    """Every error status the operation can answer: by its kind, plus its own."""
+    found = {429, *op.errors}
+    if op.auth is not None:
+        found.add(401)
+    if op.request is not None:
+        found |= {400, 413}
+    if op.auth == OWNER and path_params(op):
+        found.add(404)
+    if not op.stateless:
+        found.add(503)
+    return sorted(found)
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in path_params(op)]
+    params += [{"name": p.name, "in": p.where, "required": p.required, "schema": p.schema} for p in op.params]
+    return params
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
 
 
 def openapi_document(server_url: str = "/") -> dict[str, Any]:
-    schemas: dict[str, Any] = {
-        "Error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
-        }
-    }
-    pulled = QueuedSignal.model_json_schema(by_alias=True, mode="serialization")
-    pulled["properties"]["ackToken"] = {"type": "string"}
-    pulled["required"] = [*pulled.get("required", []), "ackToken"]
-    schemas.update(pulled.pop("$defs", {}))
-    schemas["PulledSignal"] = pulled
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [(ErrorBody, "serialization")]
+    for op in OPERATIONS:
+        if op.request is not None:
+            models.append((op.request, "validation"))
+        if isinstance(op.response, type):
+            models.append((op.response, "serialization"))
+        models += [(model, "serialization") for _, model, _ in op.also]
+    refs, definitions = models_json_schema(list(dict.fromkeys(models)), by_alias=True, ref_template=_REF)
+    error = {"$ref": _REF.format(model=ErrorBody.__name__)}
+
     paths: dict[str, Any] = {}
     for op in OPERATIONS:
-        entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "responses": {}}
+        entry: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "operationId": _operation_id(op)}
         entry["security"] = [{op.auth: []}] if op.auth else []
-        params = [part[1:-1] for part in op.path.split("/") if part.startswith("{")]
-        entry["parameters"] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in params
-        ]
-        if op.path == "/api/terminals/pull":
-            entry["parameters"] += [
-                {"name": "wait", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 20}},
-                {"name": "max", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10}},
-                {"name": "X-Device-Fingerprint", "in": "header", "required": True,
-                 "schema": {"type": "string", "minLength": 8, "maxLength": 128}},
-            ]  # fmt: skip
+        entry["parameters"] = _parameters(op)
         if op.request is not None:
-            entry["requestBody"] = {
-                "required": op.request is not SubscribeBody,
-                "content": {"application/json": {"schema": _schema(op.request, schemas)}},
-            }
-        success: dict[str, Any] = {"description": "OK"}
-        if op.response:
-            success["content"] = {"application/json": {"schema": op.response}}
-        entry["responses"][str(op.success)] = success
-        if op.path == "/api/webhooks/joinquant/{strategyId}":
-            entry["responses"]["200"] = {"description": "Duplicate: the same bytes were received before"}
-        for status in op.errors:
-            entry["responses"][str(status)] = {
-                "description": _ERROR_NAMES[status],
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
+            entry["requestBody"] = {"required": op.body_required, "content": _json(refs[(op.request, "validation")])}
+        responses: dict[str, Any] = {}
+        success: dict[str, Any] = {"description": "OK" if op.response is not None else "Done (no body)"}
+        if isinstance(op.response, type):
+            success["content"] = _json(refs[(op.response, "serialization")])
+        elif op.response is not None:
+            success["content"] = _json(op.response)
+        responses[str(op.success)] = success
+        for status, model, description in op.also:
+            responses[str(status)] = {"description": description, "content": _json(refs[(model, "serialization")])}
+        for status in statuses(op):
+            responses[str(status)] = {"description": ERROR_CODES[status], "content": _json(error)}
+        entry["responses"] = responses
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",
@@ -154,7 +200,7 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
         "servers": [{"url": server_url}],
         "paths": paths,
         "components": {
-            "schemas": schemas,
+            "schemas": definitions.get("$defs", {}),
             "securitySchemes": {
                 OWNER: {"type": "http", "scheme": "bearer", "bearerFormat": "Cognito ID token"},
                 WEBHOOK: {"type": "http", "scheme": "bearer", "description": "The strategy's webhook token"},
@@ -162,6 +208,14 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             },
         },
     }
+
+
+def _operation_id(op: Operation) -> str:
+    """A stable name for generated clients: method and the path's literal parts, camelCased."""
+    words = [op.method.lower()] + [
+        part.strip("{}").replace(".", "_").replace("-", "_") for part in op.path.split("/")[2:] if part
+    ]
+    return words[0] + "".join(word[:1].upper() + word[1:] for word in words[1:])
 
 
 if __name__ == "__main__":

@@ -1,38 +1,32 @@
-"""What every owner-API route needs: its dependencies (set per invocation by the function), the
-caller's identity from the Cognito authorizer, the request body, and JSON responses."""
+"""What every owner-API route needs: the function's Runtime (set per invocation by the function), the
+caller's identity from the Cognito authorizer, the request body, and JSON responses, encoded and
+error-mapped exactly as the hot path's (quantlink.http)."""
 
 from __future__ import annotations
 
 import base64
-import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel
 
-from quantlink.dal.queues import TerminalQueues
-from quantlink.dal.store import DynamoStore
 from quantlink.errors import Unauthorized
-from quantlink.http import JSON_HEADERS, parse_body
+from quantlink.http import JSON_HEADERS, error_answer, json_text, parse_body
+from quantlink.runtime import Runtime
 from quantlink.settings import OwnerApiSettings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 _M = TypeVar("_M", bound=BaseModel)
+OwnerRuntime = Runtime[OwnerApiSettings]
 
 
-@dataclass(frozen=True)
-class OwnerDeps:
-    settings: OwnerApiSettings
-    store: DynamoStore
-    queues: TerminalQueues
-
-
-def deps(router: Router) -> OwnerDeps:
-    found: OwnerDeps = router.context["deps"]
+def deps(router: Router) -> OwnerRuntime:
+    found: OwnerRuntime = router.context["deps"]
     return found
 
 
@@ -63,6 +57,10 @@ def optional_body(router: Router, model: type[_M]) -> _M:
     return body(router, model) if raw_body(router).strip() else model()
 
 
+def query(router: Router) -> Mapping[str, str]:
+    return router.current_event.query_string_parameters or {}
+
+
 def api_base(router: Router) -> str:
     """The public base URL as the caller reached us (stage, custom domain or the local emulator)."""
     event = _event(router)
@@ -73,6 +71,9 @@ def api_base(router: Router) -> str:
     return f"{scheme}://{headers.get('host', 'localhost')}{prefix}"
 
 
-def respond(status: int, payload: Any = None) -> Response[str]:
-    text = "" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    return Response(status_code=status, headers=dict(JSON_HEADERS), body=text)
+def respond(status: int, payload: BaseModel | Mapping[str, Any] | None = None) -> Response[str]:
+    return Response(status_code=status, headers=dict(JSON_HEADERS), body=json_text(payload))
+
+
+def error_response(error: Exception) -> Response[str]:
+    return respond(*error_answer(error))

@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from quantlink.api.deps import api_base, deps
+from quantlink.api.deps import api_base, deps, respond
+from quantlink.views.owner import CognitoConfig, Health, PublicConfig
 
 router = Router()
 
 
 @router.get("/api/health")
-def health() -> dict[str, Any]:
-    return {"status": "ok"}
+def health() -> Response[str]:
+    return respond(200, Health())
 
 
 @router.get("/api/config")
-def config() -> dict[str, Any]:
+def config() -> Response[str]:
     settings = deps(router).settings
-    return {
-        "region": settings.region,
-        "cognito": {
-            "endpoint": settings.cognito_endpoint,
-            "userPoolId": settings.user_pool_id,
-            "clientId": settings.user_pool_client_id,
-        },
-        "apiBase": api_base(router),
-    }
+    cognito = CognitoConfig(
+        endpoint=settings.cognito_endpoint, user_pool_id=settings.user_pool_id, client_id=settings.user_pool_client_id
+    )
+    return respond(200, PublicConfig(region=settings.region, cognito=cognito, api_base=api_base(router)))
 
 
 @router.get("/api/openapi.json")
-def openapi() -> dict[str, Any]:
+def openapi() -> Response[str]:
     from quantlink.api.contract import openapi_document
 
-    return openapi_document(server_url=api_base(router))
+    return respond(200, openapi_document(server_url=api_base(router)))

@@ -1,68 +1,61 @@
-"""Terminals: register, list, get, delete, subscribe / unsubscribe, release the bound device."""
+"""Terminals: register, list, get, delete, subscribe / unsubscribe, rotate the token, release the device."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from quantlink import owner
 from quantlink.api.deps import body, deps, optional_body, owner_id, respond
 from quantlink.models import CreateTerminalBody, SubscribeBody
+from quantlink.owner import subscriptions, terminals
 
 router = Router()
 
 
 @router.post("/api/terminals")
 def register_terminal() -> Response[str]:
-    context = deps(router)
-    created = owner.register_terminal(
-        context.store,
-        context.queues,
-        owner_id(router),
-        body(router, CreateTerminalBody),
-        visibility_timeout_seconds=context.settings.visibility_timeout_seconds,
+    context, caller, request = deps(router), owner_id(router), body(router, CreateTerminalBody)
+    visibility = context.settings.visibility_timeout_seconds
+    created = terminals.register_terminal(
+        context.store, context.queues, caller, request, visibility_timeout_seconds=visibility
     )
-    return respond(201, {**created.record.public(), "authToken": created.secret})
+    return respond(201, created)
 
 
 @router.get("/api/terminals")
-def list_terminals() -> dict[str, Any]:
-    store = deps(router).store
-    return {"items": [owner.terminal_view(store, t) for t in store.list_terminals(owner_id(router))]}
+def list_terminals() -> Response[str]:
+    return respond(200, terminals.list_terminals(deps(router).store, owner_id(router)))
 
 
 @router.get("/api/terminals/<terminalId>")
-def get_terminal(terminalId: str) -> dict[str, Any]:  # noqa: N803 - the API's path parameter name
-    store = deps(router).store
-    return owner.terminal_view(store, owner.owned_terminal(store, owner_id(router), terminalId))
+def get_terminal(terminalId: str) -> Response[str]:  # noqa: N803 - the API's path parameter name
+    return respond(200, terminals.get_terminal(deps(router).store, owner_id(router), terminalId))
 
 
 @router.delete("/api/terminals/<terminalId>")
 def delete_terminal(terminalId: str) -> Response[str]:  # noqa: N803
-    owner.delete_terminal(deps(router).store, deps(router).queues, owner_id(router), terminalId)
+    terminals.delete_terminal(deps(router).store, deps(router).queues, owner_id(router), terminalId)
     return respond(204)
 
 
 @router.put("/api/terminals/<terminalId>/subscriptions/<strategyId>")
-def subscribe(terminalId: str, strategyId: str) -> dict[str, Any]:  # noqa: N803
+def subscribe(terminalId: str, strategyId: str) -> Response[str]:  # noqa: N803
     request = optional_body(router, SubscribeBody)
-    subscription = owner.subscribe(deps(router).store, owner_id(router), terminalId, strategyId, request.sizing)
-    return {"terminalId": terminalId, "strategyId": strategyId, "sizing": subscription.sizing}
+    view = subscriptions.subscribe(deps(router).store, owner_id(router), terminalId, strategyId, request.sizing)
+    return respond(200, view)
 
 
 @router.delete("/api/terminals/<terminalId>/subscriptions/<strategyId>")
 def unsubscribe(terminalId: str, strategyId: str) -> Response[str]:  # noqa: N803
-    owner.unsubscribe(deps(router).store, owner_id(router), terminalId, strategyId)
+    subscriptions.unsubscribe(deps(router).store, owner_id(router), terminalId, strategyId)
     return respond(204)
 
 
 @router.post("/api/terminals/<terminalId>/token")
-def rotate_token(terminalId: str) -> dict[str, Any]:  # noqa: N803
-    return {"authToken": owner.rotate_terminal_token(deps(router).store, owner_id(router), terminalId)}
+def rotate_token(terminalId: str) -> Response[str]:  # noqa: N803
+    return respond(200, terminals.rotate_terminal_token(deps(router).store, owner_id(router), terminalId))
 
 
 @router.post("/api/terminals/<terminalId>/release")
-def release(terminalId: str) -> dict[str, Any]:  # noqa: N803
-    return owner.release_device(deps(router).store, owner_id(router), terminalId).public()
+def release(terminalId: str) -> Response[str]:  # noqa: N803
+    return respond(200, terminals.release_device(deps(router).store, owner_id(router), terminalId))

@@ -1,4 +1,10 @@
-"""Data access: DynamoDB and SQS behind small interfaces that speak domain models."""
+"""Data access: DynamoDB and SQS behind small interfaces that speak domain models.
+
+One table (keys.py writes its layout down, and builds every key), one store per aggregate over it
+(table.py has the shared plumbing), each behind a Protocol in ports.py; store.py's DynamoStore is all
+of them at once. A new aggregate adds: its keys to keys.py, a `TableStore` subclass in its own module
+(method names unique across stores), its Protocol to ports.py, the class to DynamoStore's bases, and
+the same methods to tests/unit/fakes.py's FakeStore, proven alike by tests/integration/test_store_contract.py."""
 
 from __future__ import annotations
 

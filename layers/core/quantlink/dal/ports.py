@@ -1,10 +1,13 @@
-"""The interfaces the relay depends on. DynamoStore and TerminalQueues implement them against AWS;
-tests/unit/fakes.py implements them in memory with the same semantics (conditions included)."""
+"""The interfaces domain code depends on: one Protocol per store (aggregate), and the compositions the
+relay and the owner operations take. dal/store.py's DynamoStore (every store over one table) and
+dal/queues.py's TerminalQueues implement them against AWS; tests/unit/fakes.py implements them in
+memory with the same semantics (conditions included). Method names are unique across the stores, so
+one object can implement any composition of them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from quantlink.dal.queues import QueueMessage
 from quantlink.models import (
@@ -15,17 +18,59 @@ from quantlink.models import (
     Strategy,
     Subscription,
     Terminal,
+    TimelineEntry,
 )
 
 
-class RelayStore(Protocol):
+class StrategyStore(Protocol):
+    def put_strategy(self, strategy: Strategy) -> None:
+        """Raises Conflict when the id exists."""
+
     def get_strategy(self, strategy_id: str) -> Strategy | None: ...
+
+    def list_strategies(self, owner_id: str) -> list[Strategy]:
+        """Newest first."""
+
+    def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
+        """Only on the owner's own strategy; raises NotFound otherwise."""
+
+
+class TerminalStore(Protocol):
+    def put_terminal(self, terminal: Terminal) -> None:
+        """Raises Conflict when the id exists."""
 
     def get_terminal(self, terminal_id: str) -> Terminal | None: ...
 
-    def touch_terminal(self, terminal_id: str, fingerprint_hash: str, *, at: datetime) -> None:
-        """Claim-or-check the device and record lastSeenAt; raises DeviceTakenOver."""
+    def list_terminals(self, owner_id: str) -> list[Terminal]:
+        """Newest first."""
 
+    def set_terminal_token_hash(self, terminal_id: str, owner_id: str, token_hash: str) -> None:
+        """Only on the owner's own terminal; raises NotFound otherwise."""
+
+    def claim_device(self, terminal_id: str, fingerprint_hash: str, *, at: datetime) -> None:
+        """Claim-or-check the device and record lastSeenAt, decided by the stored record (never by what
+        the caller read before); raises DeviceTakenOver."""
+
+    def release_device(self, terminal_id: str, owner_id: str) -> None:
+        """Only on the owner's own terminal; raises NotFound otherwise."""
+
+    def delete_terminal(self, terminal_id: str) -> None:
+        """The terminal, its snapshots and both sides of its subscriptions."""
+
+
+class SubscriptionStore(Protocol):
+    def put_subscription(self, subscription: Subscription) -> None:
+        """Both sides, only while the terminal exists; raises NotFound otherwise."""
+
+    def delete_subscription(self, terminal_id: str, strategy_id: str) -> None: ...
+
+    def subscriptions_for(self, strategy_id: str) -> list[Subscription]:
+        """The hot path's one Query."""
+
+    def subscribed_strategy_ids(self, terminal_id: str) -> list[str]: ...
+
+
+class SignalStore(Protocol):
     def record_signal(self, signal: SignalRecord, *, dedup_ttl_seconds: int, lease_until: datetime) -> None:
         """Dedup marker + signal, both or neither; raises DuplicateSignal."""
 
@@ -35,17 +80,19 @@ class RelayStore(Protocol):
 
     def release_fanout(self, strategy_id: str, signal_id: str) -> None: ...
 
-    def subscriptions_for(self, strategy_id: str) -> list[Subscription]: ...
+    def mark_fanned_out(self, strategy_id: str, signal_id: str, *, deliveries: int, at: datetime) -> None: ...
+
+    def timeline(self, strategy_id: str, *, limit: int, before: str | None = None) -> list[TimelineEntry]:
+        """Newest first, each signal with its deliveries; `before` is a signal id (exclusive)."""
+
+
+class DeliveryStore(Protocol):
+    def put_deliveries(self, deliveries: list[DeliveryRecord]) -> None: ...
 
     def deliveries_of(self, strategy_id: str, signal_id: str) -> list[DeliveryRecord]: ...
 
-    def put_deliveries(self, deliveries: list[DeliveryRecord]) -> None: ...
-
-    def mark_fanned_out(self, strategy_id: str, signal_id: str, *, deliveries: int, at: datetime) -> None: ...
-
-    def mark_pulled(
-        self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
-    ) -> DeliveryStatus | None: ...
+    def mark_pulled(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> DeliveryStatus | None:
+        """The status the delivery has now (a final one is kept), or None when there is no delivery."""
 
     def mark_expired(
         self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
@@ -63,9 +110,33 @@ class RelayStore(Protocol):
     ) -> DeliveryStatus | None: ...
 
 
+class PositionStore(Protocol):
+    def put_leader_positions(self, strategy_id: str, snapshot: dict[str, Any], *, at: datetime) -> None: ...
+
+    def put_terminal_positions(self, terminal_id: str, snapshot: dict[str, Any], *, at: datetime) -> None: ...
+
+
+class RelayStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, DeliveryStore, Protocol):
+    """What the hot path reads and writes, as one object."""
+
+
+class OwnerStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, Protocol):
+    """What the owner operations that span aggregates take (each other operation takes its own store)."""
+
+
 class RelayQueues(Protocol):
     def send(self, queue_url: str, body: str, *, group_id: str, deduplication_id: str) -> None: ...
 
     def receive(self, queue_url: str, *, max_messages: int, wait_seconds: int) -> list[QueueMessage]: ...
 
     def delete_message(self, queue_url: str, receipt_handle: str) -> bool: ...
+
+
+class QueueAdmin(Protocol):
+    """Creating and deleting a terminal's own FIFO queue (the owner API)."""
+
+    def create(self, terminal_id: str, *, visibility_timeout_seconds: int) -> str:
+        """The new queue's URL."""
+
+    def delete(self, queue_url: str) -> None:
+        """A queue that is already gone is not an error."""

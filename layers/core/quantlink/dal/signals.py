@@ -1,0 +1,138 @@
+"""Signals, in the strategy's partition: the dedup marker, the signal record with its fan-out lease,
+and the newest-first timeline of signals with their deliveries (one Query; see dal/deliveries.py)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from quantlink.dal import keys
+from quantlink.dal.codec import from_item, to_item, to_python, value
+from quantlink.dal.table import ConditionFailed, TableStore, TransactionCanceled
+from quantlink.errors import Conflict, DuplicateSignal, Unavailable
+from quantlink.models import DeliveryRecord, SignalRecord, SignalStatus, TimelineEntry
+from quantlink.timeutil import epoch_ms, iso
+
+_CONFLICT_ATTEMPTS = 4
+_STATUS = {"#s": "status"}
+_RECEIVED = SignalStatus.RECEIVED.value
+
+
+class DynamoSignalStore(TableStore):
+    def record_signal(self, signal: SignalRecord, *, dedup_ttl_seconds: int, lease_until: datetime) -> None:
+        """Dedup marker and signal record in one transaction: both or neither.
+
+        Raises DuplicateSignal with the first signal's id when the marker already exists. A marker past
+        its TTL counts as absent (DynamoDB deletes expired items lazily; moto never does)."""
+        now_s = int(signal.received_at.timestamp())
+        pk = keys.strategy_pk(signal.strategy_id)
+        marker = {
+            "pk": value(pk),
+            "sk": value(keys.dedup_sk(signal.dedup_key)),
+            "signalId": value(signal.signal_id),
+            "ttl": value(now_s + dedup_ttl_seconds),
+        }
+        record = to_item(signal, pk=pk, sk=keys.signal_sk(signal.signal_id), fanoutLeaseUntil=epoch_ms(lease_until))
+        items = [
+            self.table.put_op(
+                marker,
+                condition="attribute_not_exists(pk) OR #ttl < :now",
+                names={"#ttl": "ttl"},
+                attribute_values={"now": now_s},
+                return_old_on_failure=True,
+            ),
+            self.table.put_op(record, condition="attribute_not_exists(pk)"),
+        ]
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                self.table.transact(items)
+                return
+            except TransactionCanceled as canceled:
+                if canceled.condition_failed_at(0):
+                    old = canceled.old_item(0)
+                    signal_id = to_python(old)["signalId"] if old else self._dedup_signal_id(pk, signal.dedup_key)
+                    raise DuplicateSignal(signal_id) from canceled
+                if "TransactionConflict" not in canceled.codes:
+                    raise
+                # The identical webhook's transaction is in flight: once it lands, this one is a duplicate.
+                time.sleep(0.02 * 2**attempt)
+        raise Unavailable("The signal is being recorded by a concurrent request; retry with the same body.")
+
+    def _dedup_signal_id(self, pk: str, dedup_key: str) -> str:
+        item = self.table.get(pk, keys.dedup_sk(dedup_key))
+        if item is None:  # expired between the failed write and now: the caller may retry
+            raise Conflict("The webhook raced with its own expiry; retry.")
+        return str(to_python(item)["signalId"])
+
+    def get_signal(self, strategy_id: str, signal_id: str) -> SignalRecord | None:
+        item = self.table.get(keys.strategy_pk(strategy_id), keys.signal_sk(signal_id))
+        return from_item(SignalRecord, item) if item else None
+
+    def claim_fanout(self, strategy_id: str, signal_id: str, *, now: datetime, lease_until: datetime) -> bool:
+        """Take the right to (re-)drive a RECEIVED signal whose previous fan-out lease ran out."""
+        try:
+            self.table.update(
+                keys.strategy_pk(strategy_id),
+                keys.signal_sk(signal_id),
+                update="SET fanoutLeaseUntil = :until",
+                condition="#s = :received AND (attribute_not_exists(fanoutLeaseUntil) OR fanoutLeaseUntil < :now)",
+                names=_STATUS,
+                attribute_values={"until": epoch_ms(lease_until), "received": _RECEIVED, "now": epoch_ms(now)},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def release_fanout(self, strategy_id: str, signal_id: str) -> None:
+        """Give the lease back after a failed fan-out so an immediate retry can re-drive. A signal no longer
+        RECEIVED has no lease to give back (another attempt finished it)."""
+        try:
+            self.table.update(
+                keys.strategy_pk(strategy_id),
+                keys.signal_sk(signal_id),
+                update="REMOVE fanoutLeaseUntil",
+                condition="#s = :received",
+                names=_STATUS,
+                attribute_values={"received": _RECEIVED},
+            )
+        except ConditionFailed:
+            return
+
+    def mark_fanned_out(self, strategy_id: str, signal_id: str, *, deliveries: int, at: datetime) -> None:
+        self.table.update(
+            keys.strategy_pk(strategy_id),
+            keys.signal_sk(signal_id),
+            update="SET #s = :done, fannedOutAt = :at, deliveries = :n REMOVE fanoutLeaseUntil",
+            names=_STATUS,
+            attribute_values={"done": SignalStatus.FANNED_OUT.value, "at": iso(at), "n": deliveries},
+        )
+
+    # ---- the owner's timeline ---------------------------------------------------------------------
+
+    def timeline(self, strategy_id: str, *, limit: int, before: str | None = None) -> list[TimelineEntry]:
+        """Newest signals first, each with its deliveries (which sort just after it: one Query)."""
+        upper = keys.signal_sk(before) if before else keys.SIGNALS_END
+        items = self.table.query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={
+                ":pk": value(keys.strategy_pk(strategy_id)),
+                ":lo": value(keys.SIGNAL),
+                ":hi": value(upper),
+            },
+            ScanIndexForward=False,
+        )
+        entries: list[TimelineEntry] = []
+        pending: list[DeliveryRecord] = []
+        for item in items:
+            sk = item["sk"]["S"]  # type: ignore[typeddict-item]
+            if sk == upper:
+                continue
+            if keys.is_delivery_sk(sk):
+                pending.append(from_item(DeliveryRecord, item))
+                continue
+            signal = from_item(SignalRecord, item)
+            entries.append(TimelineEntry(signal, [d for d in reversed(pending) if d.signal_id == signal.signal_id]))
+            pending = []
+            if len(entries) >= limit:
+                break
+        return entries

@@ -1,0 +1,106 @@
+"""Strategies: create, list, read, rotate the webhook token, inject the sender into code, timeline."""
+
+from __future__ import annotations
+
+from quantlink.dal.ports import OwnerStore, StrategyStore
+from quantlink.errors import NotFound
+from quantlink.ids import STRATEGY_PREFIX, hash_secret, is_id, new_strategy_id, new_webhook_token
+from quantlink.models import CreateStrategyBody, InjectBody, Strategy
+from quantlink.timeutil import now
+from quantlink.views.owner import (
+    CreatedStrategy,
+    InjectResult,
+    SignalView,
+    StrategyList,
+    StrategyView,
+    TimelinePage,
+    WebhookToken,
+)
+
+
+def webhook_url(api_base: str, strategy_id: str) -> str:
+    return f"{api_base.rstrip('/')}/api/webhooks/joinquant/{strategy_id}"
+
+
+def owned_strategy(store: StrategyStore, owner_id: str, strategy_id: str) -> Strategy:
+    strategy = store.get_strategy(strategy_id) if is_id(strategy_id, STRATEGY_PREFIX) else None
+    if strategy is None or strategy.owner_id != owner_id:
+        raise NotFound("No such strategy.")
+    return strategy
+
+
+def create_strategy(store: StrategyStore, owner_id: str, body: CreateStrategyBody, *, api_base: str) -> CreatedStrategy:
+    """The webhook token is in the answer once; only its hash is stored."""
+    token = new_webhook_token()
+    strategy = Strategy(
+        strategy_id=new_strategy_id(),
+        owner_id=owner_id,
+        name=body.name,
+        webhook_token_hash=hash_secret(token),
+        signal_ttl_seconds=body.signal_ttl_seconds,
+        created_at=now(),
+    )
+    store.put_strategy(strategy)
+    return CreatedStrategy.of(strategy, webhook_url(api_base, strategy.strategy_id), webhook_token=token)
+
+
+def list_strategies(store: StrategyStore, owner_id: str, *, api_base: str) -> StrategyList:
+    strategies = store.list_strategies(owner_id)
+    return StrategyList(items=[StrategyView.of(s, webhook_url(api_base, s.strategy_id)) for s in strategies])
+
+
+def get_strategy(store: StrategyStore, owner_id: str, strategy_id: str, *, api_base: str) -> StrategyView:
+    strategy = owned_strategy(store, owner_id, strategy_id)
+    return StrategyView.of(strategy, webhook_url(api_base, strategy.strategy_id))
+
+
+def rotate_webhook_token(store: StrategyStore, owner_id: str, strategy_id: str) -> WebhookToken:
+    """The old token stops working at once."""
+    owned_strategy(store, owner_id, strategy_id)
+    token = new_webhook_token()
+    store.set_webhook_token_hash(strategy_id, owner_id, hash_secret(token))
+    return WebhookToken(webhook_token=token)
+
+
+def inject_code(
+    store: StrategyStore, owner_id: str, strategy_id: str, request: InjectBody, *, api_base: str
+) -> InjectResult:
+    """The strategy's code with the QuantLink sender injected. With `rotateToken` a new webhook token is
+    embedded and replaces the old one, only once the code was injected (code that does not parse rotates
+    nothing: the running strategy keeps working); otherwise the token placeholder is embedded."""
+    from quantlink import injection  # libcst is imported on first use: only this operation needs it
+
+    owned_strategy(store, owner_id, strategy_id)
+    if request.rotate_token:
+        token = new_webhook_token()
+        note = "The webhook token was rotated: code injected earlier stops working until re-injected."
+    else:
+        token = injection.TOKEN_PLACEHOLDER
+        note = (
+            f"Replace {injection.TOKEN_PLACEHOLDER} in the code with this strategy's webhook token "
+            "(or inject again with rotateToken: true to embed a new one)."
+        )
+    result = injection.inject(
+        request.code,
+        webhook_url=webhook_url(api_base, strategy_id),
+        token=token,
+        send_in_backtest=request.send_in_backtest,
+    )
+    if request.rotate_token:
+        store.set_webhook_token_hash(strategy_id, owner_id, hash_secret(token))
+    return InjectResult(
+        code=result.code,
+        injected=result.injected,
+        warnings=[*result.warnings, note],
+        webhook_token=token if request.rotate_token else None,
+    )
+
+
+def signal_timeline(
+    store: OwnerStore, owner_id: str, strategy_id: str, *, limit: int, before: str | None
+) -> TimelinePage:
+    """Newest first, each signal with its deliveries; `nextBefore` pages to older signals."""
+    owned_strategy(store, owner_id, strategy_id)
+    entries = store.timeline(strategy_id, limit=limit, before=before)
+    next_before = entries[-1].signal.signal_id if len(entries) == limit else None
+    return TimelinePage(items=[SignalView.of(entry) for entry in entries], next_before=next_before)

@@ -1,0 +1,46 @@
+"""The hot path's answers: the webhook's, the pull's signals and the ack's results."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from quantlink.models import CamelModel, DeliveryStatus, QueuedSignal
+from quantlink.views import Omitted, omitted
+
+
+class SignalAccepted(CamelModel):
+    signal_id: str
+    duplicate: Literal[False] = False
+    deliveries: int
+
+
+class SignalDuplicate(CamelModel):
+    """The same bytes were received before for this strategy: nothing is delivered again."""
+
+    signal_id: str
+    duplicate: Literal[True] = True
+
+
+class PositionsAccepted(CamelModel):
+    accepted: Literal[True] = True
+    positions: int
+
+
+class PulledSignal(QueuedSignal):
+    ack_token: str
+
+
+class PullAnswer(CamelModel):
+    signals: list[PulledSignal]
+
+
+class AckResult(CamelModel):
+    signal_id: str
+    ok: bool
+    status: DeliveryStatus | Omitted = omitted()
+    code: str | Omitted = omitted()
+    message: str | Omitted = omitted()
+
+
+class AckAnswer(CamelModel):
+    results: list[AckResult]

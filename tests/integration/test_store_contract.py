@@ -1,0 +1,255 @@
+"""The stores' contract, run twice: on DynamoStore against moto (the table from template.yaml) and on
+the in-memory FakeStore the unit tests use. What decides each answer is the store's conditional write,
+never what the caller read before, and the fake must decide alike, or the unit tests prove nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from quantlink import relay
+from quantlink.dal.ports import RelayStore
+from quantlink.dal.store import DynamoStore
+from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound
+from quantlink.ids import hash_secret, new_signal_id, new_strategy_id, new_terminal_id
+from quantlink.models import (
+    DeliveryRecord,
+    DeliveryStatus,
+    Leader,
+    Outcome,
+    Side,
+    SignalRecord,
+    SignalStatus,
+    Strategy,
+    Subscription,
+    Terminal,
+)
+from tests.unit.fakes import FakeStore
+
+if TYPE_CHECKING:
+    from conftest import Stack
+
+NOW = datetime(2026, 11, 20, 1, 31, tzinfo=UTC)
+
+
+@pytest.fixture(params=["dynamodb", "fake"])
+def store(request: pytest.FixtureRequest) -> RelayStore:
+    if request.param == "fake":
+        return FakeStore()
+    stack: Stack = request.getfixturevalue("mock_aws")
+    return DynamoStore.for_table(stack.table_name)
+
+
+def strategy(owner: str = "alice", at: datetime = NOW) -> Strategy:
+    return Strategy(
+        strategy_id=new_strategy_id(), owner_id=owner, name="s", webhook_token_hash=hash_secret("t"), created_at=at
+    )
+
+
+def terminal(owner: str = "alice", at: datetime = NOW) -> Terminal:
+    terminal_id = new_terminal_id()
+    return Terminal(
+        terminal_id=terminal_id, owner_id=owner, name="pc", kind="qmt", auth_token_hash=hash_secret("a"),
+        queue_url=f"https://sqs.example/{terminal_id}.fifo", created_at=at,
+    )  # fmt: skip
+
+
+def subscription(strategy_id: str, terminal_id: str) -> Subscription:
+    return Subscription(
+        strategy_id=strategy_id, terminal_id=terminal_id, owner_id="alice", queue_url="q", created_at=NOW
+    )
+
+
+def signal(strategy_id: str, dedup_key: str = "k", at: datetime = NOW) -> SignalRecord:
+    return SignalRecord(
+        signal_id=new_signal_id(int(at.timestamp() * 1000)), strategy_id=strategy_id, status=SignalStatus.RECEIVED,
+        seq=1, security="600000.SH", source_security="600000.XSHG", side=Side.BUY, amount=100, leader=Leader(),
+        dedup_key=dedup_key, received_at=at, expires_at=at + timedelta(minutes=5),
+    )  # fmt: skip
+
+
+# ---- the device claim ------------------------------------------------------------------------------
+
+
+def test_a_claim_made_with_a_stale_terminal_record_is_refused_by_the_stored_binding(store: RelayStore) -> None:
+    # Given a terminal read (by device B's pull) before device A bound it
+    record = terminal()
+    store.put_terminal(record)
+    stale = store.get_terminal(record.terminal_id)
+    assert stale is not None and stale.device_fingerprint_hash is None
+    relay.claim_device(store, store.get_terminal(record.terminal_id) or stale, "device-aaaa", at=NOW)
+
+    # When device B claims with its stale record, which still shows the terminal unbound
+    with pytest.raises(DeviceTakenOver):
+        relay.claim_device(store, stale, "device-bbbb", at=NOW + timedelta(seconds=1))
+
+    # Then the conditional write refused it: device A stays bound and B's visit left no trace
+    bound = store.get_terminal(record.terminal_id)
+    assert bound is not None
+    assert bound.device_fingerprint_hash == hash_secret("device-aaaa")
+    assert (bound.device_bound_at, bound.last_seen_at) == (NOW, NOW)
+
+
+def test_the_bound_device_comes_back_and_a_released_terminal_is_claimed_anew(store: RelayStore) -> None:
+    record = terminal()
+    store.put_terminal(record)
+    store.claim_device(record.terminal_id, hash_secret("device-aaaa"), at=NOW)
+    store.claim_device(record.terminal_id, hash_secret("device-aaaa"), at=NOW + timedelta(minutes=1))
+
+    with pytest.raises(NotFound):
+        store.release_device(record.terminal_id, "bob")
+    store.release_device(record.terminal_id, "alice")
+    store.claim_device(record.terminal_id, hash_secret("device-bbbb"), at=NOW + timedelta(minutes=2))
+
+    bound = store.get_terminal(record.terminal_id)
+    assert bound is not None and bound.device_fingerprint_hash == hash_secret("device-bbbb")
+    assert bound.device_bound_at == bound.last_seen_at == NOW + timedelta(minutes=2)
+
+
+def test_a_deleted_terminal_cannot_be_claimed(store: RelayStore) -> None:
+    with pytest.raises(DeviceTakenOver):
+        store.claim_device(new_terminal_id(), hash_secret("device-aaaa"), at=NOW)
+
+
+# ---- owner-conditioned writes --------------------------------------------------------------------
+
+
+def test_token_hashes_change_only_on_the_owners_own_records(store: RelayStore) -> None:
+    mine, theirs = strategy(), terminal()
+    store.put_strategy(mine)
+    store.put_terminal(theirs)
+
+    with pytest.raises(NotFound):
+        store.set_webhook_token_hash(mine.strategy_id, "bob", "evil")
+    with pytest.raises(NotFound):
+        store.set_terminal_token_hash(theirs.terminal_id, "bob", "evil")
+    with pytest.raises(NotFound):
+        store.set_webhook_token_hash(new_strategy_id(), "alice", "evil")
+    store.set_webhook_token_hash(mine.strategy_id, "alice", "new")
+
+    assert store.get_strategy(mine.strategy_id) == mine.model_copy(update={"webhook_token_hash": "new"})
+    assert store.get_terminal(theirs.terminal_id) == theirs
+
+
+def test_an_id_is_never_written_twice(store: RelayStore) -> None:
+    first, record = strategy(), terminal()
+    store.put_strategy(first)
+    store.put_terminal(record)
+
+    with pytest.raises(Conflict):
+        store.put_strategy(first.model_copy(update={"owner_id": "bob"}))
+    with pytest.raises(Conflict):
+        store.put_terminal(record.model_copy(update={"owner_id": "bob"}))
+    assert store.get_strategy(first.strategy_id) == first
+
+
+def test_owners_list_their_own_records_newest_first(store: RelayStore) -> None:
+    older, newer = strategy(at=NOW - timedelta(days=1)), strategy(at=NOW)
+    for record in (older, newer, strategy("bob")):
+        store.put_strategy(record)
+    old_terminal, new_terminal = terminal(at=NOW - timedelta(days=1)), terminal(at=NOW)
+    for item in (old_terminal, new_terminal, terminal("bob")):
+        store.put_terminal(item)
+
+    assert store.list_strategies("alice") == [newer, older]
+    assert store.list_terminals("alice") == [new_terminal, old_terminal]
+
+
+# ---- subscriptions -------------------------------------------------------------------------------
+
+
+def test_a_subscription_needs_its_terminal_and_goes_with_it(store: RelayStore) -> None:
+    owned, record = strategy(), terminal()
+    store.put_strategy(owned)
+
+    with pytest.raises(NotFound):
+        store.put_subscription(subscription(owned.strategy_id, record.terminal_id))
+    assert store.subscriptions_for(owned.strategy_id) == []
+
+    store.put_terminal(record)
+    store.put_subscription(subscription(owned.strategy_id, record.terminal_id))
+    assert [s.terminal_id for s in store.subscriptions_for(owned.strategy_id)] == [record.terminal_id]
+    assert store.subscribed_strategy_ids(record.terminal_id) == [owned.strategy_id]
+
+    store.delete_terminal(record.terminal_id)
+    assert store.subscriptions_for(owned.strategy_id) == []
+    assert store.get_terminal(record.terminal_id) is None
+
+
+# ---- signals and deliveries ----------------------------------------------------------------------
+
+
+def test_the_same_dedup_key_is_one_signal(store: RelayStore) -> None:
+    first = signal("stg_a")
+    store.record_signal(first, dedup_ttl_seconds=600, lease_until=NOW + timedelta(seconds=15))
+
+    with pytest.raises(DuplicateSignal) as caught:
+        store.record_signal(signal("stg_a"), dedup_ttl_seconds=600, lease_until=NOW + timedelta(seconds=15))
+
+    assert caught.value.signal_id == first.signal_id
+    store.record_signal(signal("stg_b"), dedup_ttl_seconds=600, lease_until=NOW)  # the key is per strategy
+    assert store.get_signal("stg_a", first.signal_id) == first
+
+
+def test_a_fan_out_lease_is_taken_once_until_it_runs_out(store: RelayStore) -> None:
+    record = signal("stg_a")
+    store.record_signal(record, dedup_ttl_seconds=600, lease_until=NOW + timedelta(seconds=15))
+
+    assert not store.claim_fanout("stg_a", record.signal_id, now=NOW, lease_until=NOW + timedelta(seconds=30))
+    later = NOW + timedelta(seconds=16)
+    assert store.claim_fanout("stg_a", record.signal_id, now=later, lease_until=later + timedelta(seconds=15))
+    assert not store.claim_fanout("stg_a", record.signal_id, now=later, lease_until=later + timedelta(seconds=15))
+    store.mark_fanned_out("stg_a", record.signal_id, deliveries=0, at=later)
+    assert not store.claim_fanout("stg_a", record.signal_id, now=later + timedelta(hours=1), lease_until=later)
+
+
+def test_a_final_delivery_status_is_never_overwritten(store: RelayStore) -> None:
+    record = signal("stg_a")
+    delivery = DeliveryRecord(
+        signal_id=record.signal_id, strategy_id="stg_a", terminal_id="trm_1", status=DeliveryStatus.QUEUED,
+        received_at=NOW, queued_at=NOW,
+    )  # fmt: skip
+    store.put_deliveries([delivery])
+    keys = ("stg_a", record.signal_id, "trm_1")
+
+    assert store.mark_pulled(*keys, at=NOW + timedelta(seconds=1)) == DeliveryStatus.PULLED
+    assert store.mark_pulled(*keys, at=NOW + timedelta(seconds=2)) == DeliveryStatus.PULLED
+    done = Outcome(broker_order_id="b1", filled=100.0)
+    assert store.record_outcome(*keys, DeliveryStatus.EXECUTED, done, at=NOW) == DeliveryStatus.EXECUTED
+    assert store.record_outcome(*keys, DeliveryStatus.FAILED, Outcome(error="x"), at=NOW) == DeliveryStatus.EXECUTED
+    assert store.mark_expired(*keys, at=NOW) == DeliveryStatus.EXECUTED
+    assert store.mark_pulled("stg_a", record.signal_id, "trm_unknown", at=NOW) is None
+
+    (stored,) = store.deliveries_of("stg_a", record.signal_id)
+    assert (stored.status, stored.outcome, stored.pulled_at) == (
+        DeliveryStatus.EXECUTED,
+        done,
+        NOW + timedelta(seconds=1),
+    )
+
+
+def test_the_timeline_is_newest_first_with_each_signals_deliveries(store: RelayStore) -> None:
+    records = [signal("stg_a", f"k{n}", NOW + timedelta(seconds=n)) for n in range(3)]
+    for record in records:
+        store.record_signal(record, dedup_ttl_seconds=600, lease_until=NOW)
+    store.put_deliveries(
+        [
+            DeliveryRecord(signal_id=r.signal_id, strategy_id="stg_a", terminal_id=t, status=DeliveryStatus.QUEUED,
+                           received_at=NOW, queued_at=NOW)
+            for r in records for t in ("trm_1", "trm_2")
+        ]
+    )  # fmt: skip
+    store.put_leader_positions("stg_a", {"positions": []}, at=NOW)  # shares the partition, not the timeline
+
+    page = store.timeline("stg_a", limit=2)
+    rest = store.timeline("stg_a", limit=2, before=page[-1].signal.signal_id)
+
+    assert [e.signal.signal_id for e in page] == [records[2].signal_id, records[1].signal_id]
+    assert [e.signal.signal_id for e in rest] == [records[0].signal_id]
+    for entry in page + rest:
+        assert [(d.signal_id, d.terminal_id) for d in entry.deliveries] == [
+            (entry.signal.signal_id, "trm_1"),
+            (entry.signal.signal_id, "trm_2"),
+        ]
