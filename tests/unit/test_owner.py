@@ -125,7 +125,8 @@ def test_injecting_embeds_the_placeholder_and_leaves_the_token_alone(store: Fake
 
     assert result.injected == 1 and "<QUANTLINK_WEBHOOK_TOKEN>" in result.code
     assert f"api.example.com/prod/api/webhooks/joinquant/{strategy_id}" in result.code
-    assert "Replace <QUANTLINK_WEBHOOK_TOKEN>" in result.warnings[-1]
+    assert "<QUANTLINK_WEBHOOK_TOKEN> stands where the webhook token belongs" in result.warnings[-1]
+    assert "refuses every order" in result.warnings[-1] and "rotateToken: true" in result.warnings[-1]
     assert "webhookToken" not in result.wire()  # omitted, not null
     assert store.strategies[strategy_id].webhook_token_hash == token_hash
 

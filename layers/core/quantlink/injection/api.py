@@ -92,6 +92,12 @@ def _check_url(webhook_url: str) -> None:
         raise ValidationFailed(f"the webhook URL must be an http(s) URL (got {webhook_url!r})")
 
 
+TOKEN_PLACEHOLDER_WARNING = (
+    f"{TOKEN_PLACEHOLDER} stands where the webhook token belongs: until you replace it with this strategy's "
+    "webhook token, QuantLink refuses every order the strategy sends (401) and no terminal receives anything"
+)
+
+
 def placeholder_warnings(*, webhook_url: str, token: str) -> list[str]:
     """What an owner must do before code with a placeholder can send anything (CLI and API alike)."""
     warnings = []
@@ -101,11 +107,7 @@ def placeholder_warnings(*, webhook_url: str, token: str) -> list[str]:
             "before you run the strategy, or nothing can be sent"
         )
     if token == TOKEN_PLACEHOLDER:
-        warnings.append(
-            f"{TOKEN_PLACEHOLDER} stands where the webhook token belongs: until you replace it with this "
-            "strategy's webhook token, QuantLink refuses every order the strategy sends (401) and no terminal "
-            "receives anything"
-        )
+        warnings.append(TOKEN_PLACEHOLDER_WARNING)
     return warnings
 
 

@@ -69,6 +69,7 @@ def inject_code(
     embedded and replaces the old one, only once the code was injected (code that does not parse rotates
     nothing: the running strategy keeps working); otherwise the token placeholder is embedded."""
     from quantlink import injection  # libcst is imported on first use: only this operation needs it
+    from quantlink.injection import api as injection_api
 
     owned_strategy(store, owner_id, strategy_id)
     if request.rotate_token:
@@ -77,8 +78,8 @@ def inject_code(
     else:
         token = injection.TOKEN_PLACEHOLDER
         note = (
-            f"Replace {injection.TOKEN_PLACEHOLDER} in the code with this strategy's webhook token "
-            "(or inject again with rotateToken: true to embed a new one)."
+            f"{injection_api.TOKEN_PLACEHOLDER_WARNING}. Replace it with the webhook token shown when the "
+            "strategy was created, or inject again with rotateToken: true to embed a new one."
         )
     result = injection.inject(
         request.code,
