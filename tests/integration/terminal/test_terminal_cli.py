@@ -7,7 +7,6 @@ import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -18,6 +17,7 @@ from quantlink_terminal.executors.base import OrderRequest
 from quantlink_terminal.executors.paper import PaperExecutor, PaperSettings
 from quantlink_terminal.wiring import build_executor
 from tests.unit.terminal.terminal_fakes import GOOD_TOKEN, FakeQuantLink, wire_signal
+from tests.unit.terminal.vendor_xtquant import VendorXtquant
 
 
 def paper_config(tmp_path: Path, api_base: str, token: str = GOOD_TOKEN, **extra: object) -> str:
@@ -83,8 +83,10 @@ def test_doctor_explains_an_unreachable_api(tmp_path: Path) -> None:
     assert "token and device" not in output  # no point asking about the token without a connection
 
 
-def test_doctor_explains_miniqmt_not_running(fake_api: FakeQuantLink, fake_xtquant: ModuleType, tmp_path: Path) -> None:
-    fake_xtquant.xttrader.BROKER.connect_result = -1
+def test_doctor_explains_miniqmt_not_running(
+    fake_api: FakeQuantLink, real_xtquant: VendorXtquant, tmp_path: Path
+) -> None:
+    real_xtquant.counter.connect_result = -1
     path = tmp_path / "config.json"
     path.write_text(
         json.dumps(
