@@ -4,12 +4,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FUNCTIONS := $(wildcard functions/*/app.py)
+# The xtquant wheel the terminal tests run the vendor's own xttrader from (test-only, never installed;
+# its version is pinned in constraints.txt).
+XTQUANT_VERSION := $(shell sed -n 's/^xtquant==//p' constraints.txt)
+XTQUANT_WHEEL := $(VENV)/vendor/xtquant-$(XTQUANT_VERSION)-py3-none-any.whl
 
-.PHONY: run demo test lint format bench openapi install sam-validate clean
+.PHONY: run demo test lint format bench openapi install sam-validate terminal-wheel clean
 
 # constraints.txt pins every dependency to the versions the suite last passed with (regenerate:
-# `.venv/bin/pip freeze --exclude-editable > constraints.txt` after an intended upgrade).
-$(STAMP): pyproject.toml constraints.txt $(wildcard terminal/pyproject.toml)
+# `.venv/bin/pip freeze --exclude-editable > constraints.txt` after an intended upgrade, then put back the
+# test-only xtquant line at its end).
+$(STAMP): pyproject.toml constraints.txt $(wildcard terminal/pyproject.toml) $(XTQUANT_WHEEL)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
@@ -17,6 +22,16 @@ $(STAMP): pyproject.toml constraints.txt $(wildcard terminal/pyproject.toml)
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+$(XTQUANT_WHEEL): constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: "xtquant==$(XTQUANT_VERSION)" --dest $(VENV)/vendor
+	@touch $@
+
+## make terminal-wheel: build the terminal agent's wheel into dist/ (what a trader installs next to miniQMT)
+terminal-wheel: $(STAMP)
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist ./terminal
+	@ls dist/quantlink_terminal-*.whl
 
 ## make run: start the local stack (moto + API Gateway emulator) and print the URLs and a demo login
 run: $(STAMP)
@@ -55,4 +70,4 @@ sam-validate:
 	AWS_DEFAULT_REGION=us-east-1 .venv-sam/bin/sam validate --lint --template template.yaml
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache dist terminal/build

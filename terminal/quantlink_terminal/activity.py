@@ -47,7 +47,9 @@ class ActivityLog:
 
     def received(self, signal: Signal, redelivery: bool = False) -> None:
         en, zh = _describe(signal)
-        again_en, again_zh = (" again (already handled)", "（重复送达，已处理过）") if redelivery else ("", "")
+        again_en, again_zh = (
+            (" again (already handled)", "（重复送达，已处理过）") if redelivery else ("", "")
+        )
         log.info(
             "signal %s received%s: %s (strategy %s, seq %d) | 收到信号%s：%s",
             signal.signal_id, again_en, en, signal.strategy_id, signal.seq, again_zh, zh,
@@ -87,7 +89,14 @@ class ActivityLog:
             zh = f"成交 {outcome.filled} 股，均价 {outcome.avg_price}（委托号 {outcome.broker_order_id}）"
             if outcome.error:
                 detail, zh = f"{detail}; {outcome.error}", f"{zh}；{outcome.error}"
-            log.info("signal %s executed: %s | 信号 %s %s：%s", signal.signal_id, detail, signal.signal_id, status_zh, zh)
+            log.info(
+                "signal %s executed: %s | 信号 %s %s：%s",
+                signal.signal_id,
+                detail,
+                signal.signal_id,
+                status_zh,
+                zh,
+            )
         else:
             level = logging.WARNING if outcome.status == REJECTED else logging.ERROR
             log.log(level, "signal %s %s: %s", signal.signal_id, outcome.status, outcome.error)

@@ -24,9 +24,9 @@ from quantlink_terminal.execution import SignalRunner, client_order_id
 from quantlink_terminal.executors.base import Executor, ExecutorUnavailable
 from quantlink_terminal.journal import Journal
 from quantlink_terminal.models import REJECTED, MalformedSignal, Outcome, Signal, parse_signal
-from quantlink_terminal.reasons import Reason
 from quantlink_terminal.ordering import execution_order
 from quantlink_terminal.polling import PollingSettings, PollPolicy
+from quantlink_terminal.reasons import Reason
 from quantlink_terminal.report import HoldingsReporter
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,11 @@ class Agent:
         log.error("signal %s rejected: %s", exc.signal_id, exc.reason)
         reason = Reason("malformed", exc.reason, f"信号格式有误：{exc.reason}")
         self._journal.record_outcome(
-            exc.signal_id, client_order_id(exc.signal_id), Outcome.refused(REJECTED, reason), exc.ack_token, self._now()
+            exc.signal_id,
+            client_order_id(exc.signal_id),
+            Outcome.refused(REJECTED, reason),
+            exc.ack_token,
+            self._now(),
         )
 
     # -- acks ---------------------------------------------------------------------------------------

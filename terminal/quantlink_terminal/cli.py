@@ -78,7 +78,9 @@ def _run(config: AgentConfig, args: argparse.Namespace) -> int:
         log.info("quantlink-terminal %s: %s executor, API %s", __version__, config.executor, config.api_base)
         activity.started(__version__, config.executor, config.api_base)
         if PauseSwitch(config.pause_file).state() is not None:
-            log.warning("trading is paused (%s exists): signals are refused until `resume`", config.pause_file)
+            log.warning(
+                "trading is paused (%s exists): signals are refused until `resume`", config.pause_file
+            )
         agent.run()
     except AgentFatal as exc:
         log.error("%s", exc.message)
@@ -121,7 +123,11 @@ def _status(config: AgentConfig, args: argparse.Namespace) -> int:
         print(f"no journal at {config.journal_path} yet: the agent has not run with this config")
         return 0
     report = build_status(
-        config.journal_path, PauseSwitch(config.pause_file), market_calendar(), system_clock(), limit=args.limit
+        config.journal_path,
+        PauseSwitch(config.pause_file),
+        market_calendar(),
+        system_clock(),
+        limit=args.limit,
     )
     (write_json if args.json else render)(report, sys.stdout)
     return 0

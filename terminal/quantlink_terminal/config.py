@@ -29,10 +29,19 @@ else:  # pragma: no cover - exercised on the Python QMT ships with
     import tomli as tomllib
 
 EXECUTORS = ("paper", "xtquant")
-TOP_LEVEL = ("api_base", "auth_token", "terminal_id", "device_fingerprint", "executor", "journal", "activity_log")
+TOP_LEVEL = (
+    "api_base",
+    "auth_token",
+    "terminal_id",
+    "device_fingerprint",
+    "executor",
+    "journal",
+    "activity_log",
+)
 SECTIONS: dict[str, tuple[str, ...]] = {
     "sizing": (
-        "mode", "multiplier", "on_insufficient_cash", "market_buy_buffer", "commission_rate", "min_commission",
+        "mode", "multiplier", "on_insufficient_cash", "market_buy_buffer",
+        "commission_rate", "min_commission",
     ),
     "risk": (
         "max_order_value", "max_daily_buy_value", "max_position_share", "allowed_securities",
@@ -102,14 +111,18 @@ def _reject_unknown(data: Mapping[str, Any], where: str) -> None:
         if isinstance(value, dict):
             hint = did_you_mean(key, SECTIONS, "[{}]")
             raise ConfigError(f"unknown section [{key}] in {where}{hint}")
-        raise ConfigError(f"unknown setting `{key}` in {where}{did_you_mean(key, TOP_LEVEL + tuple(SECTIONS))}")
+        raise ConfigError(
+            f"unknown setting `{key}` in {where}{did_you_mean(key, TOP_LEVEL + tuple(SECTIONS))}"
+        )
     for section, allowed in SECTIONS.items():
         table = data.get(section)
         if not isinstance(table, dict):
             continue
         for key in table:
             if key not in allowed:
-                raise ConfigError(f"unknown setting `{key}` in [{section}] of {where}{did_you_mean(key, allowed)}")
+                raise ConfigError(
+                    f"unknown setting `{key}` in [{section}] of {where}{did_you_mean(key, allowed)}"
+                )
 
 
 def _get(
@@ -263,7 +276,9 @@ def _risk(table: Mapping[str, Any], where: str, trading_hours_default: bool) -> 
             allowed_securities=securities("allowed_securities"),
             blocked_securities=securities("blocked_securities"),
             max_price_deviation=limit("max_price_deviation"),
-            trading_hours_only=_get(table, "trading_hours_only", bool, section, default=trading_hours_default),
+            trading_hours_only=_get(
+                table, "trading_hours_only", bool, section, default=trading_hours_default
+            ),
         )
     except RiskConfigError as exc:
         raise ConfigError(f"{section}: {exc}") from exc
@@ -276,7 +291,9 @@ def _polling(data: Mapping[str, Any], where: str) -> PollingSettings:
     try:
         return PollingSettings(
             active_wait=_get(table, "active_wait", int, section, default=defaults.active_wait),
-            idle_interval=float(_get(table, "idle_interval", (int, float), section, default=defaults.idle_interval)),
+            idle_interval=float(
+                _get(table, "idle_interval", (int, float), section, default=defaults.idle_interval)
+            ),
         )
     except ValueError as exc:
         raise ConfigError(f"{section}: {exc}") from exc

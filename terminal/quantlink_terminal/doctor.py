@@ -67,7 +67,8 @@ def check_risk(config: AgentConfig) -> Check:
     paused = PauseSwitch(config.pause_file).state()
     detail = ", ".join(on) or "no limits set"
     if paused is not None:
-        detail += f"; PAUSED ({config.pause_file} exists): every signal is refused until `quantlink-terminal resume`"
+        until = "every signal is refused until `quantlink-terminal resume`"
+        detail += f"; PAUSED ({config.pause_file} exists): {until}"
     return Check("risk guards", True, detail)
 
 

@@ -86,8 +86,8 @@ class SignalRunner:
                         "order_state_unknown",
                         f"the agent stopped while placing this order and the broker could not say whether it "
                         f"arrived ({exc}); not placed again: check the order list in QMT",
-                        f"下单过程中程序中断，券商无法确认该委托是否已报（{exc}）；为防重复下单未再次下单，请在 QMT "
-                        "中核对当日委托",
+                        f"下单过程中程序中断，券商无法确认该委托是否已报（{exc}）；"
+                        "为防重复下单未再次下单，请在 QMT 中核对当日委托",
                     ),
                 ),
             )
@@ -108,11 +108,11 @@ class SignalRunner:
                     FAILED,
                     Reason(
                         "order_state_unknown",
-                        f"the agent stopped while placing this order on {journaled_day}; no order with remark "
-                        f"{entry.client_order_id} is visible today, so it was not placed again. Check the "
-                        "broker's order history.",
-                        f"{journaled_day} 下单过程中程序中断；今日查不到备注为 {entry.client_order_id} 的委托，"
-                        "为防重复下单未再次下单，请核对券商历史委托",
+                        f"the agent stopped while placing this order on {journaled_day}; no order with "
+                        f"remark {entry.client_order_id} is visible today, so it was not placed again. "
+                        "Check the broker's order history.",
+                        f"{journaled_day} 下单过程中程序中断；今日查不到备注为 "
+                        f"{entry.client_order_id} 的委托，为防重复下单未再次下单，请核对券商历史委托",
                     ),
                 ),
             )

@@ -27,7 +27,12 @@ def render_config(
     terminal_id: str | None = None,
 ) -> str:
     """The example with the given settings filled in (each value written as a TOML string)."""
-    values = {"api_base": api_base, "auth_token": auth_token, "executor": executor, "terminal_id": terminal_id}
+    values = {
+        "api_base": api_base,
+        "auth_token": auth_token,
+        "executor": executor,
+        "terminal_id": terminal_id,
+    }
     lines = []
     for line in example_config().splitlines():
         key = line.partition(" = ")[0]

@@ -80,7 +80,9 @@ class Journal:
         self._db.close()
 
     def get(self, signal_id: str) -> JournalEntry | None:
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM executions WHERE signal_id = ?", (signal_id,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM executions WHERE signal_id = ?"  # noqa: S608 - a constant column list, (signal_id,)
+        ).fetchone()
         return None if row is None else _entry(row)
 
     def record_placing(
@@ -99,7 +101,8 @@ class Journal:
         """Raises sqlite3.IntegrityError if the signal is already journaled: never place twice."""
         self._db.execute(
             "INSERT INTO executions (signal_id, client_order_id, state, security, side, volume, ack_token,"
-            " created_at, updated_at, strategy_id, amount, price) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, updated_at, strategy_id, amount, price)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 signal_id, client_order_id, PLACING, security, side, volume, ack_token, now, now,
                 strategy_id, amount, price,
@@ -147,7 +150,7 @@ class Journal:
 
     def pending_acks(self, limit: int) -> list[JournalEntry]:
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM executions WHERE state = ? AND ack_token IS NOT NULL"
+            f"SELECT {_COLUMNS} FROM executions WHERE state = ? AND ack_token IS NOT NULL"  # noqa: S608 - constant columns
             " ORDER BY updated_at LIMIT ?",
             (DONE, limit),
         ).fetchall()
@@ -160,13 +163,14 @@ class Journal:
     def recent(self, limit: int) -> list[JournalEntry]:
         """The newest `limit` signals, newest first."""
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM executions ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+            f"SELECT {_COLUMNS} FROM executions ORDER BY created_at DESC, rowid DESC LIMIT ?",  # noqa: S608
+            (limit,),
         ).fetchall()
         return [_entry(row) for row in rows]
 
     def on_day(self, day: date) -> list[JournalEntry]:
         rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM executions WHERE created_at LIKE ? ORDER BY created_at, rowid",
+            f"SELECT {_COLUMNS} FROM executions WHERE created_at LIKE ? ORDER BY created_at, rowid",  # noqa: S608 - constant columns
             (day.isoformat() + "%",),
         ).fetchall()
         return [_entry(row) for row in rows]

@@ -41,7 +41,8 @@ class PauseSwitch:
             return PauseState(since=None, reason=text.strip() or None)  # a file a trader wrote by hand
         since, reason = data.get("since"), data.get("reason")
         return PauseState(
-            since=since if isinstance(since, str) else None, reason=reason if isinstance(reason, str) else None
+            since=since if isinstance(since, str) else None,
+            reason=reason if isinstance(reason, str) else None,
         )
 
     def pause(self, reason: str | None, now: datetime) -> None:

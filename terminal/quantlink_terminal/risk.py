@@ -64,11 +64,17 @@ def _matches(security: str, patterns: tuple[str, ...]) -> bool:
 
 
 def _refuse(guard: str, en: str, zh: str) -> Reason:
-    return Reason(f"risk.{guard}", f"refused by this terminal's risk guard {guard}: {en}", f"本终端风控（{guard}）拒绝：{zh}")
+    return Reason(
+        f"risk.{guard}",
+        f"refused by this terminal's risk guard {guard}: {en}",
+        f"本终端风控（{guard}）拒绝：{zh}",
+    )
 
 
 class RiskGuard:
-    def __init__(self, limits: RiskLimits, calendar: MarketCalendar, pause: PauseSwitch | None = None) -> None:
+    def __init__(
+        self, limits: RiskLimits, calendar: MarketCalendar, pause: PauseSwitch | None = None
+    ) -> None:
         self.limits = limits
         self._calendar = calendar
         self._pause = pause
@@ -82,7 +88,8 @@ class RiskGuard:
             why = f" ({paused.reason})" if paused.reason else ""
             return Reason(
                 "paused",
-                f"trading is paused on this terminal{since_en}{why}; run `quantlink-terminal resume` to trade again",
+                f"trading is paused on this terminal{since_en}{why}; "
+                "run `quantlink-terminal resume` to trade again",
                 f"本终端已暂停交易{since_zh}{why}；运行 `quantlink-terminal resume` 恢复交易",
             )
         limits = self.limits
@@ -153,8 +160,8 @@ class RiskGuard:
         if limits.max_daily_buy_value is not None and bought_today + value > limits.max_daily_buy_value:
             return _refuse(
                 "max_daily_buy_value",
-                f"this buy of {money(value)} CNY after {money(bought_today)} CNY bought today exceeds the daily "
-                f"limit of {money(limits.max_daily_buy_value)} CNY",
+                f"this buy of {money(value)} CNY after {money(bought_today)} CNY bought today exceeds the "
+                f"daily limit of {money(limits.max_daily_buy_value)} CNY",
                 f"今日已买入 {money(bought_today)} 元，再买 {money(value)} 元将超过当日买入上限 "
                 f"{money(limits.max_daily_buy_value)} 元",
             )
@@ -165,8 +172,8 @@ class RiskGuard:
             if share > share_limit + 1e-12:
                 return _refuse(
                     "max_position_share",
-                    f"{signal.security} would be {share:.1%} of total assets {money(account.total_asset)} CNY "
-                    f"(limit {share_limit:.0%})",
+                    f"{signal.security} would be {share:.1%} of total assets "
+                    f"{money(account.total_asset)} CNY (limit {share_limit:.0%})",
                     f"买入后 {signal.security} 将占总资产 {money(account.total_asset)} 元的 {share:.1%}"
                     f"（上限 {share_limit:.0%}）",
                 )

@@ -106,7 +106,9 @@ def size_order(signal: Signal, rule: SizingRule, account: AccountSnapshot, price
     try:
         target = scaled_amount(signal, rule, account.total_asset)
     except SizingError as exc:
-        return _rejected("no_leader_value", str(exc), "按比例跟单需要策略的总资产（totalValue），此信号没有提供")
+        return _rejected(
+            "no_leader_value", str(exc), "按比例跟单需要策略的总资产（totalValue），此信号没有提供"
+        )
     if signal.side == BUY:
         return _size_buy(signal, rule, account, price, target)
     return _size_sell(signal, account, target)
@@ -169,7 +171,8 @@ def _size_buy(
     if rule.on_insufficient_cash == REJECT:
         return _rejected(
             "insufficient_cash",
-            f"insufficient cash: {volume} shares need {money(needed)} with fees, available {money(account.cash)}",
+            f"insufficient cash: {volume} shares need {money(needed)} with fees, "
+            f"available {money(account.cash)}",
             f"可用资金不足：{volume} 股含费用需 {money(needed)} 元，可用 {money(account.cash)} 元",
         )
     affordable = lots.round_down(min(volume, math.floor(rule.affordable_value(account.cash) / unit_cost)))
@@ -179,6 +182,7 @@ def _size_buy(
             "insufficient_cash",
             f"insufficient cash: one lot of {lots.minimum} needs {money(one_lot)} with fees, "
             f"available {money(account.cash)}",
-            f"可用资金不足：最小买入 {lots.minimum} 股含费用需 {money(one_lot)} 元，可用 {money(account.cash)} 元",
+            f"可用资金不足：最小买入 {lots.minimum} 股含费用需 {money(one_lot)} 元，"
+            f"可用 {money(account.cash)} 元",
         )
     return SizedOrder(volume=affordable, note=f"shrunk from {volume} to {affordable} shares to fit the cash")

@@ -114,19 +114,25 @@ def render(report: StatusReport, out: TextIO) -> None:
     if report.market_open:
         out.write("Market: open | 开市中\n")
     else:
-        out.write(f"Market: closed, next session {report.next_open} | 休市，下一交易时段 {report.next_open}\n")
+        out.write(
+            f"Market: closed, next session {report.next_open} | 休市，下一交易时段 {report.next_open}\n"
+        )
     today = report.today
     out.write(
         f"Today {today['date']}: {today['signals']} signal(s): {today['executed']} executed, "
         f"{today['failed']} failed, {today['refused']} refused, {today['placing']} being placed; "
-        f"bought {money(today['boughtValue'])} CNY | 今日信号 {today['signals']} 条：执行 {today['executed']}，"
-        f"失败 {today['failed']}，拒绝 {today['refused']}；买入 {money(today['boughtValue'])} 元\n"
+        f"bought {money(today['boughtValue'])} CNY | 今日信号 {today['signals']} 条："
+        f"执行 {today['executed']}，失败 {today['failed']}，拒绝 {today['refused']}；"
+        f"买入 {money(today['boughtValue'])} 元\n"
     )
     if report.unacked:
-        out.write(f"{report.unacked} outcome(s) not yet acknowledged to QuantLink (sent when it is reachable)\n")
+        out.write(
+            f"{report.unacked} outcome(s) not yet acknowledged to QuantLink (sent when it is reachable)\n"
+        )
     out.write(f"Last {len(report.signals)} signal(s), newest first | 最近信号:\n")
     for row in report.signals:
-        order = f"{row['side'] or '?'} {row['amount'] if row['amount'] is not None else '?'} {row['security'] or '?'}"
+        amount = "?" if row["amount"] is None else row["amount"]
+        order = f"{row['side'] or '?'} {amount} {row['security'] or '?'}"
         detail = ""
         if row["status"] == EXECUTED:
             detail = f"filled {row['filled']} @ {row['avgPrice']} (order {row['brokerOrderId']})"
@@ -139,4 +145,3 @@ def render(report: StatusReport, out: TextIO) -> None:
 
 def write_json(report: StatusReport, out: TextIO) -> None:
     out.write(json.dumps(report.as_json(), ensure_ascii=False, indent=2) + "\n")
-

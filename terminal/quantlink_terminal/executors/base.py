@@ -67,5 +67,5 @@ class Executor(Protocol):
 
     def find_order(self, client_order_id: str) -> Outcome | None:
         """The outcome of an order placed earlier under this client order id, or None if none exists today.
-        Raises OrderStateUnknown when the broker cannot tell, ExecutorUnavailable when it cannot be reached."""
+        Raises OrderStateUnknown when the broker cannot tell, ExecutorUnavailable when it is unreachable."""
         ...

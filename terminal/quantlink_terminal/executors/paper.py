@@ -11,8 +11,8 @@ from typing import Any
 
 from quantlink_terminal.clock import Clock, system_clock, to_iso
 from quantlink_terminal.executors.base import AccountSnapshot, Holding, OrderRequest
-from quantlink_terminal.models import BUY, EXECUTED, FAILED, Outcome
 from quantlink_terminal.instruments import is_valid_sell, lot_rule
+from quantlink_terminal.models import BUY, EXECUTED, FAILED, Outcome
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ class PaperExecutor:
             return f"sell of {order.volume} exceeds the {sellable} sellable shares of {order.security}"
         if not is_valid_sell(order.security, order.volume, sellable):
             return (
-                f"{order.volume} is not a valid sell of {order.security}: whole lots, or whole lots plus the entire odd-lot part of the "
-                f"{sellable} sellable shares"
+                f"{order.volume} is not a valid sell of {order.security}: whole lots, or whole lots plus "
+                f"the entire odd-lot part of the {sellable} sellable shares"
             )
         return None
 

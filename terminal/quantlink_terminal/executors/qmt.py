@@ -125,14 +125,15 @@ class QmtExecutor:
             trader.register_callback(callback_class(xt.xttrader.XtQuantTraderCallback)(book))
             self._call("start", trader.start)
             started = True
-            # xtquant's own deadline for its synchronous calls (milliseconds; the bounded wait is the backstop).
+            # xtquant's own deadline for its synchronous calls, in milliseconds (the docs give no unit; a
+            # millisecond value is harmless if it were seconds); the bounded wait is the backstop.
             self._call("set_timeout", trader.set_timeout, int(self._settings.call_timeout * 1000))
             result = self._call("connect", trader.connect)
             if result != 0:
                 raise ExecutorUnavailable(
                     f"XtQuantTrader.connect() returned {result}",
-                    "Start QMT in 极简模式 / 独立交易 (miniQMT), log in to your broker account, and check that "
-                    f"`userdata_path` ({path}) is that installation's userdata_mini folder.",
+                    "Start QMT in 极简模式 / 独立交易 (miniQMT), log in to your broker account, and check "
+                    f"that `userdata_path` ({path}) is that installation's userdata_mini folder.",
                 )
             try:
                 account = xt.xttype.StockAccount(self._settings.account_id, self._settings.account_type)
@@ -216,7 +217,9 @@ class QmtExecutor:
                 avg_price=float(getattr(position, "avg_price", 0.0) or position.open_price),
                 last_price=float(position.market_value) / volume,
             )
-        return AccountSnapshot(cash=float(asset.cash), total_asset=float(asset.total_asset), holdings=holdings)
+        return AccountSnapshot(
+            cash=float(asset.cash), total_asset=float(asset.total_asset), holdings=holdings
+        )
 
     def last_price(self, security: str) -> float | None:
         xt, _, _ = self._connected()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from quantlink_terminal.activity import ActivityLog, read_activity
 from quantlink_terminal.agent import (
     EXIT_DEVICE_TAKEN_OVER,
     EXIT_UNAUTHORIZED,
@@ -15,7 +16,6 @@ from quantlink_terminal.agent import (
     AgentFatal,
     AgentSettings,
 )
-from quantlink_terminal.activity import ActivityLog, read_activity
 from quantlink_terminal.backoff import Backoff
 from quantlink_terminal.calendar import market_calendar
 from quantlink_terminal.client import QuantLinkClient

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import json
 import signal
-from datetime import datetime, timedelta
-from typing import Any
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,9 +162,7 @@ def run_agent_once(config_path: str) -> None:
 def test_status_shows_todays_orders_and_the_reason_for_each_refusal(
     fake_api: FakeQuantLink, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = paper_config(
-        tmp_path, fake_api.api_base, risk={"max_order_value": 50_000}, polling={"idle_interval": 0}
-    )
+    config = paper_config(tmp_path, fake_api.api_base, risk={"max_order_value": 50_000}, polling={"idle_interval": 0})
     fake_api.publish(live_signal("sig-small", amount=1000), live_signal("sig-big", amount=6000))
     run_agent_once(config)
     capsys.readouterr()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import pkgutil
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -85,8 +85,8 @@ def test_sessions(moment: str, in_session: bool) -> None:
 
 
 def test_in_session_takes_any_offset() -> None:
-    assert quiet().in_session(datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc))  # 10:00 in Shanghai
-    assert not quiet().in_session(datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc))  # 18:00 there
+    assert quiet().in_session(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))  # 10:00 in Shanghai
+    assert not quiet().in_session(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))  # 18:00 there
 
 
 @pytest.mark.parametrize(

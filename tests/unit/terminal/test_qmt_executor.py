@@ -286,7 +286,11 @@ def test_a_miniqmt_that_stops_answering_cannot_hang_the_agent(
 ) -> None:
     executor = connected(tmp_path, call_timeout=0.5)
     real_xtquant.counter.answering = False
-    calls = {"account": executor.account, "place": lambda: executor.place(order()), "find_order": lambda: executor.find_order("QLx")}
+    calls = {
+        "account": executor.account,
+        "place": lambda: executor.place(order()),
+        "find_order": lambda: executor.find_order("QLx"),
+    }
     started = time.monotonic()
     with pytest.raises(ExecutorUnavailable) as raised:
         calls[call]()

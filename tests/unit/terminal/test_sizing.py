@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from quantlink_terminal.executors.base import AccountSnapshot, Holding
-from quantlink_terminal.models import Leader, Signal
 from quantlink_terminal.instruments import lot_rule
+from quantlink_terminal.models import Leader, Signal
 from quantlink_terminal.sizing import REJECT, SizingError, SizingRule, size_order
 
 

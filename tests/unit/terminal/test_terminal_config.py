@@ -81,10 +81,13 @@ def test_a_utf8_bom_from_notepad_is_fine(tmp_path: Path) -> None:
         ('executor = "paper"\napi_base = "https://x"', "missing `auth_token`"),
         ('auth_token = "t"\napi_base = "ftp://x"\nexecutor = "paper"', "must start with https://"),
         ('auth_token = "t"\napi_base = "https://x"\nexecutor = "ib"', "must be one of paper, xtquant"),
-        (PAPER.replace('"paper"', '"papr"'), 'must be one of paper, xtquant, got \'papr\'; did you mean "paper"?'),
+        (PAPER.replace('"paper"', '"papr"'), "must be one of paper, xtquant, got 'papr'; did you mean \"paper\"?"),
         (PAPER + 'excutor = "paper"', "unknown setting `excutor` in config.toml; did you mean `executor`?"),
         (PAPER + "[papr]\ninitial_cash = 1", "unknown section [papr] in config.toml; did you mean [paper]?"),
-        (PAPER + '[sizing]\nmdoe = "mirror"', "unknown setting `mdoe` in [sizing] of config.toml; did you mean `mode`?"),
+        (
+            PAPER + '[sizing]\nmdoe = "mirror"',
+            "unknown setting `mdoe` in [sizing] of config.toml; did you mean `mode`?",
+        ),
         (PAPER + '[sizing]\nmode = "mirorr"', 'did you mean "mirror"?'),
         (PAPER + "[risk]\nmax_order_valeu = 5", "did you mean `max_order_value`?"),
         (PAPER + "[risk]\nmax_position_share = 1.5", "max_position_share must be in (0, 1]"),
@@ -104,11 +107,14 @@ def test_a_utf8_bom_from_notepad_is_fine(tmp_path: Path) -> None:
         ),
         (
             'auth_token = "t"\napi_base = "http://127.0.0.1:8000/api/"\nexecutor = "paper"',
-            'ends with /api (\'http://127.0.0.1:8000/api\'): write the address without it, '
+            "ends with /api ('http://127.0.0.1:8000/api'): write the address without it, "
             'api_base = "http://127.0.0.1:8000"',
         ),
         ('auth_token = "t"\napi_base = "https://x"\nexecutor = "xtquant"', "missing `xtquant`"),
-        ('auth_token = "t"\napi_base = "https://x"\nexecutor = "paper"\n[sizing]\nmode = "all-in"', "`mode` in [sizing]"),
+        (
+            'auth_token = "t"\napi_base = "https://x"\nexecutor = "paper"\n[sizing]\nmode = "all-in"',
+            "`mode` in [sizing]",
+        ),
         ('auth_token = "t"\napi_base = "https://x"\nexecutor = "paper"\n[sizing]\nmultiplier = true', "wrong type"),
         ('auth_token = "t"\napi_base = "https://x"\nexecutor = "paper"\ndevice_fingerprint = "short"', "8 to 128"),
         ('auth_token = "t"\napi_base = "https://x"\nexecutor = "paper"\n[report]\nafter_close = "3pm"', "15:05"),

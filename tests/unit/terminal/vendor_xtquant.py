@@ -60,7 +60,9 @@ def wheel_path() -> Path:
 def extract_pure_python(wheel: Path, destination: Path) -> Path:
     """The wheel's Python modules xttrader needs (xtbson included), unchanged; no .pyd or .dll."""
     with zipfile.ZipFile(wheel) as archive:
-        names = [n for n in archive.namelist() if n in PURE_PYTHON or (n.startswith("xtquant/xtbson/") and n.endswith(".py"))]
+        names = [
+            n for n in archive.namelist() if n in PURE_PYTHON or (n.startswith("xtquant/xtbson/") and n.endswith(".py"))
+        ]
         archive.extractall(destination, members=names)
     return destination / "xtquant"
 

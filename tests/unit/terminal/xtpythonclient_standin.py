@@ -20,9 +20,10 @@ import copy
 import itertools
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, ClassVar
 
 STOCK_BUY, STOCK_SELL = 23, 24
 FIX_PRICE, LATEST_PRICE = 11, 5
@@ -44,7 +45,7 @@ SILENT_FILL = "silent_fill"  # filled, but no push ever comes: only a query show
 
 
 class _Struct:
-    _fields: dict[str, type] = {}
+    _fields: ClassVar[dict[str, type]] = {}
 
     def __init__(self) -> None:
         defaults = {int: 0, float: 0.0, str: "", bool: False}
@@ -70,35 +71,35 @@ _ACCOUNT = {"m_nAccountType": int, "m_strAccountID": str}
 
 
 class SubscribeReq(_Struct):
-    _fields = dict(_ACCOUNT)
+    _fields: ClassVar[dict[str, type]] = dict(_ACCOUNT)
 
 
 class UnsubscribeReq(_Struct):
-    _fields = dict(_ACCOUNT)
+    _fields: ClassVar[dict[str, type]] = dict(_ACCOUNT)
 
 
 class QueryStockAssetReq(_Struct):
-    _fields = dict(_ACCOUNT)
+    _fields: ClassVar[dict[str, type]] = dict(_ACCOUNT)
 
 
 class QueryStockTradesReq(_Struct):
-    _fields = dict(_ACCOUNT)
+    _fields: ClassVar[dict[str, type]] = dict(_ACCOUNT)
 
 
 class QueryStockOrdersReq(_Struct):
-    _fields = {**_ACCOUNT, "m_nOrderID": int, "m_bCanCancel": bool}
+    _fields: ClassVar[dict[str, type]] = {**_ACCOUNT, "m_nOrderID": int, "m_bCanCancel": bool}
 
 
 class QueryStockPositionsReq(_Struct):
-    _fields = {**_ACCOUNT, "m_strStockCode": str, "m_strStockCode1": str}
+    _fields: ClassVar[dict[str, type]] = {**_ACCOUNT, "m_strStockCode": str, "m_strStockCode1": str}
 
 
 class CancelOrderStockReq(_Struct):
-    _fields = {**_ACCOUNT, "m_nOrderID": int}
+    _fields: ClassVar[dict[str, type]] = {**_ACCOUNT, "m_nOrderID": int}
 
 
 class OrderStockReq(_Struct):
-    _fields = {
+    _fields: ClassVar[dict[str, type]] = {
         **_ACCOUNT,
         "m_strStockCode": str,
         "m_nOrderType": int,
@@ -114,15 +115,15 @@ class OrderStockReq(_Struct):
     }
 
 
-@dataclass
 class OrderStockResp:
     """The native order response, with the native field names xttrader reads."""
 
-    m_strAccountID: str
-    m_nOrderID: int
-    m_strStrategyName: str
-    m_strOrderRemark: str
-    m_strErrorMsg: str
+    def __init__(self, account_id: str, order_id: int, strategy_name: str, remark: str, error: str) -> None:
+        self.m_strAccountID = account_id
+        self.m_nOrderID = order_id
+        self.m_strStrategyName = strategy_name
+        self.m_strOrderRemark = remark
+        self.m_strErrorMsg = error
 
 
 # -- the broker counter -------------------------------------------------------------------------------
@@ -257,12 +258,12 @@ class XtQuantAsyncClient:
         self._block_if_silent()
         return COUNTER.connect_result
 
-    def setTimeout(self, timeout: int) -> None:  # noqa: N802 - the native name
+    def setTimeout(self, timeout: int) -> None:
         if not isinstance(timeout, int):
             raise TypeError("setTimeout(timeout: int)")
         self.timeout_ms = timeout
 
-    def nextSeq(self) -> int:  # noqa: N802
+    def nextSeq(self) -> int:
         return next(self._seq)
 
     def _block_if_silent(self) -> None:
@@ -289,14 +290,14 @@ class XtQuantAsyncClient:
 
     # -- requests -----------------------------------------------------------------------------------
 
-    def subscribeWithSeq(self, seq: int, req: SubscribeReq) -> None:  # noqa: N802
+    def subscribeWithSeq(self, seq: int, req: SubscribeReq) -> None:
         assert isinstance(req, SubscribeReq)
         self._answer("bindOnSubscribeRespCallback", seq, COUNTER.subscribe_result)
 
-    def unsubscribeWithSeq(self, seq: int, req: UnsubscribeReq) -> None:  # noqa: N802
+    def unsubscribeWithSeq(self, seq: int, req: UnsubscribeReq) -> None:
         self._answer("bindOnUnsubscribeRespCallback", seq, 0)
 
-    def queryStockAssetWithSeq(self, seq: int, req: QueryStockAssetReq) -> None:  # noqa: N802
+    def queryStockAssetWithSeq(self, seq: int, req: QueryStockAssetReq) -> None:
         assert isinstance(req, QueryStockAssetReq)
         market_value = COUNTER.market_value()
         asset = _xttype().XtAsset(
@@ -304,7 +305,7 @@ class XtQuantAsyncClient:
         )
         self._answer("bindOnQueryStockAssetCallback", seq, [asset])
 
-    def queryStockPositionsWithSeq(self, seq: int, req: QueryStockPositionsReq) -> None:  # noqa: N802
+    def queryStockPositionsWithSeq(self, seq: int, req: QueryStockPositionsReq) -> None:
         assert isinstance(req, QueryStockPositionsReq)
         xttype = _xttype()
         rows = [
@@ -318,16 +319,16 @@ class XtQuantAsyncClient:
         failing = "positions" in COUNTER.failing_queries
         self._answer("bindOnQueryStockPositionsCallback", seq, None if failing or not rows else rows)
 
-    def queryStockOrdersWithSeq(self, seq: int, req: QueryStockOrdersReq) -> None:  # noqa: N802
+    def queryStockOrdersWithSeq(self, seq: int, req: QueryStockOrdersReq) -> None:
         assert isinstance(req, QueryStockOrdersReq)
         rows = [copy.copy(o) for o in COUNTER.orders if not req.m_nOrderID or o.order_id == req.m_nOrderID]
         failing = "orders" in COUNTER.failing_queries
         self._answer("bindOnQueryStockOrdersCallback", seq, None if failing or not rows else rows)
 
-    def queryStockTradesWithSeq(self, seq: int, req: QueryStockTradesReq) -> None:  # noqa: N802
+    def queryStockTradesWithSeq(self, seq: int, req: QueryStockTradesReq) -> None:
         self._answer("bindOnQueryStockTradesCallback", seq, None)
 
-    def orderStockWithSeq(self, seq: int, req: OrderStockReq) -> None:  # noqa: N802
+    def orderStockWithSeq(self, seq: int, req: OrderStockReq) -> None:
         assert isinstance(req, OrderStockReq)
         COUNTER.placed.append({name: getattr(req, name) for name in OrderStockReq._fields})
         reaction = COUNTER.reactions.pop(0) if COUNTER.reactions else Reaction()
