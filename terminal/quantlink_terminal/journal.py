@@ -80,9 +80,8 @@ class Journal:
         self._db.close()
 
     def get(self, signal_id: str) -> JournalEntry | None:
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM executions WHERE signal_id = ?"  # noqa: S608 - a constant column list, (signal_id,)
-        ).fetchone()
+        query = f"SELECT {_COLUMNS} FROM executions WHERE signal_id = ?"  # noqa: S608 - constant columns
+        row = self._db.execute(query, (signal_id,)).fetchone()
         return None if row is None else _entry(row)
 
     def record_placing(
