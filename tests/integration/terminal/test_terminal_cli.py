@@ -57,7 +57,7 @@ def restore_signal_handlers() -> Iterator[None]:
 def test_doctor_passes_on_a_good_setup(fake_api: FakeQuantLink, tmp_path: Path) -> None:
     code, output = doctor(paper_config(tmp_path, fake_api.api_base))
     assert code == 0, output
-    for name in ("config", "journal", "API reachable", "token and device", "paper executor"):
+    for name in ("config", "journal", "risk guards", "API reachable", "token and device", "paper executor"):
         assert f"[ ok ] {name}" in output
     assert output.strip().endswith("all checks passed")
 
@@ -260,3 +260,14 @@ def test_a_misspelt_setting_stops_run_with_the_hint(tmp_path: Path, caplog: pyte
     config = paper_config(tmp_path, "http://127.0.0.1:9", excutor="paper")
     assert cli.main(["run", "--config", config]) == cli.EXIT_CONFIG
     assert "did you mean `executor`?" in caplog.text
+
+
+def test_doctor_lists_the_risk_guards_and_a_pause(fake_api: FakeQuantLink, tmp_path: Path) -> None:
+    config = paper_config(
+        tmp_path, fake_api.api_base, risk={"max_order_value": 5000, "blocked_securities": ["600000.SH"]}
+    )
+    assert cli.main(["pause", "--config", config]) == 0
+    code, output = doctor(config)
+    assert code == 0, output
+    [line] = [line for line in output.splitlines() if "risk guards" in line]
+    assert "max_order_value 5000" in line and "600000.SH" in line and "PAUSED" in line

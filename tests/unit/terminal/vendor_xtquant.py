@@ -9,6 +9,7 @@ ask PyPI whether a newer xtquant exists.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import importlib.machinery
@@ -140,6 +141,7 @@ def vendor_xtquant(root: Path) -> Iterator[VendorXtquant]:
         native.COUNTER.released.set()
         for client in native.COUNTER.clients:
             client.stop()
+        gc.collect()  # xttrader's __del__ imports asyncio: run it now, not during interpreter shutdown
         for name in _xtquant_modules():
             del sys.modules[name]
         sys.modules.update(saved)
