@@ -455,3 +455,27 @@ def test_the_agent_reconnects_after_miniqmt_stops_answering(real_xtquant: Vendor
     # Then the agent reconnected and executed the signal once
     assert [c.stopped for c in real_xtquant.counter.clients] == [True, False]
     assert harness.api.acked["sig-1"]["status"] == "executed" and len(real_xtquant.counter.placed) == 1
+
+
+def test_outside_trading_hours_the_agent_polls_cheaply_and_waits(harness: Harness) -> None:
+    harness.polling = PollingSettings(active_wait=1, idle_interval=60)
+    agent = harness.agent()
+    agent.run_once()  # Friday 10:00: a long-poll, no idle sleep
+    assert harness.api.pull_queries[-1]["wait"] == ["1"] and harness.sleeps == []
+
+    harness.clock.now = harness.clock.now.replace(hour=21)  # the evening: a quick look, then a minute's rest
+    agent.run_once()
+    assert harness.api.pull_queries[-1]["wait"] == ["0"] and harness.sleeps == [60.0]
+
+    harness.api.publish(wire_signal("sig-1", expires_at=harness.clock() + timedelta(hours=1)))
+    agent.run_once()  # a signal that came in anyway is executed at once, without the rest
+    assert harness.api.acked["sig-1"]["status"] == "executed" and harness.sleeps == [60.0]
+
+
+def test_no_holdings_report_on_an_exchange_holiday(harness: Harness) -> None:
+    harness.clock.now = harness.clock.now.replace(month=10, day=5, hour=15, minute=30)  # National Day, a Monday
+    harness.agent().run_once()
+    assert harness.api.positions == []
+    harness.clock.now = harness.clock.now.replace(day=9)  # Friday, open again
+    harness.agent().run_once()
+    assert len(harness.api.positions) == 1
