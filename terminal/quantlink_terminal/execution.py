@@ -145,9 +145,8 @@ class SignalRunner:
         if sized.volume == 0:
             assert sized.reason is not None
             return self._record(signal, order_key, Outcome.refused(REJECTED, sized.reason))
-        refusal = self._risk.before_placing(
-            signal, sized.volume, price, account, self._journal.bought_value_on(self._clock().date())
-        )
+        bought_today = self._journal.bought_value_on(self._clock().date(), excluding=signal.signal_id)
+        refusal = self._risk.before_placing(signal, sized.volume, price, account, bought_today)
         if refusal is not None:
             return self._record(signal, order_key, Outcome.refused(REJECTED, refusal))
         log.info(

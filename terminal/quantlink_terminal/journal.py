@@ -174,12 +174,12 @@ class Journal:
         ).fetchall()
         return [_entry(row) for row in rows]
 
-    def bought_value_on(self, day: date) -> float:
+    def bought_value_on(self, day: date, excluding: str | None = None) -> float:
         """CNY of buys placed that day: orders in flight or executed (a refused or failed one bought nothing),
-        at the price they were checked at."""
+        at the price they were checked at. `excluding` leaves out the signal being (re)checked."""
         total = 0.0
         for entry in self.on_day(day):
-            if entry.side != BUY or not entry.volume or entry.price is None:
+            if entry.side != BUY or not entry.volume or entry.price is None or entry.signal_id == excluding:
                 continue
             if entry.outcome is None or entry.outcome.status == EXECUTED:
                 total += entry.volume * entry.price

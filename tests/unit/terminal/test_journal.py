@@ -105,3 +105,11 @@ def test_todays_buys_count_what_was_placed_or_executed_only(tmp_path: Path) -> N
     assert [e.signal_id for e in journal.recent(3)] == ["e", "d", "c"]
     assert journal.get("e") is not None and journal.get("e").security == "000001.SZ"  # type: ignore[union-attr]
     journal.close()
+
+
+def test_a_signal_rechecked_after_a_restart_does_not_count_against_itself(tmp_path: Path) -> None:
+    journal = Journal(str(tmp_path / "j.sqlite3"))
+    journal.record_placing("a", "QLa", "600000.SH", "buy", 100, "t", NOW, price=10.0)
+    journal.record_placing("b", "QLb", "600000.SH", "buy", 200, "t", NOW, price=10.0)
+    assert journal.bought_value_on(date(2026, 11, 20), excluding="b") == 1000.0
+    journal.close()
