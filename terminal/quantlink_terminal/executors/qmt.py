@@ -26,19 +26,13 @@ from quantlink_terminal.executors.base import (
     OrderStateUnknown,
 )
 from quantlink_terminal.executors.xtcalls import OrderBook, Unresponsive, bounded_call, callback_class
-from quantlink_terminal.models import BUY, EXECUTED, FAILED, Outcome
+from quantlink_terminal.executors.xtorders import FINAL_STATUSES, order_outcome
+from quantlink_terminal.models import BUY, FAILED, Outcome
 from quantlink_terminal.reasons import Reason
 
 log = logging.getLogger(__name__)
 
 ModuleLoader = Callable[[str], ModuleType]
-
-# xtconstant order statuses (委托状态). Named here so the code reads; values are xtquant's and stable.
-ORDER_PART_CANCEL = 53  # 部撤: part filled, the rest cancelled
-ORDER_CANCELED = 54  # 已撤
-ORDER_SUCCEEDED = 56  # 已成
-ORDER_JUNK = 57  # 废单: refused by the broker or the exchange
-FINAL_STATUSES = frozenset({ORDER_PART_CANCEL, ORDER_CANCELED, ORDER_SUCCEEDED, ORDER_JUNK})
 
 # The account types the agent trades (xtconstant.ACCOUNT_TYPE_DICT names). It places cash-account stock
 # orders (STOCK_BUY / STOCK_SELL), which a credit or futures account would refuse.
@@ -331,50 +325,4 @@ class QmtExecutor:
                 self._book.record_order(queried)
 
     def _outcome(self, order_id: int, order: Any) -> Outcome:
-        """Map the order's last known state (None: none seen yet) to the ack."""
-        broker_order_id = str(order_id)
-        error = self._book.errors_by_order.get(order_id)
-        status = None if order is None else int(order.order_status)
-        if error is not None or status == ORDER_JUNK:
-            message = (order.status_msg if order is not None else "") or error
-            return Outcome(
-                status=FAILED,
-                broker_order_id=broker_order_id,
-                filled=0,
-                error=f"broker rejected the order (废单): {message} | 券商废单：{message}",
-                code="broker.junk",
-            )
-        fills = self._book.trades.get(order_id, [])
-        filled = (int(order.traded_volume) if order is not None else 0) or sum(v for v, _ in fills)
-        avg_price = (float(order.traded_price) if order is not None else 0.0) or _average(fills)
-        if status == ORDER_CANCELED and filled == 0:
-            message = order.status_msg or "no counterparty"
-            return Outcome(
-                status=FAILED,
-                broker_order_id=broker_order_id,
-                filled=0,
-                error=f"cancelled with nothing filled: {message} | 已撤单，未成交：{message}",
-                code="broker.cancelled",
-            )
-        still_open = None
-        if status not in FINAL_STATUSES:
-            # A resting limit order: it is placed, so the signal is executed; say what is known so far.
-            timeout = self._settings.order_timeout
-            still_open = (
-                f"order still open at the broker (status {status}) after {timeout:.0f} s; {filled} filled "
-                f"so far | 委托仍在券商挂单（状态 {status}），{timeout:.0f} 秒内已成交 {filled} 股"
-            )
-        return Outcome(
-            status=EXECUTED,
-            broker_order_id=broker_order_id,
-            filled=filled,
-            avg_price=round(avg_price, 4) or None,
-            executed_at=to_iso(self._clock()),
-            error=still_open,
-            code="broker.still_open" if still_open else None,
-        )
-
-
-def _average(fills: list[tuple[int, float]]) -> float:
-    volume = sum(v for v, _ in fills)
-    return sum(v * p for v, p in fills) / volume if volume else 0.0
+        return order_outcome(self._book, order_id, order, self._settings.order_timeout, to_iso(self._clock()))
