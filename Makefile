@@ -4,12 +4,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FUNCTIONS := $(wildcard functions/*/app.py)
+# The xtquant wheel the terminal tests run the vendor's own xttrader from (test-only, never installed;
+# its version is pinned in constraints.txt).
+XTQUANT_VERSION := $(shell sed -n 's/^xtquant==//p' constraints.txt)
+XTQUANT_WHEEL := $(VENV)/vendor/xtquant-$(XTQUANT_VERSION)-py3-none-any.whl
 
-.PHONY: run demo test lint format bench openapi install sam-validate clean web web-test deploy
+.PHONY: run demo test lint format bench openapi install sam-validate terminal-wheel clean web web-test deploy
 
 # constraints.txt pins every dependency to the versions the suite last passed with (regenerate:
-# `.venv/bin/pip freeze --exclude-editable > constraints.txt` after an intended upgrade).
-$(STAMP): pyproject.toml constraints.txt $(wildcard terminal/pyproject.toml)
+# `.venv/bin/pip freeze --exclude-editable > constraints.txt` after an intended upgrade, then put back the
+# test-only xtquant line at its end).
+$(STAMP): pyproject.toml constraints.txt $(wildcard terminal/pyproject.toml) $(XTQUANT_WHEEL)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
@@ -39,6 +44,16 @@ web: $(WEB_DIST)
 web-test: $(WEB_DEPS)
 	cd web && npm run --silent typecheck
 	cd web && npm run --silent test
+
+$(XTQUANT_WHEEL): constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: "xtquant==$(XTQUANT_VERSION)" --dest $(VENV)/vendor
+	@touch $@
+
+## make terminal-wheel: build the terminal agent's wheel into dist/ (what a trader installs next to miniQMT)
+terminal-wheel: $(STAMP)
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist ./terminal
+	@ls dist/quantlink_terminal-*.whl
 
 ## make run: start the local stack (moto + API Gateway emulator) and print the URLs and a demo login
 run: $(STAMP) $(WEB_DIST)
@@ -83,4 +98,4 @@ sam-validate:
 	AWS_DEFAULT_REGION=us-east-1 .venv-sam/bin/sam validate --lint --template template.yaml
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist .artifacts
+	rm -rf $(VENV) .venv-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache web/node_modules web/dist .artifacts dist terminal/build

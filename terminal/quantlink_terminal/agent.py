@@ -8,7 +8,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from quantlink_terminal.activity import ActivityLog
 from quantlink_terminal.backoff import Backoff
+from quantlink_terminal.calendar import market_calendar
 from quantlink_terminal.client import (
     MAX_ACKS_PER_REQUEST,
     ApiError,
@@ -23,6 +25,8 @@ from quantlink_terminal.executors.base import Executor, ExecutorUnavailable
 from quantlink_terminal.journal import Journal
 from quantlink_terminal.models import REJECTED, MalformedSignal, Outcome, Signal, parse_signal
 from quantlink_terminal.ordering import execution_order
+from quantlink_terminal.polling import PollingSettings, PollPolicy
+from quantlink_terminal.reasons import Reason
 from quantlink_terminal.report import HoldingsReporter
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,6 @@ class AgentFatal(Exception):
 
 @dataclass(frozen=True)
 class AgentSettings:
-    pull_wait: int = 20
     pull_max: int = 10
     terminal_id: str | None = None  # only to make messages precise
     config_path: str = "the config file"
@@ -79,6 +82,8 @@ class Agent:
         backoff: Backoff | None = None,
         sleep: Callable[[float], None] | None = None,
         clock: Clock = system_clock,
+        polling: PollPolicy | None = None,
+        activity: ActivityLog | None = None,
     ) -> None:
         self._client = client
         self._runner = runner
@@ -89,6 +94,8 @@ class Agent:
         self._backoff = backoff or Backoff()
         self._sleep = sleep or self._interruptible_sleep
         self._clock = clock
+        self._polling = polling or PollPolicy(PollingSettings(), market_calendar())
+        self._activity = activity or ActivityLog()
         self._stop = threading.Event()
         self._executor_connected = False
 
@@ -124,6 +131,7 @@ class Agent:
         except ExecutorUnavailable as exc:
             # Unacked signals come back after the visibility timeout; the journal keeps them single.
             self._executor_connected = False
+            self._activity.executor_unavailable(self._executor.name, str(exc), exc.fix)
             self._pause(f"{self._executor.name} executor unavailable: {exc}. {exc.fix}")
         except ApiError as exc:
             raise AgentFatal(
@@ -148,8 +156,12 @@ class Agent:
         self._ensure_executor()
         self._flush_acks()
         self._reporter.report_if_due()
-        raw_signals = self._pull()
+        plan = self._polling.plan(self._clock())
+        raw_signals = self._pull(plan.wait)
         self._backoff.reset()
+        if not raw_signals and plan.idle_sleep:
+            # Outside the trading windows: a cheap poll now and then instead of a billed long-poll.
+            self._sleep(plan.idle_sleep)
         signals = self._parse(raw_signals)
         handled = 0
         for signal in execution_order(signals):
@@ -169,14 +181,14 @@ class Agent:
             self._executor_connected = True
             log.info("%s executor connected", self._executor.name)
 
-    def _pull(self) -> list[dict[str, Any]]:
+    def _pull(self, wait: int) -> list[dict[str, Any]]:
         """Long-poll in a helper thread so Ctrl-C is noticed at once, even on Windows where a blocking
         socket read does not see it; a pull abandoned on stop just redelivers."""
         box: dict[str, Any] = {}
 
         def pull() -> None:
             try:
-                box["signals"] = self._client.pull(self._settings.pull_wait, self._settings.pull_max)
+                box["signals"] = self._client.pull(wait, self._settings.pull_max)
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which re-raises it
                 box["error"] = exc
 
@@ -205,10 +217,11 @@ class Agent:
             log.error("ignoring a pulled signal that cannot be acked: %s", exc.reason)
             return
         log.error("signal %s rejected: %s", exc.signal_id, exc.reason)
+        reason = Reason("malformed", exc.reason, f"信号格式有误：{exc.reason}")
         self._journal.record_outcome(
             exc.signal_id,
             client_order_id(exc.signal_id),
-            Outcome(status=REJECTED, error=exc.reason),
+            Outcome.refused(REJECTED, reason),
             exc.ack_token,
             self._now(),
         )
@@ -232,7 +245,7 @@ class Agent:
             for signal_id, ack in batch:
                 if accepted.get(signal_id):
                     self._journal.mark_acked(signal_id, self._now())
-                    log.info("acked %s: %s", signal_id, ack["status"])
+                    self._activity.acked(signal_id, ack["status"])
                 else:
                     # A stale token (the message became visible again): the redelivery brings a fresh one.
                     log.warning(

@@ -19,6 +19,7 @@ from quantlink_terminal.executors.base import Executor, ExecutorUnavailable
 from quantlink_terminal.fingerprint import device_fingerprint
 from quantlink_terminal.journal import Journal
 from quantlink_terminal.models import REJECTED
+from quantlink_terminal.pause import PauseSwitch
 
 PROBE_SIGNAL_ID = "doctor-probe"
 
@@ -39,9 +40,36 @@ def check_config(path: str) -> tuple[AgentConfig | None, Check]:
             "config",
             False,
             str(exc),
-            "Edit the config file (see terminal/examples/config.toml for every setting).",
+            "Edit the config file (`quantlink-terminal init --config example.toml` writes one that lists and "
+            "explains every setting).",
         )
     return config, Check("config", True, f"{path}: executor {config.executor}, API {config.api_base}")
+
+
+def check_risk(config: AgentConfig) -> Check:
+    """Informational: which of the trader's own limits are on, and whether trading is paused."""
+    limits = config.risk
+    on = [
+        f"{name} {value:g}"
+        for name, value in (
+            ("max_order_value", limits.max_order_value),
+            ("max_daily_buy_value", limits.max_daily_buy_value),
+            ("max_position_share", limits.max_position_share),
+            ("max_price_deviation", limits.max_price_deviation),
+        )
+        if value is not None
+    ]
+    on += [f"{name} {list(value)}" for name, value in (
+        ("allowed_securities", limits.allowed_securities), ("blocked_securities", limits.blocked_securities),
+    ) if value]  # fmt: skip
+    if limits.trading_hours_only:
+        on.append("trading_hours_only")
+    paused = PauseSwitch(config.pause_file).state()
+    detail = ", ".join(on) or "no limits set"
+    if paused is not None:
+        until = "every signal is refused until `quantlink-terminal resume`"
+        detail += f"; PAUSED ({config.pause_file} exists): {until}"
+    return Check("risk guards", True, detail)
 
 
 def check_journal(config: AgentConfig) -> Check:
@@ -131,6 +159,7 @@ def run_doctor(path: str, build_executor: Callable[[AgentConfig], Executor], out
         fingerprint = device_fingerprint(config.device_fingerprint)
         client = QuantLinkClient(config.api_base, config.auth_token, fingerprint)
         checks.append(check_journal(config))
+        checks.append(check_risk(config))
         api = check_api(client, config)
         checks.append(api)
         if api.ok:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from typing import Callable
 
+from quantlink_terminal.activity import ActivityLog
 from quantlink_terminal.clock import Clock, parse_iso, system_clock, to_iso
-from quantlink_terminal.executors.base import Executor, OrderRequest
+from quantlink_terminal.executors.base import Executor, OrderRequest, OrderStateUnknown
+from quantlink_terminal.instruments import round_limit_price
 from quantlink_terminal.journal import ACKED, DONE, PLACING, Journal, JournalEntry
 from quantlink_terminal.models import FAILED, REJECTED, Outcome, Signal
+from quantlink_terminal.reasons import Reason
+from quantlink_terminal.risk import RiskGuard
 from quantlink_terminal.sizing import SizingError, SizingRule, size_order
 
 log = logging.getLogger(__name__)
@@ -31,21 +36,26 @@ class SignalRunner:
         journal: Journal,
         executor: Executor,
         sizing: SizingRule,
+        risk: RiskGuard,
         clock: Clock = system_clock,
         after_outcome_recorded: OutcomeHook | None = None,
+        activity: ActivityLog | None = None,
     ) -> None:
         self._journal = journal
         self._executor = executor
         self._sizing = sizing
+        self._risk = risk
         self._clock = clock
         # Test seam: the e2e test makes the agent die right here, between execution and ack.
         self._after_outcome_recorded = after_outcome_recorded
+        self._activity = activity or ActivityLog()
 
     def run(self, signal: Signal) -> Outcome:
         """The outcome to ack; afterwards the journal holds it as DONE with this signal's ack token.
         May raise ExecutorUnavailable: the signal is then left unacked and comes back later."""
         entry = self._journal.get(signal.signal_id)
         if entry is not None and entry.state in (DONE, ACKED) and entry.outcome is not None:
+            self._activity.received(signal, redelivery=True)
             log.info(
                 "signal %s was already handled (%s); acking it from the journal, not executing it again",
                 signal.signal_id,
@@ -53,6 +63,7 @@ class SignalRunner:
             )
             self._journal.remember_ack_token(signal.signal_id, signal.ack_token, self._now())
             return entry.outcome
+        self._activity.received(signal)
         if entry is not None and entry.state == PLACING:
             return self._reconcile(signal, entry)
         return self._execute(signal, journaled=False)
@@ -62,7 +73,24 @@ class SignalRunner:
     def _reconcile(self, signal: Signal, entry: JournalEntry) -> Outcome:
         """The agent stopped after journaling this order but before recording its outcome: the order may or
         may not have reached the broker. Ask the broker before deciding; never place blindly."""
-        found = self._executor.find_order(entry.client_order_id)
+        journaled_day = parse_iso(entry.created_at).date()
+        try:
+            found = self._executor.find_order(entry.client_order_id)
+        except OrderStateUnknown as exc:
+            return self._record(
+                signal,
+                entry.client_order_id,
+                Outcome.refused(
+                    FAILED,
+                    Reason(
+                        "order_state_unknown",
+                        f"the agent stopped while placing this order and the broker could not say whether it "
+                        f"arrived ({exc}); not placed again: check the order list in QMT",
+                        f"下单过程中程序中断，券商无法确认该委托是否已报（{exc}）；"
+                        "为防重复下单未再次下单，请在 QMT 中核对当日委托",
+                    ),
+                ),
+            )
         if found is not None:
             log.warning(
                 "signal %s: recovered the outcome of order %s placed before a restart (%s)",
@@ -71,18 +99,20 @@ class SignalRunner:
                 found.status,
             )
             return self._record(signal, entry.client_order_id, found)
-        journaled_day = parse_iso(entry.created_at).date()
         if journaled_day != self._clock().date():
             # Broker order queries only cover today: absence proves nothing about an earlier day.
             return self._record(
                 signal,
                 entry.client_order_id,
-                Outcome(
-                    status=FAILED,
-                    error=(
+                Outcome.refused(
+                    FAILED,
+                    Reason(
+                        "order_state_unknown",
                         f"the agent stopped while placing this order on {journaled_day}; no order with "
                         f"remark {entry.client_order_id} is visible today, so it was not placed again. "
-                        "Check the broker's order history."
+                        "Check the broker's order history.",
+                        f"{journaled_day} 下单过程中程序中断；今日查不到备注为 "
+                        f"{entry.client_order_id} 的委托，为防重复下单未再次下单，请核对券商历史委托",
                     ),
                 ),
             )
@@ -91,18 +121,34 @@ class SignalRunner:
 
     def _execute(self, signal: Signal, journaled: bool) -> Outcome:
         order_key = client_order_id(signal.signal_id)
-        refusal = self._refusal(signal)
+        refusal = self._expired(signal) or self._risk.before_sizing(signal, self._clock())
         if refusal is not None:
-            return self._record(signal, order_key, Outcome(status=REJECTED, error=refusal))
+            return self._record(signal, order_key, Outcome.refused(REJECTED, refusal))
         try:
             rule = self._sizing.overridden_by(signal.sizing)
         except (SizingError, TypeError, ValueError) as exc:
-            return self._record(signal, order_key, Outcome(status=REJECTED, error=f"bad sizing: {exc}"))
+            reason = Reason("sizing.bad_sizing", f"bad sizing: {exc}", f"跟单比例设置有误：{exc}")
+            return self._record(signal, order_key, Outcome.refused(REJECTED, reason))
+        limit_price = None
+        if signal.limit_price is not None:
+            limit_price = round_limit_price(signal.security, signal.side, signal.limit_price)
+            if limit_price <= 0:
+                reason = Reason(
+                    "bad_limit_price",
+                    f"limit price {signal.limit_price} is below one tick of {signal.security}",
+                    f"限价 {signal.limit_price} 低于 {signal.security} 的最小价位",
+                )
+                return self._record(signal, order_key, Outcome.refused(REJECTED, reason))
         account = self._executor.account()
-        price = signal.limit_price or signal.price or self._executor.last_price(signal.security)
+        price = limit_price or signal.price or self._executor.last_price(signal.security)
         sized = size_order(signal, rule, account, price)
         if sized.volume == 0:
-            return self._record(signal, order_key, Outcome(status=REJECTED, error=sized.reason))
+            assert sized.reason is not None
+            return self._record(signal, order_key, Outcome.refused(REJECTED, sized.reason))
+        bought_today = self._journal.bought_value_on(self._clock().date(), excluding=signal.signal_id)
+        refusal = self._risk.before_placing(signal, sized.volume, price, account, bought_today)
+        if refusal is not None:
+            return self._record(signal, order_key, Outcome.refused(REJECTED, refusal))
         log.info(
             "signal %s: %s %d %s (%s sizing%s)",
             signal.signal_id,
@@ -121,38 +167,49 @@ class SignalRunner:
                 sized.volume,
                 signal.ack_token,
                 self._now(),
+                strategy_id=signal.strategy_id,
+                amount=signal.amount,
+                price=price,
             )
-        outcome = self._executor.place(
-            OrderRequest(
-                client_order_id=order_key,
-                security=signal.security,
-                side=signal.side,
-                volume=sized.volume,
-                limit_price=signal.limit_price,
-                reference_price=signal.price,
-            )
+        order = OrderRequest(
+            client_order_id=order_key,
+            security=signal.security,
+            side=signal.side,
+            volume=sized.volume,
+            limit_price=limit_price,
+            reference_price=signal.price,
         )
-        return self._record(signal, order_key, outcome)
+        self._activity.order_sent(signal, order)
+        return self._record(signal, order_key, self._executor.place(order))
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _refusal(self, signal: Signal) -> str | None:
+    def _expired(self, signal: Signal) -> Reason | None:
         now = self._clock()
-        if signal.expires_at is not None and now >= signal.expires_at:
-            return f"expired at {to_iso(signal.expires_at)}, pulled at {to_iso(now)}; not executed"
-        return None
+        if signal.expires_at is None or now < signal.expires_at:
+            return None
+        expired, pulled = to_iso(signal.expires_at), to_iso(now)
+        return Reason(
+            "expired",
+            f"expired at {expired}, pulled at {pulled}; not executed",
+            f"信号已于 {expired} 过期（{pulled} 收到），未执行",
+        )
 
     def _record(self, signal: Signal, order_key: str, outcome: Outcome) -> Outcome:
         if outcome.executed_at is None and outcome.status != REJECTED:
-            outcome = Outcome(
-                status=outcome.status,
-                broker_order_id=outcome.broker_order_id,
-                filled=outcome.filled,
-                avg_price=outcome.avg_price,
-                executed_at=self._now(),
-                error=outcome.error,
-            )
-        self._journal.record_outcome(signal.signal_id, order_key, outcome, signal.ack_token, self._now())
+            outcome = replace(outcome, executed_at=self._now())
+        self._journal.record_outcome(
+            signal.signal_id,
+            order_key,
+            outcome,
+            signal.ack_token,
+            self._now(),
+            strategy_id=signal.strategy_id,
+            security=signal.security,
+            side=signal.side,
+            amount=signal.amount,
+        )
+        self._activity.outcome(signal, outcome)
         if self._after_outcome_recorded is not None:
             self._after_outcome_recorded(signal.signal_id)
         return outcome

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import date
 
-from quantlink_terminal.models import Outcome
+from quantlink_terminal.models import BUY, EXECUTED, Outcome
 
 PLACING = "placing"  # the order may be at the broker; the outcome is not recorded yet
 DONE = "done"  # the outcome is recorded; the ack may not have reached the server
@@ -33,6 +34,12 @@ CREATE TABLE IF NOT EXISTS executions (
 CREATE INDEX IF NOT EXISTS executions_state ON executions (state);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Columns added after the first release; a journal from an older agent gains them on open.
+_ADDED_COLUMNS = (("strategy_id", "TEXT"), ("amount", "INTEGER"), ("price", "REAL"))
+_COLUMNS = (
+    "signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at,"
+    " strategy_id, security, side, amount, volume, price, updated_at"
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,17 @@ class JournalEntry:
     ack_token: str | None
     created_at: str
     acked_at: str | None
+    strategy_id: str | None = None
+    security: str | None = None
+    side: str | None = None
+    amount: int | None = None  # the leader's share count
+    volume: int | None = None  # this terminal's order, once sized
+    price: float | None = None  # the price the order was sized and checked at
+    updated_at: str | None = None
+
+    @property
+    def day(self) -> str:
+        return self.created_at[:10]  # journal times are China time, so the prefix is the trading day
 
 
 class Journal:
@@ -53,16 +71,17 @@ class Journal:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        present = {str(row[1]) for row in self._db.execute("PRAGMA table_info(executions)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in present:
+                self._db.execute(f"ALTER TABLE executions ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self._db.close()
 
     def get(self, signal_id: str) -> JournalEntry | None:
-        row = self._db.execute(
-            "SELECT signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at"
-            " FROM executions WHERE signal_id = ?",
-            (signal_id,),
-        ).fetchone()
+        query = f"SELECT {_COLUMNS} FROM executions WHERE signal_id = ?"  # noqa: S608 - constant columns
+        row = self._db.execute(query, (signal_id,)).fetchone()
         return None if row is None else _entry(row)
 
     def record_placing(
@@ -74,22 +93,38 @@ class Journal:
         volume: int,
         ack_token: str,
         now: str,
+        strategy_id: str | None = None,
+        amount: int | None = None,
+        price: float | None = None,
     ) -> None:
         """Raises sqlite3.IntegrityError if the signal is already journaled: never place twice."""
         self._db.execute(
             "INSERT INTO executions (signal_id, client_order_id, state, security, side, volume, ack_token,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (signal_id, client_order_id, PLACING, security, side, volume, ack_token, now, now),
-        )
+            " created_at, updated_at, strategy_id, amount, price)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                signal_id, client_order_id, PLACING, security, side, volume, ack_token, now, now,
+                strategy_id, amount, price,
+            ),
+        )  # fmt: skip
 
     def record_outcome(
-        self, signal_id: str, client_order_id: str, outcome: Outcome, ack_token: str, now: str
+        self,
+        signal_id: str,
+        client_order_id: str,
+        outcome: Outcome,
+        ack_token: str,
+        now: str,
+        strategy_id: str | None = None,
+        security: str | None = None,
+        side: str | None = None,
+        amount: int | None = None,
     ) -> None:
-        """Record the outcome; creates the row for outcomes reached without an order (expired, sized to 0)."""
+        """Record the outcome; creates the row for outcomes reached without an order (expired, refused)."""
         self._db.execute(
             "INSERT OR IGNORE INTO executions (signal_id, client_order_id, state, ack_token, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (signal_id, client_order_id, DONE, ack_token, now, now),
+            " updated_at, strategy_id, security, side, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (signal_id, client_order_id, DONE, ack_token, now, now, strategy_id, security, side, amount),
         )
         self._db.execute(
             "UPDATE executions SET state = ?, outcome = ?, ack_token = ?, updated_at = ?"
@@ -114,11 +149,41 @@ class Journal:
 
     def pending_acks(self, limit: int) -> list[JournalEntry]:
         rows = self._db.execute(
-            "SELECT signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at"
-            " FROM executions WHERE state = ? AND ack_token IS NOT NULL ORDER BY updated_at LIMIT ?",
+            f"SELECT {_COLUMNS} FROM executions WHERE state = ? AND ack_token IS NOT NULL"  # noqa: S608 - constant columns
+            " ORDER BY updated_at LIMIT ?",
             (DONE, limit),
         ).fetchall()
         return [_entry(row) for row in rows]
+
+    def unacked_count(self) -> int:
+        (count,) = self._db.execute("SELECT COUNT(*) FROM executions WHERE state = ?", (DONE,)).fetchone()
+        return int(count)
+
+    def recent(self, limit: int) -> list[JournalEntry]:
+        """The newest `limit` signals, newest first."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM executions ORDER BY created_at DESC, rowid DESC LIMIT ?",  # noqa: S608
+            (limit,),
+        ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def on_day(self, day: date) -> list[JournalEntry]:
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM executions WHERE created_at LIKE ? ORDER BY created_at, rowid",  # noqa: S608 - constant columns
+            (day.isoformat() + "%",),
+        ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def bought_value_on(self, day: date, excluding: str | None = None) -> float:
+        """CNY of buys placed that day: orders in flight or executed (a refused or failed one bought nothing),
+        at the price they were checked at. `excluding` leaves out the signal being (re)checked."""
+        total = 0.0
+        for entry in self.on_day(day):
+            if entry.side != BUY or not entry.volume or entry.price is None or entry.signal_id == excluding:
+                continue
+            if entry.outcome is None or entry.outcome.status == EXECUTED:
+                total += entry.volume * entry.price
+        return total
 
     def mark_acked(self, signal_id: str, now: str) -> None:
         self._db.execute(
@@ -134,14 +199,26 @@ class Journal:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
 
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def _entry(row: tuple[object, ...]) -> JournalEntry:
-    signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at = row
+    (signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at,
+     strategy_id, security, side, amount, volume, price, updated_at) = row  # fmt: skip
     return JournalEntry(
         signal_id=str(signal_id),
         client_order_id=str(client_order_id),
         state=str(state),
         outcome=None if outcome is None else Outcome.from_json(str(outcome)),
-        ack_token=None if ack_token is None else str(ack_token),
+        ack_token=_text(ack_token),
         created_at=str(created_at),
-        acked_at=None if acked_at is None else str(acked_at),
+        acked_at=_text(acked_at),
+        strategy_id=_text(strategy_id),
+        security=_text(security),
+        side=_text(side),
+        amount=None if amount is None else int(str(amount)),
+        volume=None if volume is None else int(str(volume)),
+        price=None if price is None else float(str(price)),
+        updated_at=_text(updated_at),
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from quantlink_terminal.clock import parse_iso
+from quantlink_terminal.reasons import Reason
 
 BUY = "buy"
 SELL = "sell"
@@ -68,6 +69,7 @@ class Outcome:
     avg_price: float | None = None
     executed_at: str | None = None
     error: str | None = None
+    code: str | None = None  # why, as a stable code (reasons.Reason.code); kept locally, not acked
 
     def to_ack(self, signal_id: str, ack_token: str) -> dict[str, Any]:
         ack: dict[str, Any] = {"signalId": signal_id, "ackToken": ack_token, "status": self.status}
@@ -88,6 +90,10 @@ class Outcome:
     @classmethod
     def from_json(cls, text: str) -> Outcome:
         return cls(**json.loads(text))
+
+    @classmethod
+    def refused(cls, status: str, reason: Reason) -> Outcome:
+        return cls(status=status, error=reason.text(), code=reason.code)
 
 
 def _optional_float(raw: Mapping[str, Any], key: str) -> float | None:

@@ -6,6 +6,7 @@ import logging
 from datetime import time
 from typing import Any
 
+from quantlink_terminal.calendar import MarketCalendar, market_calendar
 from quantlink_terminal.client import ApiError, DeviceTakenOver, QuantLinkClient, TransientError, Unauthorized
 from quantlink_terminal.clock import Clock, system_clock, to_iso
 from quantlink_terminal.executors.base import AccountSnapshot, Executor
@@ -40,12 +41,14 @@ class HoldingsReporter:
         journal: Journal,
         after_close: time | None = DEFAULT_AFTER_CLOSE,
         clock: Clock = system_clock,
+        calendar: MarketCalendar | None = None,
     ) -> None:
         self._client = client
         self._executor = executor
         self._journal = journal
         self._after_close = after_close
         self._clock = clock
+        self._calendar = calendar or market_calendar()
         self._retry_at: float | None = None
 
     def report_now(self) -> dict[str, Any]:
@@ -59,7 +62,7 @@ class HoldingsReporter:
             return False
         now = self._clock()
         today = now.date().isoformat()
-        if now.weekday() >= 5 or now.time() < self._after_close:
+        if now.time() < self._after_close or not self._calendar.is_trading_day(now.date()):
             return False
         if self._journal.get_meta(REPORTED_ON_KEY) == today:
             return False

@@ -1,14 +1,16 @@
 """Turn the leader's order into this follower's share count: sizing mode, A-share lot rules, sellable
-volume (T+1) and available cash. Pure functions: every input is an argument."""
+volume (T+1) and available cash after fees. Pure functions: every input is an argument."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from quantlink_terminal.executors.base import AccountSnapshot
+from quantlink_terminal.instruments import largest_valid_sell, lot_rule
 from quantlink_terminal.models import BUY, Signal
+from quantlink_terminal.reasons import Reason, money
 
 MIRROR = "mirror"
 RATIO = "ratio"
@@ -18,6 +20,9 @@ MODES = (MIRROR, RATIO, FIXED)
 SHRINK = "shrink"
 REJECT = "reject"
 CASH_POLICIES = (SHRINK, REJECT)
+
+# 过户费 (transfer fee), charged on both sides by SSE and SZSE since 2022: 0.001% of the traded value.
+TRANSFER_FEE_RATE = 0.00001
 
 
 class SizingError(ValueError):
@@ -31,6 +36,9 @@ class SizingRule:
     on_insufficient_cash: str = SHRINK
     # A market buy may fill above the leader's price; keep this share of cash aside so it still fits.
     market_buy_buffer: float = 0.01
+    # The broker's commission on a buy (佣金): a rate of the value with a minimum per order (often 5 CNY).
+    commission_rate: float = 0.0003
+    min_commission: float = 5.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -43,53 +51,42 @@ class SizingRule:
             )
         if not 0 <= self.market_buy_buffer < 1:
             raise SizingError(f"market_buy_buffer must be in [0, 1), got {self.market_buy_buffer!r}")
+        if not 0 <= self.commission_rate < 0.01:
+            raise SizingError(f"commission_rate must be in [0, 0.01), got {self.commission_rate!r}")
+        if not 0 <= self.min_commission <= 100:
+            raise SizingError(f"min_commission must be in [0, 100] CNY, got {self.min_commission!r}")
 
     def overridden_by(self, server_sizing: Mapping[str, Any]) -> SizingRule:
-        """The subscription's sizing (set by the owner on the server) wins over the local default; cash
-        handling stays local because only the trader knows how much slack their account needs."""
+        """The subscription's sizing (set by the owner on the server) wins over the local default; cash and
+        fee handling stay local because only the trader knows their account."""
         if not server_sizing:
             return self
-        return SizingRule(
+        return replace(
+            self,
             mode=str(server_sizing.get("mode", self.mode)),
             multiplier=float(server_sizing.get("multiplier", 1.0)),
-            on_insufficient_cash=self.on_insufficient_cash,
-            market_buy_buffer=self.market_buy_buffer,
         )
 
+    def buy_cost(self, value: float) -> float:
+        """Cash a buy of `value` takes, fees included."""
+        return value + max(self.min_commission, value * self.commission_rate) + value * TRANSFER_FEE_RATE
 
-@dataclass(frozen=True)
-class LotRule:
-    """An order must be at least `minimum` shares, then grow in `step`s."""
-
-    minimum: int
-    step: int
-
-    def round_down(self, volume: int) -> int:
-        if volume < self.minimum:
-            return 0
-        return self.minimum + (volume - self.minimum) // self.step * self.step
-
-
-def lot_rule(security: str) -> LotRule:
-    """SSE/SZSE main boards and ChiNext trade in 100-share lots; the STAR market (688/689) from 200 shares
-    in steps of 1; the Beijing exchange from 100 shares in steps of 1."""
-    code, _, exchange = security.partition(".")
-    if exchange == "SH" and code.startswith(("688", "689")):
-        return LotRule(minimum=200, step=1)
-    if exchange == "BJ":
-        return LotRule(minimum=100, step=1)
-    return LotRule(minimum=100, step=100)
+    def affordable_value(self, cash: float) -> float:
+        """The largest order value whose cost with fees fits in `cash`."""
+        with_min_fee = (cash - self.min_commission) / (1 + TRANSFER_FEE_RATE)
+        with_rate = cash / (1 + self.commission_rate + TRANSFER_FEE_RATE)
+        return max(0.0, min(with_min_fee, with_rate))
 
 
 @dataclass(frozen=True)
 class SizedOrder:
     volume: int  # 0 means rejected, with `reason`
-    reason: str | None = None
+    reason: Reason | None = None
     note: str | None = None  # why the volume differs from the plain scaled target (shrunk, closed)
 
 
-def _rejected(reason: str) -> SizedOrder:
-    return SizedOrder(volume=0, reason=reason)
+def _rejected(code: str, en: str, zh: str) -> SizedOrder:
+    return SizedOrder(volume=0, reason=Reason(f"sizing.{code}", en, zh))
 
 
 def scaled_amount(signal: Signal, rule: SizingRule, follower_total_asset: float) -> float:
@@ -109,64 +106,83 @@ def size_order(signal: Signal, rule: SizingRule, account: AccountSnapshot, price
     try:
         target = scaled_amount(signal, rule, account.total_asset)
     except SizingError as exc:
-        return _rejected(str(exc))
+        return _rejected(
+            "no_leader_value", str(exc), "按比例跟单需要策略的总资产（totalValue），此信号没有提供"
+        )
     if signal.side == BUY:
         return _size_buy(signal, rule, account, price, target)
     return _size_sell(signal, account, target)
 
 
 def _size_sell(signal: Signal, account: AccountSnapshot, target: float) -> SizedOrder:
-    lots = lot_rule(signal.security)
-    holding = account.holding(signal.security)
+    security = signal.security
+    holding = account.holding(security)
     if holding.sellable <= 0:
         if holding.volume > 0:
             return _rejected(
-                f"nothing sellable in {signal.security} today: {holding.volume} shares held, "
-                "all bought today (T+1)"
+                "nothing_sellable",
+                f"nothing sellable in {security} today: {holding.volume} shares held, all bought today (T+1)",
+                f"{security} 今日无可卖数量：持有 {holding.volume} 股均为今日买入（T+1）",
             )
-        return _rejected(f"no position in {signal.security} to sell")
+        return _rejected("no_position", f"no position in {security} to sell", f"没有 {security} 的持仓可卖")
     note = None
     wanted = math.floor(target + 1e-9)
     if signal.leader.position_after == 0:
         # The leader closed the position: close ours too, whatever the scaled count says, so no
         # odd-lot remainder is left behind.
         wanted, note = holding.volume, "leader closed the position"
-    volume = min(wanted, holding.sellable)
-    if volume == holding.volume:
-        # Selling the whole position is the one case an odd lot may be sold.
-        return SizedOrder(volume=volume, note=note)
-    rounded = lots.round_down(volume)
-    if rounded == 0:
+    volume = largest_valid_sell(security, wanted, holding.sellable)
+    if volume == 0:
+        minimum = lot_rule(security).minimum
         return _rejected(
-            f"sized to {volume} shares, below the minimum sell lot of {lots.minimum} "
-            f"(holding {holding.volume}, sellable {holding.sellable})"
+            "below_min_lot",
+            f"sized to {wanted} shares, below the minimum sell lot of {minimum} "
+            f"(holding {holding.volume}, sellable {holding.sellable})",
+            f"按比例计算为卖出 {wanted} 股，不足最小卖出单位 {minimum} 股（持有 {holding.volume} 股，"
+            f"可卖 {holding.sellable} 股）",
         )
-    if volume < wanted:
+    if wanted > holding.sellable:
         note = f"capped at the {holding.sellable} sellable shares"
-    return SizedOrder(volume=rounded, note=note)
+    return SizedOrder(volume=volume, note=note)
 
 
 def _size_buy(
     signal: Signal, rule: SizingRule, account: AccountSnapshot, price: float | None, target: float
 ) -> SizedOrder:
-    lots = lot_rule(signal.security)
+    security = signal.security
+    lots = lot_rule(security)
     volume = lots.round_down(math.floor(target + 1e-9))
     if volume == 0:
-        return _rejected(f"sized to {target:.0f} shares, below the minimum lot of {lots.minimum}")
+        return _rejected(
+            "below_min_lot",
+            f"sized to {target:.0f} shares, below the minimum lot of {lots.minimum}",
+            f"按比例计算为 {target:.0f} 股，不足最小买入单位 {lots.minimum} 股",
+        )
     if price is None or price <= 0:
-        return _rejected(f"no price known for {signal.security}; cannot check the buy against cash")
+        return _rejected(
+            "no_price",
+            f"no price known for {security}; cannot check the buy against cash",
+            f"无法取得 {security} 的价格，无法核对可用资金",
+        )
     unit_cost = price if signal.is_limit else price * (1 + rule.market_buy_buffer)
-    needed = volume * unit_cost
+    needed = rule.buy_cost(volume * unit_cost)
     if needed <= account.cash:
         return SizedOrder(volume=volume)
     if rule.on_insufficient_cash == REJECT:
         return _rejected(
-            f"insufficient cash: {volume} shares need {needed:.2f}, available {account.cash:.2f}"
+            "insufficient_cash",
+            f"insufficient cash: {volume} shares need {money(needed)} with fees, "
+            f"available {money(account.cash)}",
+            f"可用资金不足：{volume} 股含费用需 {money(needed)} 元，可用 {money(account.cash)} 元",
         )
-    affordable = lots.round_down(min(volume, math.floor(account.cash / unit_cost)))
+    affordable = lots.round_down(min(volume, math.floor(rule.affordable_value(account.cash) / unit_cost)))
     if affordable == 0:
+        one_lot = rule.buy_cost(lots.minimum * unit_cost)
         return _rejected(
-            f"insufficient cash: one lot of {lots.minimum} needs {lots.minimum * unit_cost:.2f}, "
-            f"available {account.cash:.2f}"
+            "insufficient_cash",
+            f"insufficient cash: one lot of {lots.minimum} needs {money(one_lot)} with fees, "
+            f"available {money(account.cash)}",
+            f"可用资金不足：最小买入 {lots.minimum} 股含费用需 {money(one_lot)} 元，"
+            f"可用 {money(account.cash)} 元",
         )
     return SizedOrder(volume=affordable, note=f"shrunk from {volume} to {affordable} shares to fit the cash")

@@ -1,12 +1,13 @@
-"""The terminal agent as a real subprocess on the local stack: webhook -> agent (paper executor) ->
-ack -> timeline, and a kill between execution and ack that must not execute the signal twice."""
+"""The terminal agent as a real subprocess on the local stack: webhook -> agent (paper executor) -> ack ->
+timeline; a kill between execution and ack that must not execute the signal twice, even when the signal
+comes back with a fresh ack token; and a risk guard's refusal, visible in the owner's timeline and in
+`quantlink-terminal status`."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +19,10 @@ import pytest
 
 from quantlink_local.client import OwnerClient, joinquant_signal, post_webhook
 from quantlink_local.process import RunningStack
+from quantlink_terminal.activity import read_activity
 from quantlink_terminal.cli import CRASH_AFTER_OUTCOME_ENV, CRASH_EXIT_CODE
+from quantlink_terminal.clock import system_clock, to_iso
+from quantlink_terminal.journal import Journal
 
 pytestmark = pytest.mark.e2e
 
@@ -84,6 +88,8 @@ def terminal_setup(owner: OwnerClient, local_stack: RunningStack, tmp_path: Path
                 "initial_cash = 1000000.0",
                 "[report]",
                 "enabled = false",
+                "[polling]",
+                "idle_interval = 0",  # long-poll at any hour: the e2e suite runs at night too
             ]
         )
         + "\n",
@@ -128,9 +134,28 @@ def paper_state(folder: Path) -> dict[str, Any]:
 
 
 def journal_state(folder: Path, signal_id: str) -> str:
-    with sqlite3.connect(folder / "journal.sqlite3") as db:
-        (state,) = db.execute("SELECT state FROM executions WHERE signal_id = ?", (signal_id,)).fetchone()
-    return str(state)
+    journal = Journal(str(folder / "journal.sqlite3"))
+    try:
+        entry = journal.get(signal_id)
+    finally:
+        journal.close()
+    assert entry is not None, signal_id
+    return entry.state
+
+
+def orders_sent(folder: Path, signal_id: str) -> int:
+    """How often the agent asked its executor to place this signal, over every run (the activity log)."""
+    events = read_activity(str(folder / "quantlink-activity.jsonl"))
+    return sum(1 for e in events if e["event"] == "order_sent" and e["signalId"] == signal_id)
+
+
+def redeliver_now(stack: RunningStack, terminal_id: str, ack_token: str) -> None:
+    """End the in-flight message's visibility timeout at once, as if its 60 s had passed: the next pull
+    gets the signal again with a fresh receipt, so a fresh ackToken ("<strategyId>:<receipt>")."""
+    sqs = stack.aws("sqs")
+    [queue_url] = [url for url in sqs.list_queues()["QueueUrls"] if url.endswith(f"-{terminal_id}.fifo")]
+    receipt = ack_token.partition(":")[2]
+    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
 
 
 def test_agent_executes_a_webhook_signal_and_acks_it(
@@ -155,9 +180,13 @@ def test_agent_executes_a_webhook_signal_and_acks_it(
 
 
 def test_agent_killed_between_execution_and_ack_executes_once(
-    owner: OwnerClient, terminal_setup: dict[str, Any], agents: list[AgentProcess]
+    owner: OwnerClient,
+    local_stack: RunningStack,
+    terminal_setup: dict[str, Any],
+    agents: list[AgentProcess],
 ) -> None:
     strategy, folder = terminal_setup["strategy"], terminal_setup["dir"]
+    terminal_id = terminal_setup["terminal"]["terminalId"]
 
     # Given an agent that dies right after journaling the outcome, before acking
     first = AgentProcess(terminal_setup["config"], folder / "agent-1.log", crash_after_outcome=True)
@@ -167,11 +196,20 @@ def test_agent_killed_between_execution_and_ack_executes_once(
     signal_id = answer.json()["signalId"]
     assert first.wait() in (-signal.SIGKILL, CRASH_EXIT_CODE), first.output()
 
-    # Then the order was executed, the outcome journaled, and the server never heard an ack
+    # Then the order was executed once, the outcome journaled, and the server never heard an ack
     assert paper_state(folder)["positions"]["600000.SH"]["volume"] == 1200
-    assert journal_state(folder, signal_id) == "done"
+    assert journal_state(folder, signal_id) == "done" and orders_sent(folder, signal_id) == 1
     unacked = delivery_of(owner, strategy["strategyId"], signal_id)
     assert unacked is not None and unacked["status"] != "EXECUTED" and not unacked.get("ackedAt"), unacked
+
+    # And the signal comes back with a fresh ack token, the journaled one no longer usable: the server
+    # redelivers it, and the agent holds no token to ack it with before it pulls
+    journal = Journal(str(folder / "journal.sqlite3"))
+    entry = journal.get(signal_id)
+    assert entry is not None and entry.ack_token
+    redeliver_now(local_stack, terminal_id, entry.ack_token)
+    journal.forget_ack_token(signal_id, to_iso(system_clock()))
+    journal.close()
 
     # When the agent is started again
     second = AgentProcess(terminal_setup["config"], folder / "agent-2.log")
@@ -179,7 +217,15 @@ def test_agent_killed_between_execution_and_ack_executes_once(
     delivery = wait_for_delivery(owner, strategy["strategyId"], signal_id, "EXECUTED")
     assert second.interrupt() == 0, second.output()
 
-    # Then the signal is acked once, from the journal, and the position is held once
+    # Then it took the journal's "already handled" path: acked from the journal under the fresh token,
+    # the executor never asked to place it again, the position held once
+    assert f"signal {signal_id} was already handled" in second.output()
+    assert orders_sent(folder, signal_id) == 1
+    redelivered = [
+        e for e in read_activity(str(folder / "quantlink-activity.jsonl"))
+        if e["event"] == "signal_received" and e["signalId"] == signal_id
+    ]  # fmt: skip
+    assert [e["redelivery"] for e in redelivered] == [False, True]
     state = paper_state(folder)
     assert state["positions"]["600000.SH"]["volume"] == 1200
     assert len(state["orders"]) == 1
@@ -188,3 +234,39 @@ def test_agent_killed_between_execution_and_ack_executes_once(
         assert delivery[stamp], (stamp, delivery)
     assert f"acked {signal_id}" not in first.output()
     assert second.output().count(f"acked {signal_id}") == 1
+
+
+def test_an_order_above_the_followers_limit_is_refused_with_the_reason_in_the_timeline_and_status(
+    owner: OwnerClient, terminal_setup: dict[str, Any], agents: list[AgentProcess]
+) -> None:
+    strategy, folder, config = terminal_setup["strategy"], terminal_setup["dir"], terminal_setup["config"]
+    # Given a follower whose own limit is 5,000 CNY per order
+    config.write_text(config.read_text(encoding="utf-8") + "[risk]\nmax_order_value = 5000\n", encoding="utf-8")
+    agent = AgentProcess(config, folder / "agent.log")
+    agents.append(agent)
+
+    # When the leader buys 1200 x 10.52 = 12,624 CNY
+    answer = post_webhook(strategy["webhookUrl"], strategy["webhookToken"], signal_body(3))
+    assert answer.status_code == 202, answer.text
+    signal_id = answer.json()["signalId"]
+
+    # Then the owner's timeline shows the refusal and why, in both languages
+    delivery = wait_for_delivery(owner, strategy["strategyId"], signal_id, "REJECTED")
+    assert agent.interrupt() == 0, agent.output()
+    assert "max_order_value" in delivery["error"] and "12,624.00" in delivery["error"]
+    assert "5,000.00" in delivery["error"] and "超过单笔上限" in delivery["error"]
+    assert delivery["ackedAt"] and not delivery["brokerOrderId"]
+    assert paper_state(folder)["positions"] == {}
+    assert orders_sent(folder, signal_id) == 0
+
+    # And so does `quantlink-terminal status` on the trader's PC
+    status = subprocess.run(
+        [sys.executable, "-m", "quantlink_terminal", "status", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    [line] = [line for line in status.stdout.splitlines() if signal_id in line]
+    assert "REJECTED" in line and "max_order_value" in line and "12,624.00" in line and "超过单笔上限" in line
+    assert "1 refused" in status.stdout

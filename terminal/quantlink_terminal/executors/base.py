@@ -16,6 +16,11 @@ class ExecutorUnavailable(RuntimeError):
         self.fix = fix
 
 
+class OrderStateUnknown(RuntimeError):
+    """The broker answered, but cannot tell whether an order exists (xtquant's order query answers None both
+    for "failed" and for "no orders today"). Never a reason to place the order (again)."""
+
+
 @dataclass(frozen=True)
 class Holding:
     volume: int
@@ -61,5 +66,6 @@ class Executor(Protocol):
     def place(self, order: OrderRequest) -> Outcome: ...
 
     def find_order(self, client_order_id: str) -> Outcome | None:
-        """The outcome of an order placed earlier under this client order id, or None if none exists."""
+        """The outcome of an order placed earlier under this client order id, or None if none exists today.
+        Raises OrderStateUnknown when the broker cannot tell, ExecutorUnavailable when it is unreachable."""
         ...

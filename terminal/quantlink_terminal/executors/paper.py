@@ -11,8 +11,8 @@ from typing import Any
 
 from quantlink_terminal.clock import Clock, system_clock, to_iso
 from quantlink_terminal.executors.base import AccountSnapshot, Holding, OrderRequest
+from quantlink_terminal.instruments import is_valid_sell, lot_rule
 from quantlink_terminal.models import BUY, EXECUTED, FAILED, Outcome
-from quantlink_terminal.sizing import lot_rule
 
 
 @dataclass(frozen=True)
@@ -114,11 +114,14 @@ class PaperExecutor:
                 cash = float(self._state["cash"])
                 return f"insufficient cash: need {order.volume * price:.2f}, have {cash:.2f}"
             return None
-        if order.volume > int(position["sellable"]):
-            sellable = position["sellable"]
+        sellable = int(position["sellable"])
+        if order.volume > sellable:
             return f"sell of {order.volume} exceeds the {sellable} sellable shares of {order.security}"
-        if order.volume != int(position["volume"]) and lots.round_down(order.volume) != order.volume:
-            return f"odd-lot sell of {order.volume} {order.security} allowed only to close the position"
+        if not is_valid_sell(order.security, order.volume, sellable):
+            return (
+                f"{order.volume} is not a valid sell of {order.security}: whole lots, or whole lots plus "
+                f"the entire odd-lot part of the {sellable} sellable shares"
+            )
         return None
 
     def _fill(self, order: OrderRequest, price: float) -> None:

@@ -1,7 +1,9 @@
 """The miniQMT executor: places orders through xtquant's XtQuantTrader and reads fills from its callbacks.
 
-xtquant is not on PyPI under a stable name and only runs on Windows next to a logged-in miniQMT, so it is
-imported lazily through an injectable module loader; tests load a fake with the same module layout.
+xtquant only runs on Windows next to a logged-in miniQMT, so it is imported lazily through an injectable
+module loader; the tests run the vendor's own xttrader/xttype/xtconstant over a stand-in native client.
+Semantics follow the vendor's xttrader.md: an order id > 0 is a placed order; a list query answering None
+means "failed, or nothing today"; market price types differ by exchange.
 """
 
 from __future__ import annotations
@@ -10,31 +12,37 @@ import importlib
 import logging
 import os
 import random
-import threading
 import time
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
 
 from quantlink_terminal.clock import Clock, system_clock, to_iso
-from quantlink_terminal.executors.base import AccountSnapshot, ExecutorUnavailable, Holding, OrderRequest
-from quantlink_terminal.models import BUY, EXECUTED, FAILED, Outcome
+from quantlink_terminal.executors.base import (
+    AccountSnapshot,
+    ExecutorUnavailable,
+    Holding,
+    OrderRequest,
+    OrderStateUnknown,
+)
+from quantlink_terminal.executors.xtcalls import OrderBook, Unresponsive, bounded_call, callback_class
+from quantlink_terminal.executors.xtorders import FINAL_STATUSES, order_outcome
+from quantlink_terminal.models import BUY, FAILED, Outcome
+from quantlink_terminal.reasons import Reason
 
 log = logging.getLogger(__name__)
 
 ModuleLoader = Callable[[str], ModuleType]
 
-# xtconstant order statuses (委托状态). Named here so the code reads; values are xtquant's and stable.
-ORDER_PART_CANCEL = 53  # 部撤: part filled, the rest cancelled
-ORDER_CANCELED = 54  # 已撤
-ORDER_SUCCEEDED = 56  # 已成
-ORDER_JUNK = 57  # 废单: refused by the broker or the exchange
-FINAL_STATUSES = frozenset({ORDER_PART_CANCEL, ORDER_CANCELED, ORDER_SUCCEEDED, ORDER_JUNK})
+# The account types the agent trades (xtconstant.ACCOUNT_TYPE_DICT names). It places cash-account stock
+# orders (STOCK_BUY / STOCK_SELL), which a credit or futures account would refuse.
+ACCOUNT_TYPES = ("STOCK",)
 
 INSTALL_FIX = (
     "Install xtquant into the Python that runs the agent: `pip install xtquant`, or copy the `xtquant` "
     "folder from your QMT installation (bin.x64\\Lib\\site-packages) into this Python's site-packages."
 )
+LOGGED_IN_FIX = "Check that miniQMT is running and logged in."
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,10 @@ class QmtSettings:
     account_type: str = "STOCK"
     session_id: int | None = None  # None: a fresh random one per start, as xtquant needs per client
     order_timeout: float = 30.0  # how long to wait for a final order status before acking what is known
+    call_timeout: float = 10.0  # the longest wait for any one answer from miniQMT before reconnecting
     strategy_name: str = "quantlink"
+    query_attempts: int = 3  # a list query answering None is asked again this often before deciding
+    query_retry_delay: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -69,64 +80,6 @@ def load_xtquant(import_module: ModuleLoader = importlib.import_module) -> XtMod
     return XtModules(xttrader=xttrader, xttype=xttype, xtconstant=xtconstant, xtdata=xtdata)
 
 
-class _OrderBook:
-    """What xtquant's callback thread reported, by order id, for the thread that placed the order."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self.orders: dict[int, Any] = {}
-        self.trades: dict[int, list[tuple[int, float]]] = {}
-        self.errors_by_order: dict[int, str] = {}
-        self.errors_by_remark: dict[str, str] = {}
-        self.disconnected = False
-
-    def update(self, change: Callable[[], None]) -> None:
-        with self._changed:
-            change()
-            self._changed.notify_all()
-
-    def record_order(self, order: Any) -> None:
-        self.update(lambda: self.orders.__setitem__(int(order.order_id), order))
-
-    def wait(self, seconds: float) -> None:
-        with self._changed:
-            self._changed.wait(seconds)
-
-
-def _callback_class(base: Any) -> Any:
-    """A subclass of xtquant's XtQuantTraderCallback (so callbacks we do not handle keep their no-op
-    defaults) that forwards order events into an _OrderBook."""
-
-    class QuantLinkCallback(base):  # type: ignore[misc]
-        def __init__(self, book: _OrderBook) -> None:
-            super().__init__()
-            self._book = book
-
-        def on_disconnected(self) -> None:
-            log.error("miniQMT connection lost")
-            self._book.update(lambda: setattr(self._book, "disconnected", True))
-
-        def on_stock_order(self, order: Any) -> None:
-            self._book.record_order(order)
-
-        def on_stock_trade(self, trade: Any) -> None:
-            fill = (int(trade.traded_volume), float(trade.traded_price))
-            self._book.update(lambda: self._book.trades.setdefault(int(trade.order_id), []).append(fill))
-
-        def on_order_error(self, order_error: Any) -> None:
-            message = f"{order_error.error_msg} (error {order_error.error_id})"
-
-            def record() -> None:
-                self._book.errors_by_order[int(order_error.order_id)] = message
-                remark = getattr(order_error, "order_remark", None)
-                if remark:
-                    self._book.errors_by_remark[str(remark)] = message
-
-            self._book.update(record)
-
-    return QuantLinkCallback
-
-
 class QmtExecutor:
     name = "xtquant"
 
@@ -144,7 +97,7 @@ class QmtExecutor:
         self._xt: XtModules | None = None
         self._trader: Any = None
         self._account: Any = None
-        self._book = _OrderBook()
+        self._book = OrderBook()
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -159,58 +112,104 @@ class QmtExecutor:
             )
         self.close()  # a reconnect replaces the old client rather than leaving it running
         session_id = self._settings.session_id or random.randint(100000, 999999)
-        self._book = _OrderBook()
+        book = OrderBook()
         trader = xt.xttrader.XtQuantTrader(path, session_id)
-        trader.register_callback(_callback_class(xt.xttrader.XtQuantTraderCallback)(self._book))
-        trader.start()
-        result = trader.connect()
-        if result != 0:
-            trader.stop()
-            raise ExecutorUnavailable(
-                f"XtQuantTrader.connect() returned {result}",
-                "Start QMT in 极简模式 / 独立交易 (miniQMT), log in to your broker account, and check that "
-                f"`userdata_path` ({path}) is that installation's userdata_mini folder.",
-            )
-        account = xt.xttype.StockAccount(self._settings.account_id, self._settings.account_type)
-        result = trader.subscribe(account)
-        if result != 0:
-            trader.stop()
-            raise ExecutorUnavailable(
-                f"subscribing to account {self._settings.account_id} returned {result}",
-                "Check `account_id` in the config: it must be the fund account logged in to miniQMT.",
-            )
-        self._xt, self._trader, self._account = xt, trader, account
+        started = False
+        try:
+            trader.register_callback(callback_class(xt.xttrader.XtQuantTraderCallback)(book))
+            self._call("start", trader.start)
+            started = True
+            # xtquant's own deadline for its synchronous calls, in milliseconds (the docs give no unit; a
+            # millisecond value is harmless if it were seconds); the bounded wait is the backstop.
+            self._call("set_timeout", trader.set_timeout, int(self._settings.call_timeout * 1000))
+            result = self._call("connect", trader.connect)
+            if result != 0:
+                raise ExecutorUnavailable(
+                    f"XtQuantTrader.connect() returned {result}",
+                    "Start QMT in 极简模式 / 独立交易 (miniQMT), log in to your broker account, and check "
+                    f"that `userdata_path` ({path}) is that installation's userdata_mini folder.",
+                )
+            try:
+                account = xt.xttype.StockAccount(self._settings.account_id, self._settings.account_type)
+            except Exception as exc:  # xttype raises a bare Exception for an account type it does not know
+                raise ExecutorUnavailable(
+                    f"xtquant refused account {self._settings.account_id} of type "
+                    f"{self._settings.account_type!r}: {exc}",
+                    'Set `account_type = "STOCK"` in [xtquant] (the agent trades cash stock accounts).',
+                ) from exc
+            result = self._call("subscribe", trader.subscribe, account)
+            if result != 0:
+                raise ExecutorUnavailable(
+                    f"subscribing to account {self._settings.account_id} returned {result}",
+                    "Check `account_id` in the config: it must be the fund account logged in to miniQMT.",
+                )
+        except BaseException:
+            self._stop(trader, started)  # every failed connect releases its client
+            raise
+        self._xt, self._trader, self._account, self._book = xt, trader, account, book
 
     def close(self) -> None:
-        if self._trader is not None:
-            self._trader.stop()
-            self._trader = None
+        trader, self._trader = self._trader, None
+        if trader is not None:
+            self._stop(trader, started=True)
+
+    def _stop(self, trader: Any, started: bool) -> None:
+        if not started:
+            return  # xttrader's stop() needs the threads that start() creates
+        try:
+            self._call("stop", trader.stop)
+        except ExecutorUnavailable as exc:
+            log.warning("could not stop the xtquant client cleanly: %s", exc)
+
+    def _call(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return bounded_call(what, self._settings.call_timeout, function, *args)
+        except Unresponsive:
+            self._book.update(lambda: setattr(self._book, "disconnected", True))  # reconnect before reuse
+            raise
 
     def _connected(self) -> tuple[XtModules, Any, Any]:
         if self._xt is None or self._trader is None or self._book.disconnected:
-            raise ExecutorUnavailable(
-                "not connected to miniQMT", "Check that miniQMT is running and logged in."
-            )
+            raise ExecutorUnavailable("not connected to miniQMT", LOGGED_IN_FIX)
         return self._xt, self._trader, self._account
 
     # -- reads --------------------------------------------------------------------------------------
 
+    def _query_list(self, what: str, function: Callable[..., Any], *args: Any) -> list[Any] | None:
+        """A list query's answer, asked again while it answers None (which means failed *or* empty)."""
+        for attempt in range(self._settings.query_attempts):
+            if attempt:
+                time.sleep(self._settings.query_retry_delay)
+            answer = self._call(what, function, *args)
+            if answer is not None:
+                return list(answer)
+        return None
+
     def account(self) -> AccountSnapshot:
         _, trader, account = self._connected()
-        asset = trader.query_stock_asset(account)
-        if asset is None:
-            raise ExecutorUnavailable("miniQMT returned no account asset", "Check that miniQMT is logged in.")
-        positions = trader.query_stock_positions(account)
+        asset = self._call("query_stock_asset", trader.query_stock_asset, account)
+        if asset is None:  # the vendor doc: None is a failed query
+            raise ExecutorUnavailable("miniQMT returned no account asset", LOGGED_IN_FIX)
+        positions = self._query_list("query_stock_positions", trader.query_stock_positions, account)
         if positions is None:
-            raise ExecutorUnavailable("miniQMT returned no positions", "Check that miniQMT is logged in.")
+            # None is "failed, or no positions today"; an account holding nothing has no market value.
+            if float(asset.market_value or 0) > 0:
+                raise ExecutorUnavailable(
+                    f"miniQMT listed no positions although the account holds {asset.market_value} in "
+                    "securities",
+                    LOGGED_IN_FIX,
+                )
+            positions = []
         holdings = {}
         for position in positions:
             volume = int(position.volume)
+            if volume <= 0:
+                continue
             holdings[str(position.stock_code)] = Holding(
                 volume=volume,
                 sellable=int(position.can_use_volume),
                 avg_price=float(getattr(position, "avg_price", 0.0) or position.open_price),
-                last_price=float(position.market_value) / volume if volume else None,
+                last_price=float(position.market_value) / volume,
             )
         return AccountSnapshot(
             cash=float(asset.cash), total_asset=float(asset.total_asset), holdings=holdings
@@ -221,20 +220,22 @@ class QmtExecutor:
         if xt.xtdata is None:
             return None
         try:
-            tick = xt.xtdata.get_full_tick([security]).get(security) or {}
+            tick = self._call("get_full_tick", xt.xtdata.get_full_tick, [security]).get(security) or {}
             price = float(tick.get("lastPrice") or 0)
-        except Exception:  # a quote is best effort; sizing rejects a buy it cannot price
+        except (ExecutorUnavailable, AttributeError, TypeError, ValueError):
+            # A quote is best effort; sizing rejects a buy it cannot price.
             log.warning("no quote for %s from xtdata", security, exc_info=True)
             return None
         return price or None
 
     def find_order(self, client_order_id: str) -> Outcome | None:
         _, trader, account = self._connected()
-        orders = trader.query_stock_orders(account, False)
+        orders = self._query_list("query_stock_orders", trader.query_stock_orders, account, False)
         if orders is None:
-            # Not "no such order": a failed query must never lead to placing the order a second time.
-            raise ExecutorUnavailable(
-                "miniQMT did not answer the order query", "Check that miniQMT is logged in."
+            # "Failed, or no orders today": either way it proves nothing, and a guess could double an order.
+            raise OrderStateUnknown(
+                f"miniQMT's order list answered None {self._settings.query_attempts} times "
+                "(the vendor's answer for a failed query and for no orders today alike)"
             )
         for order in orders:
             if str(order.order_remark) == client_order_id:
@@ -243,42 +244,61 @@ class QmtExecutor:
 
     # -- orders -------------------------------------------------------------------------------------
 
-    def price_type(self, order: OrderRequest) -> tuple[int, float]:
+    def price_type(self, order: OrderRequest) -> tuple[int, float] | None:
         """xtconstant price type and price: FIX_PRICE for limit orders; for market orders, best-five-then-
-        cancel on the order's exchange (the price argument is ignored for market types)."""
+        cancel of the order's exchange (xttrader.md: the SH type for Shanghai and Beijing, the SZ type for
+        Shenzhen; the price is ignored). None for an exchange xtquant has no such type for."""
         xt, _, _ = self._connected()
         constants = xt.xtconstant
         if order.limit_price is not None:
             return int(constants.FIX_PRICE), float(order.limit_price)
-        if order.security.endswith(".SH"):
+        if order.security.endswith((".SH", ".BJ")):
             return int(constants.MARKET_SH_CONVERT_5_CANCEL), 0.0
-        # Shenzhen and Beijing share the SZ market price type.
-        return int(constants.MARKET_SZ_CONVERT_5_CANCEL), 0.0
+        if order.security.endswith(".SZ"):
+            return int(constants.MARKET_SZ_CONVERT_5_CANCEL), 0.0
+        return None
 
     def place(self, order: OrderRequest) -> Outcome:
         xt, trader, account = self._connected()
         side = xt.xtconstant.STOCK_BUY if order.side == BUY else xt.xtconstant.STOCK_SELL
-        price_type, price = self.price_type(order)
-        order_id = trader.order_stock(
+        priced = self.price_type(order)
+        if priced is None:
+            return Outcome.refused(
+                FAILED,
+                Reason(
+                    "broker.market_unsupported",
+                    f"no market order type for {order.security}; ask the strategy owner for a limit order",
+                    f"{order.security} 不支持市价委托，请策略作者改用限价单",
+                ),
+            )
+        price_type, price = priced
+        # An exception or a timeout here leaves the journal in "placing": the redelivery reconciles by remark.
+        order_id = self._call(
+            "order_stock",
+            trader.order_stock,
             account,
             order.security,
-            side,
-            order.volume,
+            int(side),
+            int(order.volume),
             price_type,
             price,
             self._settings.strategy_name,
             order.client_order_id,
         )
-        if order_id is None or int(order_id) < 0:
-            return Outcome(status=FAILED, error="broker refused the order: " + self._refusal(order))
+        if order_id is None or int(order_id) <= 0:  # the vendor doc: an order id > 0 is a placed order
+            message = self._refusal(order, order_id)
+            return Outcome.refused(
+                FAILED,
+                Reason("broker.refused", f"broker refused the order: {message}", f"券商拒绝委托：{message}"),
+            )
         return self._outcome(int(order_id), self._wait_for_final(int(order_id)))
 
-    def _refusal(self, order: OrderRequest) -> str:
-        """order_stock returned -1; the reason arrives (if at all) through on_order_error."""
+    def _refusal(self, order: OrderRequest, order_id: Any) -> str:
+        """order_stock returned no order; the reason arrives (if at all) through on_order_error."""
         deadline = time.monotonic() + min(self._settings.order_timeout, 3.0)
         while order.client_order_id not in self._book.errors_by_remark and time.monotonic() < deadline:
             self._book.wait(0.1)
-        return self._book.errors_by_remark.get(order.client_order_id, "order_stock returned -1")
+        return self._book.errors_by_remark.get(order.client_order_id, f"order_stock returned {order_id}")
 
     def _wait_for_final(self, order_id: int) -> Any:
         """The order's last known state once final, or at the timeout. Callbacks do the work; a periodic
@@ -300,50 +320,9 @@ class QmtExecutor:
             if remaining <= 0:
                 return order
             self._book.wait(min(remaining, self._poll_interval))
-            queried = trader.query_stock_order(account, order_id)
+            queried = self._call("query_stock_order", trader.query_stock_order, account, order_id)
             if queried is not None:
                 self._book.record_order(queried)
 
     def _outcome(self, order_id: int, order: Any) -> Outcome:
-        """Map the order's last known state (None: none seen yet) to the ack."""
-        broker_order_id = str(order_id)
-        error = self._book.errors_by_order.get(order_id)
-        status = None if order is None else int(order.order_status)
-        if error is not None or status == ORDER_JUNK:
-            broker_message = (order.status_msg if order is not None else "") or error
-            return Outcome(
-                status=FAILED,
-                broker_order_id=broker_order_id,
-                filled=0,
-                error=f"broker rejected the order (废单): {broker_message}",
-            )
-        fills = self._book.trades.get(order_id, [])
-        filled = (int(order.traded_volume) if order is not None else 0) or sum(v for v, _ in fills)
-        avg_price = (float(order.traded_price) if order is not None else 0.0) or _average(fills)
-        if status == ORDER_CANCELED and filled == 0:
-            return Outcome(
-                status=FAILED,
-                broker_order_id=broker_order_id,
-                filled=0,
-                error=f"cancelled with nothing filled: {order.status_msg or 'no counterparty'}",
-            )
-        still_open = None
-        if status not in FINAL_STATUSES:
-            # A resting limit order: it is placed, so the signal is executed; say what is known so far.
-            still_open = (
-                f"order still open at the broker (status {status}) after "
-                f"{self._settings.order_timeout:.0f} s; {filled} filled so far"
-            )
-        return Outcome(
-            status=EXECUTED,
-            broker_order_id=broker_order_id,
-            filled=filled,
-            avg_price=round(avg_price, 4) or None,
-            executed_at=to_iso(self._clock()),
-            error=still_open,
-        )
-
-
-def _average(fills: list[tuple[int, float]]) -> float:
-    volume = sum(v for v, _ in fills)
-    return sum(v * p for v, p in fills) / volume if volume else 0.0
+        return order_outcome(self._book, order_id, order, self._settings.order_timeout, to_iso(self._clock()))

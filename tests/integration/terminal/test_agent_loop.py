@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from quantlink_terminal.activity import ActivityLog, read_activity
 from quantlink_terminal.agent import (
     EXIT_DEVICE_TAKEN_OVER,
     EXIT_UNAUTHORIZED,
@@ -17,15 +17,26 @@ from quantlink_terminal.agent import (
     AgentSettings,
 )
 from quantlink_terminal.backoff import Backoff
+from quantlink_terminal.calendar import market_calendar
 from quantlink_terminal.client import QuantLinkClient
 from quantlink_terminal.execution import SignalRunner, client_order_id
 from quantlink_terminal.executors.base import Executor, OrderRequest
 from quantlink_terminal.executors.paper import PaperExecutor, PaperSettings
 from quantlink_terminal.executors.qmt import QmtExecutor, QmtSettings
 from quantlink_terminal.journal import ACKED, Journal
+from quantlink_terminal.pause import PauseSwitch
+from quantlink_terminal.polling import PollingSettings, PollPolicy
 from quantlink_terminal.report import HoldingsReporter
+from quantlink_terminal.risk import RiskGuard, RiskLimits
 from quantlink_terminal.sizing import SizingRule
-from tests.unit.terminal.terminal_fakes import GOOD_TOKEN, FakeQuantLink, SettableClock, wire_signal
+from tests.unit.terminal.terminal_fakes import (
+    GOOD_TOKEN,
+    CountingExecutor,
+    FakeQuantLink,
+    SettableClock,
+    wire_signal,
+)
+from tests.unit.terminal.vendor_xtquant import VendorXtquant
 
 DEVICE = "device-test-0001"
 
@@ -38,6 +49,25 @@ class Harness:
     sleeps: list[float] = field(default_factory=list)
     executor: Executor | None = None
     journal: Journal | None = None
+    risk: RiskLimits = field(default_factory=RiskLimits)
+    polling: PollingSettings = field(default_factory=lambda: PollingSettings(active_wait=0))
+    counting: CountingExecutor | None = None
+
+    @property
+    def activity_path(self) -> Path:
+        return self.tmp_path / "activity.jsonl"
+
+    @property
+    def pause(self) -> PauseSwitch:
+        return PauseSwitch(str(self.tmp_path / "paused"))
+
+    def qmt(self, **settings: object) -> QmtExecutor:
+        options = {"call_timeout": 5.0, "query_retry_delay": 0.01, **settings}
+        self.executor = QmtExecutor(
+            QmtSettings(userdata_path=str(self.tmp_path), account_id="1", **options),  # type: ignore[arg-type]
+            poll_interval=0.05,
+        )
+        return self.executor
 
     def paper(self, cash: float = 1_000_000.0) -> PaperExecutor:
         paper = PaperExecutor(PaperSettings(str(self.tmp_path / "paper.json"), initial_cash=cash), clock=self.clock)
@@ -46,8 +76,10 @@ class Harness:
 
     def agent(self, token: str = GOOD_TOKEN, sizing: SizingRule | None = None, stop_after: int | None = None) -> Agent:
         """A fresh agent process on the same journal and account files (a restart is another call)."""
-        executor = self.executor or self.paper()
+        self.counting = CountingExecutor(self.executor or self.paper())
+        executor = self.counting
         self.journal = Journal(str(self.tmp_path / "journal.sqlite3"))
+        activity = ActivityLog(str(self.activity_path), clock=self.clock)
         client = QuantLinkClient(self.api.api_base, token, DEVICE, timeout=5)
         outcomes: list[str] = []
 
@@ -60,8 +92,10 @@ class Harness:
             self.journal,
             executor,
             sizing or SizingRule(mode="mirror"),
+            RiskGuard(self.risk, market_calendar(), self.pause),
             clock=self.clock,
             after_outcome_recorded=after_outcome,
+            activity=activity,
         )
         reporter = HoldingsReporter(client, executor, self.journal, after_close=time(15, 5), clock=self.clock)
         agent = Agent(
@@ -70,10 +104,12 @@ class Harness:
             self.journal,
             executor,
             reporter,
-            settings=AgentSettings(pull_wait=0, terminal_id="term-1"),
+            settings=AgentSettings(terminal_id="term-1"),
             backoff=Backoff(rand=lambda: 1.0),
             sleep=self.sleeps.append,
             clock=self.clock,
+            polling=PollPolicy(self.polling, market_calendar()),
+            activity=activity,
         )
         return agent
 
@@ -116,7 +152,8 @@ def test_a_redelivered_signal_is_acked_from_the_journal_not_executed_again(harne
     harness.api.expire_visibility()
     agent.run_once()
 
-    # Then it is acked with the journaled outcome, and the account holds the position once
+    # Then it is acked with the journaled outcome under the fresh token, and the broker was asked once
+    assert harness.counting is not None and len(harness.counting.placed) == 1
     assert harness.placed_volume("600000.SH") == 1000
     ack = harness.api.acked["sig-1"]
     assert ack["ackToken"].endswith("#2") and (ack["status"], ack["filled"]) == ("executed", 1000)
@@ -127,6 +164,7 @@ def test_a_signal_delivered_again_after_its_ack_is_not_executed_twice(harness: H
     harness.agent().run_once()
     harness.api.publish(wire_signal("sig-1", amount=1000))  # e.g. a late redelivery
     harness.agent().run_once()  # and a restarted agent, too
+    assert harness.counting is not None and harness.counting.placed == []  # the restarted agent never placed
     assert harness.placed_volume("600000.SH") == 1000
     assert [a["signalId"] for a in harness.api.all_acks()] == ["sig-1", "sig-1"]
 
@@ -140,13 +178,16 @@ def test_placing_interrupted_by_a_crash_is_reconciled_not_placed_again(harness: 
     journal = Journal(str(harness.tmp_path / "journal.sqlite3"))
     journal.record_placing("sig-1", key, "600000.SH", "buy", 1000, "old-token", harness.clock().isoformat())
 
-    # When the signal comes back
+    # When the signal is delivered again, with a fresh ack token
     harness.api.publish(wire_signal("sig-1", amount=1000))
     harness.agent().run_once()
 
-    # Then the broker's record is acked and nothing is placed twice
+    # Then the broker was asked for the order by its key and never asked to place it again
+    assert harness.counting is not None
+    assert (harness.counting.looked_up, harness.counting.placed) == ([key], [])
     assert harness.placed_volume("600000.SH") == 1000
-    assert harness.api.acked["sig-1"]["brokerOrderId"] == at_broker.broker_order_id
+    ack = harness.api.acked["sig-1"]
+    assert ack["brokerOrderId"] == at_broker.broker_order_id and ack["ackToken"] == "sig-1#1"
 
 
 def test_placing_that_never_reached_the_broker_is_placed_once(harness: Harness) -> None:
@@ -156,6 +197,8 @@ def test_placing_that_never_reached_the_broker_is_placed_once(harness: Harness) 
     )
     harness.api.publish(wire_signal("sig-1", amount=1000))
     harness.agent().run_once()
+    assert harness.counting is not None
+    assert harness.counting.looked_up == [client_order_id("sig-1")] and len(harness.counting.placed) == 1
     assert harness.placed_volume("600000.SH") == 1000
     assert harness.api.acked["sig-1"]["status"] == "executed"
 
@@ -277,9 +320,9 @@ def test_holdings_are_reported_once_after_the_close(harness: Harness) -> None:
     assert len(harness.api.positions) == 1
 
 
-def test_no_pull_while_the_executor_is_unavailable(fake_xtquant: ModuleType, harness: Harness) -> None:
-    fake_xtquant.xttrader.BROKER.connect_result = -1
-    harness.executor = QmtExecutor(QmtSettings(userdata_path=str(harness.tmp_path), account_id="1"))
+def test_no_pull_while_the_executor_is_unavailable(real_xtquant: VendorXtquant, harness: Harness) -> None:
+    real_xtquant.counter.connect_result = -1
+    harness.qmt()
     harness.api.publish(wire_signal("sig-1"))
     agent = harness.agent()
     harness.sleeps = []
@@ -292,28 +335,29 @@ def test_no_pull_while_the_executor_is_unavailable(fake_xtquant: ModuleType, har
     agent.run()
     assert harness.sleeps == [1.0]
     assert harness.api.pull_queries == []  # the signal stays queued for when miniQMT is back
+    assert [e["event"] for e in read_activity(str(harness.activity_path))] == ["executor_unavailable"]
 
 
 @pytest.mark.parametrize(
     ("kind", "message"),
-    [("refuse", "资金不足"), ("junk", "[COUNTER] 证券可用数量不足")],
+    [("refuse", "资金不足"), ("junk", "[COUNTER] 证券可用数量不足"), ("error_after_accept", "[COUNTER] 非交易时间")],
 )
 def test_xtquant_rejection_is_acked_failed_with_the_broker_message(
-    fake_xtquant: ModuleType, harness: Harness, kind: str, message: str
+    real_xtquant: VendorXtquant, harness: Harness, kind: str, message: str
 ) -> None:
-    xttrader = fake_xtquant.xttrader
-    xttrader.BROKER.reactions.append(xttrader.Reaction(kind, message))
-    harness.executor = QmtExecutor(QmtSettings(userdata_path=str(harness.tmp_path), account_id="1"))
+    native = real_xtquant.native
+    native.COUNTER.reactions.append(native.Reaction(kind, message))
+    harness.qmt()
     harness.api.publish(wire_signal("sig-1", amount=1000))
     harness.agent().run_once()
     ack = harness.api.acked["sig-1"]
     assert ack["status"] == "failed" and message in ack["error"]
-    assert xttrader.BROKER.placed[0]["order_remark"] == client_order_id("sig-1")
+    assert native.COUNTER.placed[0]["m_strOrderRemark"] == client_order_id("sig-1")
 
 
-def test_xtquant_redelivery_never_calls_order_stock_again(fake_xtquant: ModuleType, harness: Harness) -> None:
+def test_xtquant_redelivery_never_calls_order_stock_again(real_xtquant: VendorXtquant, harness: Harness) -> None:
     # A real broker does not dedupe by remark: only the journal stands between a redelivery and a second order.
-    harness.executor = QmtExecutor(QmtSettings(userdata_path=str(harness.tmp_path), account_id="1"))
+    harness.qmt()
     harness.api.publish(wire_signal("sig-1", amount=1000))
     harness.api.fail("/api/terminals/ack", 503)
     harness.agent().run_once()
@@ -321,14 +365,13 @@ def test_xtquant_redelivery_never_calls_order_stock_again(fake_xtquant: ModuleTy
 
     harness.agent().run_once()  # a restarted agent gets the signal again
 
-    assert len(fake_xtquant.xttrader.BROKER.placed) == 1
+    assert len(real_xtquant.counter.placed) == 1
     assert harness.api.acked["sig-1"]["filled"] == 1000
 
 
-def test_xtquant_crash_while_placing_is_reconciled_by_remark(fake_xtquant: ModuleType, harness: Harness) -> None:
+def test_xtquant_crash_while_placing_is_reconciled_by_remark(real_xtquant: VendorXtquant, harness: Harness) -> None:
     # Given the order reached miniQMT but the agent died before journaling the outcome
-    executor = QmtExecutor(QmtSettings(userdata_path=str(harness.tmp_path), account_id="1"))
-    harness.executor = executor
+    executor = harness.qmt()
     executor.connect()
     key = client_order_id("sig-1")
     executor.place(OrderRequest(key, "600000.SH", "buy", 1000, None, 10.0))
@@ -340,6 +383,99 @@ def test_xtquant_crash_while_placing_is_reconciled_by_remark(fake_xtquant: Modul
     harness.agent().run_once()
 
     # Then miniQMT's order (found by its remark) is acked, and no second order is sent
-    assert len(fake_xtquant.xttrader.BROKER.placed) == 1
+    assert len(real_xtquant.counter.placed) == 1
     ack = harness.api.acked["sig-1"]
     assert (ack["status"], ack["filled"], ack["brokerOrderId"]) == ("executed", 1000, "1001")
+
+
+def test_xtquant_crash_while_placing_with_no_orders_today_is_failed_not_looped_or_placed(
+    real_xtquant: VendorXtquant, harness: Harness
+) -> None:
+    # Given an order journaled as placing, and a miniQMT whose order list answers None (no orders today,
+    # which the vendor cannot tell from a failed query)
+    harness.qmt()
+    key = client_order_id("sig-1")
+    journal = Journal(str(harness.tmp_path / "journal.sqlite3"))
+    journal.record_placing("sig-1", key, "600000.SH", "buy", 1000, "old-token", harness.clock().isoformat())
+
+    # When the signal comes back
+    harness.api.publish(wire_signal("sig-1", amount=1000))
+    handled = harness.agent().run_once()
+
+    # Then it is settled at once as failed, with what to check, and nothing is placed
+    assert handled == 1 and real_xtquant.counter.placed == []
+    ack = harness.api.acked["sig-1"]
+    assert ack["status"] == "failed" and "not placed again" in ack["error"] and "QMT" in ack["error"]
+
+
+def test_limit_prices_are_rounded_to_the_tick_never_worse_than_the_leader(
+    real_xtquant: VendorXtquant, harness: Harness
+) -> None:
+    counter = real_xtquant.counter
+    counter.hold("000001.SZ", 1000, 1000, 10.0)
+    harness.qmt()
+    harness.api.publish(
+        wire_signal("buy-stock", security="600000.SH", amount=100, price=10.52, limit_price=10.526),
+        wire_signal("sell-stock", security="000001.SZ", side="sell", amount=100, price=10.52, limit_price=10.521),
+        wire_signal("buy-etf", security="510300.SH", amount=100, price=3.98, limit_price=3.9876),
+    )
+    harness.agent().run_once()
+    sent = {p["m_strStockCode"]: p["m_dPrice"] for p in counter.placed}
+    assert sent == {"000001.SZ": 10.53, "600000.SH": 10.52, "510300.SH": 3.987}
+    assert {a["status"] for a in harness.api.acked.values()} == {"executed"}  # the counter took every price
+
+
+def test_a_buy_leaves_room_for_the_commission_so_the_broker_takes_it(
+    real_xtquant: VendorXtquant, harness: Harness
+) -> None:
+    # 1000 x 10.00 = 10,000 fits 10,003 of cash; with the broker's 5 CNY minimum commission it does not.
+    real_xtquant.counter.cash = 10_003.0
+    harness.qmt()
+    harness.api.publish(wire_signal("sig-1", amount=1000, price=10.0, limit_price=10.0))
+    harness.agent().run_once()
+    ack = harness.api.acked["sig-1"]
+    assert (ack["status"], ack["filled"]) == ("executed", 900)
+
+
+def test_the_agent_reconnects_after_miniqmt_stops_answering(real_xtquant: VendorXtquant, harness: Harness) -> None:
+    # Given a connected agent, and then a miniQMT that hangs
+    harness.qmt(call_timeout=0.3)
+    agent = harness.agent()
+    agent.run_once()
+    real_xtquant.counter.answering = False
+    harness.api.publish(wire_signal("sig-1", amount=100))
+
+    # When a round runs into it, the round ends (no hang) and the signal waits; then miniQMT recovers
+    agent._run_guarded()
+    assert harness.sleeps == [1.0] and "sig-1" not in harness.api.acked
+    real_xtquant.counter.answering = True
+    harness.api.expire_visibility()
+    agent.run_once()
+
+    # Then the agent reconnected and executed the signal once
+    assert [c.stopped for c in real_xtquant.counter.clients] == [True, False]
+    assert harness.api.acked["sig-1"]["status"] == "executed" and len(real_xtquant.counter.placed) == 1
+
+
+def test_outside_trading_hours_the_agent_polls_cheaply_and_waits(harness: Harness) -> None:
+    harness.polling = PollingSettings(active_wait=1, idle_interval=60)
+    agent = harness.agent()
+    agent.run_once()  # Friday 10:00: a long-poll, no idle sleep
+    assert harness.api.pull_queries[-1]["wait"] == ["1"] and harness.sleeps == []
+
+    harness.clock.now = harness.clock.now.replace(hour=21)  # the evening: a quick look, then a minute's rest
+    agent.run_once()
+    assert harness.api.pull_queries[-1]["wait"] == ["0"] and harness.sleeps == [60.0]
+
+    harness.api.publish(wire_signal("sig-1", expires_at=harness.clock() + timedelta(hours=1)))
+    agent.run_once()  # a signal that came in anyway is executed at once, without the rest
+    assert harness.api.acked["sig-1"]["status"] == "executed" and harness.sleeps == [60.0]
+
+
+def test_no_holdings_report_on_an_exchange_holiday(harness: Harness) -> None:
+    harness.clock.now = harness.clock.now.replace(month=10, day=5, hour=15, minute=30)  # National Day, a Monday
+    harness.agent().run_once()
+    assert harness.api.positions == []
+    harness.clock.now = harness.clock.now.replace(day=9)  # Friday, open again
+    harness.agent().run_once()
+    assert len(harness.api.positions) == 1

@@ -6,18 +6,24 @@ import io
 import json
 import signal
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import pytest
 
 from quantlink_terminal import cli
+from quantlink_terminal.activity import read_activity
 from quantlink_terminal.agent import EXIT_UNAUTHORIZED
+from quantlink_terminal.clock import CHINA_TZ
+from quantlink_terminal.config import load_config
 from quantlink_terminal.doctor import run_doctor
 from quantlink_terminal.executors.base import OrderRequest
 from quantlink_terminal.executors.paper import PaperExecutor, PaperSettings
-from quantlink_terminal.wiring import build_executor
+from quantlink_terminal.journal import Journal
+from quantlink_terminal.wiring import build_agent, build_executor
 from tests.unit.terminal.terminal_fakes import GOOD_TOKEN, FakeQuantLink, wire_signal
+from tests.unit.terminal.vendor_xtquant import VendorXtquant
 
 
 def paper_config(tmp_path: Path, api_base: str, token: str = GOOD_TOKEN, **extra: object) -> str:
@@ -51,7 +57,7 @@ def restore_signal_handlers() -> Iterator[None]:
 def test_doctor_passes_on_a_good_setup(fake_api: FakeQuantLink, tmp_path: Path) -> None:
     code, output = doctor(paper_config(tmp_path, fake_api.api_base))
     assert code == 0, output
-    for name in ("config", "journal", "API reachable", "token and device", "paper executor"):
+    for name in ("config", "journal", "risk guards", "API reachable", "token and device", "paper executor"):
         assert f"[ ok ] {name}" in output
     assert output.strip().endswith("all checks passed")
 
@@ -83,8 +89,10 @@ def test_doctor_explains_an_unreachable_api(tmp_path: Path) -> None:
     assert "token and device" not in output  # no point asking about the token without a connection
 
 
-def test_doctor_explains_miniqmt_not_running(fake_api: FakeQuantLink, fake_xtquant: ModuleType, tmp_path: Path) -> None:
-    fake_xtquant.xttrader.BROKER.connect_result = -1
+def test_doctor_explains_miniqmt_not_running(
+    fake_api: FakeQuantLink, real_xtquant: VendorXtquant, tmp_path: Path
+) -> None:
+    real_xtquant.counter.connect_result = -1
     path = tmp_path / "config.json"
     path.write_text(
         json.dumps(
@@ -134,3 +142,132 @@ def test_run_with_a_broken_config_exits_2(tmp_path: Path) -> None:
 def test_the_crash_hook_is_off_unless_asked_for() -> None:
     assert cli.crash_hook({}) is None
     assert cli.crash_hook({cli.CRASH_AFTER_OUTCOME_ENV: "1"}) is not None
+
+
+def live_signal(signal_id: str, **fields: Any) -> dict[str, Any]:
+    """A signal still valid by the wall clock (these tests run the agent with the system clock)."""
+    return wire_signal(signal_id, expires_at=datetime.now(CHINA_TZ) + timedelta(hours=1), **fields)
+
+
+def run_agent_once(config_path: str) -> None:
+    """One round of the agent exactly as `run` builds it from the config."""
+    config = load_config(config_path)
+    journal = Journal(config.journal_path)
+    try:
+        build_agent(config, journal, build_executor(config)).run_once()
+    finally:
+        journal.close()
+
+
+def test_status_shows_todays_orders_and_the_reason_for_each_refusal(
+    fake_api: FakeQuantLink, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = paper_config(tmp_path, fake_api.api_base, risk={"max_order_value": 50_000}, polling={"idle_interval": 0})
+    fake_api.publish(live_signal("sig-small", amount=1000), live_signal("sig-big", amount=6000))
+    run_agent_once(config)
+    capsys.readouterr()
+
+    assert cli.main(["status", "--config", config]) == 0
+    text = capsys.readouterr().out
+    assert "Trading: on" in text
+    assert "2 signal(s): 1 executed, 0 failed, 1 refused" in text
+    [big] = [line for line in text.splitlines() if "sig-big" in line]
+    assert "REJECTED" in big and "max_order_value" in big and "超过单笔上限" in big
+    [small] = [line for line in text.splitlines() if "sig-small" in line]
+    assert "EXECUTED" in small and "filled 1000 @ 10.0" in small
+
+    assert cli.main(["status", "--config", config, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["today"]["refused"] == 1 and report["today"]["boughtValue"] == 10_000.0
+    assert {row["signalId"]: row["code"] for row in report["signals"]} == {
+        "sig-big": "risk.max_order_value",
+        "sig-small": None,
+    }
+    assert fake_api.acked["sig-big"]["status"] == "rejected"
+    assert "max_order_value" in fake_api.acked["sig-big"]["error"]  # the owner's timeline shows it too
+
+
+def test_status_before_the_first_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["status", "--config", paper_config(tmp_path, "http://127.0.0.1:9")]) == 0
+    assert "has not run with this config" in capsys.readouterr().out
+    assert not (tmp_path / "quantlink-journal.sqlite3").exists()
+
+
+def test_pause_refuses_every_signal_until_resume(
+    fake_api: FakeQuantLink, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = paper_config(tmp_path, fake_api.api_base, polling={"idle_interval": 0})
+    assert cli.main(["pause", "--config", config, "--reason", "leader looks wrong"]) == 0
+    fake_api.publish(live_signal("sig-1"))
+    run_agent_once(config)
+    ack = fake_api.acked["sig-1"]
+    assert ack["status"] == "rejected" and "leader looks wrong" in ack["error"] and "已暂停交易" in ack["error"]
+    capsys.readouterr()
+    cli.main(["status", "--config", config])
+    assert "Trading: PAUSED" in capsys.readouterr().out
+
+    assert cli.main(["resume", "--config", config]) == 0
+    fake_api.publish(live_signal("sig-2"))
+    run_agent_once(config)
+    assert fake_api.acked["sig-2"]["status"] == "executed"
+    events = [e["event"] for e in read_activity(str(tmp_path / "quantlink-activity.jsonl"))]
+    assert events[0] == "paused" and "resumed" in events
+
+
+def test_the_activity_log_tells_what_happened_and_never_holds_the_token(
+    fake_api: FakeQuantLink, tmp_path: Path
+) -> None:
+    config = paper_config(tmp_path, fake_api.api_base, polling={"idle_interval": 0}, risk={"max_order_value": 50_000})
+    fake_api.publish(live_signal("sig-ok", amount=100), live_signal("sig-big", amount=9000))
+    run_agent_once(config)
+    path = tmp_path / "quantlink-activity.jsonl"
+    events = read_activity(str(path))
+    by_signal = [(e["event"], e.get("signalId")) for e in events]
+    assert by_signal == [
+        ("signal_received", "sig-ok"),
+        ("order_sent", "sig-ok"),
+        ("signal_outcome", "sig-ok"),
+        ("signal_acked", "sig-ok"),
+        ("signal_received", "sig-big"),
+        ("signal_outcome", "sig-big"),
+        ("signal_acked", "sig-big"),
+    ]
+    refusal = events[5]
+    assert refusal["status"] == "rejected" and refusal["code"] == "risk.max_order_value"
+    assert "90,000.00" in refusal["reason"] and "单笔上限" in refusal["reason"]
+    assert all(event["at"] for event in events)
+    text = path.read_text(encoding="utf-8")
+    assert GOOD_TOKEN not in text and "#1" not in text  # neither the auth token nor an ack token
+
+
+def test_init_writes_the_commented_example_and_never_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(tmp_path / "config.toml")
+    args = ["init", "--config", path, "--api-base", "http://127.0.0.1:8000", "--token", "tt_x", "--executor", "paper"]
+    assert cli.main(args) == 0
+    assert "doctor --config" in capsys.readouterr().out
+    config = load_config(path)
+    assert (config.api_base, config.auth_token, config.executor) == ("http://127.0.0.1:8000", "tt_x", "paper")
+    (tmp_path / "config.toml").write_text("# mine\n", encoding="utf-8")
+    assert cli.main(args) == 1  # exists: refused
+    assert (tmp_path / "config.toml").read_text(encoding="utf-8") == "# mine\n"
+    assert cli.main([*args, "--force"]) == 0
+    assert load_config(path).auth_token == "tt_x"
+
+
+def test_a_misspelt_setting_stops_run_with_the_hint(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = paper_config(tmp_path, "http://127.0.0.1:9", excutor="paper")
+    assert cli.main(["run", "--config", config]) == cli.EXIT_CONFIG
+    assert "did you mean `executor`?" in caplog.text
+
+
+def test_doctor_lists_the_risk_guards_and_a_pause(fake_api: FakeQuantLink, tmp_path: Path) -> None:
+    config = paper_config(
+        tmp_path, fake_api.api_base, risk={"max_order_value": 5000, "blocked_securities": ["600000.SH"]}
+    )
+    assert cli.main(["pause", "--config", config]) == 0
+    code, output = doctor(config)
+    assert code == 0, output
+    [line] = [line for line in output.splitlines() if "risk guards" in line]
+    assert "max_order_value 5000" in line and "600000.SH" in line and "PAUSED" in line

@@ -1,5 +1,5 @@
 """The terminal agent's pure tests (no sockets); the fixtures are shared with tests/integration/terminal."""
 
-from tests.unit.terminal.fixtures import fake_xtquant
+from tests.unit.terminal.fixtures import real_xtquant, xtquant_wheel
 
-__all__ = ["fake_xtquant"]
+__all__ = ["real_xtquant", "xtquant_wheel"]

@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from quantlink_terminal.clock import CHINA_TZ
+from quantlink_terminal.executors.base import AccountSnapshot, Executor, OrderRequest
+from quantlink_terminal.models import Outcome
 
 GOOD_TOKEN = "tt_good_token"
 TRADING_MORNING = datetime(2026, 11, 20, 10, 0, tzinfo=CHINA_TZ)  # a Friday
@@ -202,3 +204,34 @@ class FakeQuantLink:
                 """Quiet: pytest shows failures, not access logs."""
 
         return Handler
+
+
+class CountingExecutor:
+    """Any executor, with every call to the broker counted: a test of "placed once" must see the calls, not
+    only the account (the paper broker dedupes a repeated client order id, so its account cannot tell)."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.placed: list[OrderRequest] = []
+        self.looked_up: list[str] = []
+
+    def connect(self) -> None:
+        self.inner.connect()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def account(self) -> AccountSnapshot:
+        return self.inner.account()
+
+    def last_price(self, security: str) -> float | None:
+        return self.inner.last_price(security)
+
+    def place(self, order: OrderRequest) -> Outcome:
+        self.placed.append(order)
+        return self.inner.place(order)
+
+    def find_order(self, client_order_id: str) -> Outcome | None:
+        self.looked_up.append(client_order_id)
+        return self.inner.find_order(client_order_id)

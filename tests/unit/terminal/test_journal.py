@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,50 @@ def test_meta_values_persist(tmp_path: Path) -> None:
     path = str(tmp_path / "j.sqlite3")
     Journal(path).set_meta("positions_reported_on", "2026-11-20")
     assert Journal(path).get_meta("positions_reported_on") == "2026-11-20"
+
+
+def test_a_journal_from_an_older_agent_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the first release's schema, with one executed signal in it
+        db.executescript(
+            "CREATE TABLE executions (signal_id TEXT PRIMARY KEY, client_order_id TEXT NOT NULL, state TEXT NOT NULL,"
+            " security TEXT, side TEXT, volume INTEGER, outcome TEXT, ack_token TEXT, created_at TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL, acked_at TEXT);"
+        )
+        db.execute(
+            "INSERT INTO executions VALUES ('old', 'QLold', 'acked', '600000.SH', 'buy', 100, ?, NULL,"
+            " '2026-11-19T10:00:00.000+08:00', '2026-11-19T10:00:01.000+08:00', '2026-11-19T10:00:02.000+08:00')",
+            (Outcome(status="executed", filled=100, avg_price=10.0).to_json(),),
+        )
+    db.close()
+    journal = Journal(str(path))
+    entry = journal.get("old")
+    assert entry is not None and entry.outcome is not None and entry.outcome.filled == 100
+    assert (entry.strategy_id, entry.amount, entry.price) == (None, None, None)
+    journal.record_placing("new", "QLnew", "600000.SH", "buy", 200, "tok", NOW, strategy_id="st_1", price=10.5)
+    assert journal.bought_value_on(date(2026, 11, 20)) == pytest.approx(2100.0)
+    journal.close()
+
+
+def test_todays_buys_count_what_was_placed_or_executed_only(tmp_path: Path) -> None:
+    journal = Journal(str(tmp_path / "j.sqlite3"))
+    journal.record_placing("a", "QLa", "600000.SH", "buy", 100, "t", NOW, price=10.0)  # in flight: counts
+    journal.record_placing("b", "QLb", "600000.SH", "buy", 100, "t", NOW, price=10.0)
+    journal.record_outcome("b", "QLb", Outcome(status="failed", filled=0), "t", NOW)  # bought nothing
+    journal.record_placing("c", "QLc", "600000.SH", "buy", 300, "t", NOW, price=10.0)
+    journal.record_outcome("c", "QLc", Outcome(status="executed", filled=300), "t", NOW)
+    journal.record_placing("d", "QLd", "600000.SH", "sell", 100, "t", NOW, price=10.0)  # a sell
+    journal.record_outcome("e", "QLe", Outcome(status="rejected", error="x"), "t", NOW, security="000001.SZ")
+    assert journal.bought_value_on(date(2026, 11, 20)) == 4000.0
+    assert journal.bought_value_on(date(2026, 11, 19)) == 0.0
+    assert [e.signal_id for e in journal.recent(3)] == ["e", "d", "c"]
+    assert journal.get("e") is not None and journal.get("e").security == "000001.SZ"  # type: ignore[union-attr]
+    journal.close()
+
+
+def test_a_signal_rechecked_after_a_restart_does_not_count_against_itself(tmp_path: Path) -> None:
+    journal = Journal(str(tmp_path / "j.sqlite3"))
+    journal.record_placing("a", "QLa", "600000.SH", "buy", 100, "t", NOW, price=10.0)
+    journal.record_placing("b", "QLb", "600000.SH", "buy", 200, "t", NOW, price=10.0)
+    assert journal.bought_value_on(date(2026, 11, 20), excluding="b") == 1000.0
+    journal.close()

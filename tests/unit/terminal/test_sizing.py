@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from quantlink_terminal.executors.base import AccountSnapshot, Holding
+from quantlink_terminal.instruments import lot_rule
 from quantlink_terminal.models import Leader, Signal
-from quantlink_terminal.sizing import REJECT, SizingError, SizingRule, lot_rule, size_order
+from quantlink_terminal.sizing import REJECT, SizingError, SizingRule, size_order
 
 
 def signal(
@@ -105,12 +106,30 @@ def test_buy_sizing_table(
 
 
 def test_market_buy_keeps_a_buffer_for_slippage() -> None:
-    # 1000 shares at 10.00 cost exactly 10,000: affordable as a limit order, not as a market order with 1%.
+    # 1000 shares at 10.00 cost 10,005.10 with fees: affordable as a limit order, not as a market order with 1%.
     limit = size_order(
-        signal("600000.SH", "buy", 1000, limit_price=10.0), SizingRule(mode="mirror"), account(10_000), 10.0
+        signal("600000.SH", "buy", 1000, limit_price=10.0), SizingRule(mode="mirror"), account(10_010), 10.0
     )
-    market = size_order(signal("600000.SH", "buy", 1000), SizingRule(mode="mirror"), account(10_000), 10.0)
+    market = size_order(signal("600000.SH", "buy", 1000), SizingRule(mode="mirror"), account(10_010), 10.0)
     assert (limit.volume, market.volume) == (1000, 900)
+
+
+def test_the_cash_check_counts_the_minimum_commission() -> None:
+    # 1000 x 10.00 = 10,000 fits 10,003 of cash, but with the broker's 5 CNY minimum commission it does not.
+    sized = size_order(
+        signal("600000.SH", "buy", 1000, limit_price=10.0), SizingRule(mode="mirror"), account(10_003), 10.0
+    )
+    assert sized.volume == 900 and sized.note is not None and "shrunk" in sized.note
+    rule = SizingRule(mode="mirror", commission_rate=0.0003, min_commission=5.0)
+    assert rule.buy_cost(900 * 10.0) == pytest.approx(9000 + 5 + 0.09)
+    assert rule.buy_cost(100_000.0) == pytest.approx(100_000 + 30 + 1)  # the rate beats the minimum
+    assert rule.buy_cost(rule.affordable_value(10_003)) <= 10_003 + 1e-9
+
+
+def test_a_free_broker_needs_no_commission_margin() -> None:
+    rule = SizingRule(mode="mirror", commission_rate=0.0, min_commission=0.0)
+    sized = size_order(signal("600000.SH", "buy", 1000, limit_price=10.0), rule, account(10_000.1), 10.0)
+    assert sized.volume == 1000
 
 
 def test_insufficient_cash_can_reject_instead_of_shrinking() -> None:
@@ -121,19 +140,21 @@ def test_insufficient_cash_can_reject_instead_of_shrinking() -> None:
         10.0,
     )
     assert sized.volume == 0
-    assert sized.reason is not None and "insufficient cash" in sized.reason
+    assert sized.reason is not None and sized.reason.code == "sizing.insufficient_cash"
+    assert "insufficient cash" in sized.reason.en and "with fees" in sized.reason.en
+    assert "可用资金不足" in sized.reason.zh
 
 
 def test_ratio_without_leader_total_value_is_rejected() -> None:
     sized = size_order(
         signal("600000.SH", "buy", 1000, total_value=None), SizingRule(mode="ratio"), account(100_000), 10.0
     )
-    assert sized.volume == 0 and sized.reason is not None and "totalValue" in sized.reason
+    assert sized.volume == 0 and sized.reason is not None and "totalValue" in sized.reason.text()
 
 
 def test_buy_without_any_price_is_rejected() -> None:
     sized = size_order(signal("600000.SH", "buy", 1000), SizingRule(mode="mirror"), account(100_000), None)
-    assert sized.volume == 0 and sized.reason is not None and "no price" in sized.reason
+    assert sized.volume == 0 and sized.reason is not None and "no price" in sized.reason.en
 
 
 # (case, security, leader amount, leader position after, follower volume, sellable, mode, expected)
@@ -145,6 +166,10 @@ SELL_TABLE = [
     ("odd-lot partial sell is rounded, not sent", "000001.SZ", 150, 850, 1000, 1000, "mirror", 100),
     ("odd lot below one lot only to close: rejected", "000001.SZ", 50, 950, 1000, 1000, "mirror", 0),
     ("selling everything may be an odd lot", "000001.SZ", 1250, 100, 1250, 1250, "mirror", 1250),
+    ("the sellable odd part goes with the lots", "600000.SH", 1550, 100, 1550, 1050, "mirror", 1050),
+    ("round lots plus the whole odd part", "600000.SH", 570, 480, 1050, 1050, "mirror", 550),
+    ("the odd part alone may be sold", "600000.SH", 60, 990, 1050, 1050, "mirror", 50),
+    ("whole lots when closer than lots plus odd", "600000.SH", 1040, 10, 1050, 1050, "mirror", 1000),
     ("STAR partial sell in steps of 1", "688981.SH", 321, 1000, 1000, 1000, "mirror", 321),
     ("STAR partial sell below 200 rejected", "688981.SH", 150, 1000, 1000, 1000, "mirror", 0),
     ("all bought today: nothing sellable", "600000.SH", 100, 0, 1000, 0, "mirror", 0),
