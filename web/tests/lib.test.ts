@@ -126,6 +126,12 @@ describe("agent config", () => {
     expect(text).toContain('executor = "paper"');
     expect(text).toContain("initial_cash = 250000.0");
     expect(text).not.toContain("[xtquant]");
+    // A paper test at night must not wait a minute per signal: it long-polls around the clock.
+    expect(text).toContain("idle_interval = 0\n");
+  });
+
+  it("keeps the cost-aware idle polling for a real miniQMT account", () => {
+    expect(agentConfigToml(input)).toContain("idle_interval = 60\n");
   });
 });
 

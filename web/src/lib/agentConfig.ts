@@ -73,6 +73,14 @@ export function agentConfigToml(input: AgentConfigInput): string {
     );
   }
   lines.push(
+    "[polling]",
+    "# Long-poll wait around the trading sessions (0..20 seconds).",
+    "active_wait = 20",
+    input.executor === "paper"
+      ? "# Paper trading: long-poll around the clock, so a test at night sees its signals at once."
+      : "# Outside the sessions, ask every this many seconds instead (each waiting second is billed); 0 = always long-poll.",
+    `idle_interval = ${input.executor === "paper" ? 0 : 60}`,
+    "",
     "[report]",
     "# Post your real holdings to QuantLink once per trading day after this time (China time).",
     "enabled = true",
