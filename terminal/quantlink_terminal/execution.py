@@ -170,6 +170,8 @@ class SignalRunner:
                 strategy_id=signal.strategy_id,
                 amount=signal.amount,
                 price=price,
+                origin=signal.origin,
+                close_all=signal.close_all,
             )
         order = OrderRequest(
             client_order_id=order_key,
@@ -208,6 +210,8 @@ class SignalRunner:
             security=signal.security,
             side=signal.side,
             amount=signal.amount,
+            origin=signal.origin,
+            close_all=signal.close_all,
         )
         self._activity.outcome(signal, outcome)
         if self._after_outcome_recorded is not None:

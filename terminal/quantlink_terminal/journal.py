@@ -35,10 +35,16 @@ CREATE INDEX IF NOT EXISTS executions_state ON executions (state);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 # Columns added after the first release; a journal from an older agent gains them on open.
-_ADDED_COLUMNS = (("strategy_id", "TEXT"), ("amount", "INTEGER"), ("price", "REAL"))
+_ADDED_COLUMNS = (
+    ("strategy_id", "TEXT"),
+    ("amount", "INTEGER"),
+    ("price", "REAL"),
+    ("origin", "TEXT"),
+    ("close_all", "INTEGER"),
+)
 _COLUMNS = (
     "signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at,"
-    " strategy_id, security, side, amount, volume, price, updated_at"
+    " strategy_id, security, side, amount, volume, price, updated_at, origin, close_all"
 )
 
 
@@ -58,6 +64,8 @@ class JournalEntry:
     volume: int | None = None  # this terminal's order, once sized
     price: float | None = None  # the price the order was sized and checked at
     updated_at: str | None = None
+    origin: str | None = None  # API.md `origin`: "source", "sync" (None: journaled by an older agent)
+    close_all: bool = False  # API.md `closeAll`: sell every sellable share
 
     @property
     def day(self) -> str:
@@ -96,15 +104,17 @@ class Journal:
         strategy_id: str | None = None,
         amount: int | None = None,
         price: float | None = None,
+        origin: str | None = None,
+        close_all: bool = False,
     ) -> None:
         """Raises sqlite3.IntegrityError if the signal is already journaled: never place twice."""
         self._db.execute(
             "INSERT INTO executions (signal_id, client_order_id, state, security, side, volume, ack_token,"
-            " created_at, updated_at, strategy_id, amount, price)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, updated_at, strategy_id, amount, price, origin, close_all)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 signal_id, client_order_id, PLACING, security, side, volume, ack_token, now, now,
-                strategy_id, amount, price,
+                strategy_id, amount, price, origin, int(close_all),
             ),
         )  # fmt: skip
 
@@ -119,13 +129,19 @@ class Journal:
         security: str | None = None,
         side: str | None = None,
         amount: int | None = None,
+        origin: str | None = None,
+        close_all: bool = False,
     ) -> None:
         """Record the outcome; creates the row for outcomes reached without an order (expired, refused)."""
         self._db.execute(
             "INSERT OR IGNORE INTO executions (signal_id, client_order_id, state, ack_token, created_at,"
-            " updated_at, strategy_id, security, side, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (signal_id, client_order_id, DONE, ack_token, now, now, strategy_id, security, side, amount),
-        )
+            " updated_at, strategy_id, security, side, amount, origin, close_all)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                signal_id, client_order_id, DONE, ack_token, now, now, strategy_id, security, side, amount,
+                origin, int(close_all),
+            ),
+        )  # fmt: skip
         self._db.execute(
             "UPDATE executions SET state = ?, outcome = ?, ack_token = ?, updated_at = ?"
             " WHERE signal_id = ? AND state != ?",
@@ -205,7 +221,7 @@ def _text(value: object) -> str | None:
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:
     (signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at,
-     strategy_id, security, side, amount, volume, price, updated_at) = row  # fmt: skip
+     strategy_id, security, side, amount, volume, price, updated_at, origin, close_all) = row  # fmt: skip
     return JournalEntry(
         signal_id=str(signal_id),
         client_order_id=str(client_order_id),
@@ -221,4 +237,6 @@ def _entry(row: tuple[object, ...]) -> JournalEntry:
         volume=None if volume is None else int(str(volume)),
         price=None if price is None else float(str(price)),
         updated_at=_text(updated_at),
+        origin=_text(origin),
+        close_all=bool(close_all),
     )

@@ -41,9 +41,14 @@ def wire_signal(
     sizing: dict[str, Any] | None = None,
     expires_at: datetime | None = None,
     seq: int = 1,
+    close_all: bool | None = None,
+    origin: str | None = None,
 ) -> dict[str, Any]:
-    """A signal as the server hands it out (API.md Terminal section), minus the ackToken the fake adds."""
+    """A signal as the server hands it out (API.md Terminal section), minus the ackToken the fake adds;
+    `closeAll` and `origin` appear only when given, as the server sends them only when they apply."""
+    optional = {"closeAll": close_all, "origin": origin}
     return {
+        **{key: value for key, value in optional.items() if value is not None},
         "signalId": signal_id,
         "strategyId": "st_1",
         "seq": seq,

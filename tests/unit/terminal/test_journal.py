@@ -86,6 +86,7 @@ def test_a_journal_from_an_older_agent_gains_the_new_columns(tmp_path: Path) -> 
     entry = journal.get("old")
     assert entry is not None and entry.outcome is not None and entry.outcome.filled == 100
     assert (entry.strategy_id, entry.amount, entry.price) == (None, None, None)
+    assert (entry.origin, entry.close_all) == (None, False)
     journal.record_placing("new", "QLnew", "600000.SH", "buy", 200, "tok", NOW, strategy_id="st_1", price=10.5)
     assert journal.bought_value_on(date(2026, 11, 20)) == pytest.approx(2100.0)
     journal.close()
@@ -113,3 +114,17 @@ def test_a_signal_rechecked_after_a_restart_does_not_count_against_itself(tmp_pa
     journal.record_placing("b", "QLb", "600000.SH", "buy", 200, "t", NOW, price=10.0)
     assert journal.bought_value_on(date(2026, 11, 20), excluding="b") == 1000.0
     journal.close()
+
+
+def test_origin_and_close_all_are_journaled(tmp_path: Path) -> None:
+    path = str(tmp_path / "j.sqlite3")
+    journal = Journal(path)
+    journal.record_placing("a", "QLa", "600000.SH", "sell", 700, "t", NOW, origin="sync", close_all=True)
+    journal.record_outcome("b", "QLb", Outcome(status="rejected", error="x"), "t", NOW, origin="sync")
+    journal.close()
+    reopened = Journal(path)
+    assert [(e.signal_id, e.origin, e.close_all) for e in reopened.recent(2)] == [
+        ("b", "sync", False),
+        ("a", "sync", True),
+    ]
+    reopened.close()
