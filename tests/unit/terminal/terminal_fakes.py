@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlparse
 from quantlink_terminal.clock import CHINA_TZ
 from quantlink_terminal.executors.base import AccountSnapshot, Executor, OrderRequest
 from quantlink_terminal.models import Outcome
+from quantlink_terminal.reasons import Reason
 
 GOOD_TOKEN = "tt_good_token"
 TRADING_MORNING = datetime(2026, 11, 20, 10, 0, tzinfo=CHINA_TZ)  # a Friday
@@ -232,6 +233,9 @@ class CountingExecutor:
 
     def last_price(self, security: str) -> float | None:
         return self.inner.last_price(security)
+
+    def refuses(self, security: str) -> Reason | None:
+        return self.inner.refuses(security)
 
     def place(self, order: OrderRequest) -> Outcome:
         self.placed.append(order)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from quantlink_terminal.journal import ACKED, DONE, PLACING, Journal
+from quantlink_terminal.journal import ACKED, DONE, PLACING, AlreadyJournaled, Journal
 from quantlink_terminal.models import EXECUTED, Outcome
 
 NOW = "2026-11-20T10:00:00.000+08:00"
@@ -28,7 +28,7 @@ def test_placing_row_survives_a_reopen(tmp_path: Path) -> None:
 def test_a_signal_cannot_be_journaled_for_placing_twice(tmp_path: Path) -> None:
     journal = Journal(str(tmp_path / "j.sqlite3"))
     journal.record_placing("sig-1", "QLabc", "600000.SH", "buy", 100, "tok-1", NOW)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(AlreadyJournaled):
         journal.record_placing("sig-1", "QLabc", "600000.SH", "buy", 100, "tok-2", NOW)
 
 
