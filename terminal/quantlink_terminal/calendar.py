@@ -62,11 +62,11 @@ class MarketCalendar:
         for _ in range(40):  # the longest closure (Spring Festival plus weekends) is far shorter
             if self.is_trading_day(day):
                 for start, _end in SESSIONS:
-                    opening = datetime.combine(day, start, tzinfo=CHINA_TZ)
+                    opening = datetime.combine(day, start).replace(tzinfo=CHINA_TZ)
                     if opening >= local:
                         return opening
             day += timedelta(days=1)
-            local = datetime.combine(day, time(0), tzinfo=CHINA_TZ)
+            local = datetime.combine(day, time(0)).replace(tzinfo=CHINA_TZ)
         raise CalendarDataError(f"no trading day within 40 days of {moment.date()}")
 
     def _note_data_quality(self, year: int) -> None:

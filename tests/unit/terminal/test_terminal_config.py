@@ -81,7 +81,7 @@ def test_a_utf8_bom_from_notepad_is_fine(tmp_path: Path) -> None:
         ('executor = "paper"\napi_base = "https://x"', "missing `auth_token`"),
         ('auth_token = "t"\napi_base = "ftp://x"\nexecutor = "paper"', "must start with https://"),
         ('auth_token = "t"\napi_base = "https://x"\nexecutor = "ib"', "must be one of paper, xtquant"),
-        (PAPER.replace('"paper"', '"papr"'), "must be one of paper, xtquant, got 'papr'; did you mean \"paper\"?"),
+        (PAPER.replace('"paper"', '"papr"'), "must be one of paper, xtquant, ptrade, got 'papr'; did you mean \"paper\"?"),
         (PAPER + 'excutor = "paper"', "unknown setting `excutor` in config.toml; did you mean `executor`?"),
         (PAPER + "[papr]\ninitial_cash = 1", "unknown section [papr] in config.toml; did you mean [paper]?"),
         (
