@@ -101,6 +101,7 @@ class FakeBroker:
     order_calls: list[tuple[str, int, float | None]] = field(default_factory=list)  # every order() call
     reactions: list[str] = field(default_factory=list)  # per order: "fill" (default), "rest", "junk", "none"
     crash_in_order: bool = False  # die inside order(), after the counter took the order
+    crash_before_counter: bool = False  # die inside order(), before the order reached the counter
     crash_after_order: bool = False  # die at the first get_order() after an order was placed
     counter_unavailable: bool = False  # get_all_orders() answers None
     now: Callable[[], datetime] = lambda: datetime.now(CHINA_TZ)
@@ -121,6 +122,9 @@ class FakeBroker:
 
     def order(self, security: str, amount: int, limit_price: float | None = None) -> str | None:
         self.order_calls.append((security, amount, limit_price))
+        if self.crash_before_counter:
+            self.crash_before_counter = False
+            raise SimulatedCrash("PTrade died inside order(), before the counter had it")
         reaction = self.reactions.pop(0) if self.reactions else "fill"
         if reaction == "none" or not security.endswith((".SS", ".SZ")):
             return None
