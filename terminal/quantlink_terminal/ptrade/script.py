@@ -17,13 +17,13 @@ import pprint
 import sys
 
 from quantlink_terminal import __version__
+from quantlink_terminal.calendar import HOLIDAYS_RESOURCE
 from quantlink_terminal.config import AgentConfig
 from quantlink_terminal.ptrade.bundle import BundleError, bundle, check_names
 from quantlink_terminal.ptrade.runtime import POLL_FUNCTION
 from quantlink_terminal.ptrade.settings import ScriptSettings, default_fingerprint
 
 ROOTS = ["quantlink_terminal.ptrade.runtime"]
-HOLIDAYS_RESOURCE = "data/market_holidays.json"
 # The script's own globals, which no bundled name may take.
 RESERVED = frozenset({"QUANTLINK_SETTINGS", "QUANTLINK_HOLIDAYS", "_quantlink", POLL_FUNCTION})
 
