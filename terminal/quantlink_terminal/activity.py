@@ -11,7 +11,7 @@ from typing import Any
 
 from quantlink_terminal.clock import Clock, system_clock, to_iso
 from quantlink_terminal.executors.base import OrderRequest
-from quantlink_terminal.models import EXECUTED, REJECTED, Outcome, Signal
+from quantlink_terminal.models import EXECUTED, ORIGIN_SOURCE, ORIGIN_SYNC, REJECTED, Outcome, Signal
 
 log = logging.getLogger("quantlink_terminal.activity")
 
@@ -26,9 +26,25 @@ def _describe(signal: Signal) -> tuple[str, str]:
         en_price, zh_price = f"limit {signal.limit_price}", f"限价 {signal.limit_price}"
     else:
         en_price, zh_price = "at market", "市价"
-    en = f"{signal.side} {signal.amount} {signal.security} {en_price}"
-    zh = f"{_SIDE_ZH.get(signal.side, signal.side)} {signal.security} {signal.amount} 股，{zh_price}"
+    side_zh = _SIDE_ZH.get(signal.side, signal.side)
+    if signal.close_all:
+        en = f"{signal.side} all sellable {signal.security} (leader's count {signal.amount}) {en_price}"
+        zh = f"{side_zh} {signal.security} 全部可卖持仓（策略数量 {signal.amount} 股），{zh_price}"
+    else:
+        en = f"{signal.side} {signal.amount} {signal.security} {en_price}"
+        zh = f"{side_zh} {signal.security} {signal.amount} 股，{zh_price}"
+    if signal.origin != ORIGIN_SOURCE:
+        en, zh = f"{en} [{origin_label(signal.origin)}]", f"{zh}【{origin_label_zh(signal.origin)}】"
     return en, zh
+
+
+def origin_label(origin: str) -> str:
+    """How a trader reads a signal's origin: "sync" is a drift repair the strategy owner approved."""
+    return "drift sync" if origin == ORIGIN_SYNC else origin
+
+
+def origin_label_zh(origin: str) -> str:
+    return "持仓同步" if origin == ORIGIN_SYNC else origin
 
 
 class ActivityLog:
@@ -65,6 +81,8 @@ class ActivityLog:
                 "amount": signal.amount,
                 "price": signal.price,
                 "limitPrice": signal.limit_price,
+                "closeAll": signal.close_all,
+                "origin": signal.origin,
                 "redelivery": redelivery,
             }
         )
@@ -107,6 +125,7 @@ class ActivityLog:
                 "strategyId": signal.strategy_id,
                 "security": signal.security,
                 "side": signal.side,
+                "origin": signal.origin,
                 "status": outcome.status,
                 "code": outcome.code,
                 "reason": outcome.error,

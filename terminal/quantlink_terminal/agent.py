@@ -21,8 +21,8 @@ from quantlink_terminal.client import (
 )
 from quantlink_terminal.clock import Clock, system_clock, to_iso
 from quantlink_terminal.execution import SignalRunner, client_order_id
+from quantlink_terminal.executions import ExecutionJournal
 from quantlink_terminal.executors.base import Executor, ExecutorUnavailable
-from quantlink_terminal.journal import Journal
 from quantlink_terminal.models import REJECTED, MalformedSignal, Outcome, Signal, parse_signal
 from quantlink_terminal.ordering import execution_order
 from quantlink_terminal.polling import PollingSettings, PollPolicy
@@ -75,7 +75,7 @@ class Agent:
         self,
         client: QuantLinkClient,
         runner: SignalRunner,
-        journal: Journal,
+        journal: ExecutionJournal,
         executor: Executor,
         reporter: HoldingsReporter,
         settings: AgentSettings | None = None,

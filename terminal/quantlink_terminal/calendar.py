@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Callable, Mapping
 
-from quantlink_terminal.clock import CHINA_TZ
+from quantlink_terminal.clock import CHINA_TZ, parse_date
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,11 @@ class MarketCalendar:
         for _ in range(40):  # the longest closure (Spring Festival plus weekends) is far shorter
             if self.is_trading_day(day):
                 for start, _end in SESSIONS:
-                    opening = datetime.combine(day, start, tzinfo=CHINA_TZ)
+                    opening = datetime.combine(day, start).replace(tzinfo=CHINA_TZ)
                     if opening >= local:
                         return opening
             day += timedelta(days=1)
-            local = datetime.combine(day, time(0), tzinfo=CHINA_TZ)
+            local = datetime.combine(day, time(0)).replace(tzinfo=CHINA_TZ)
         raise CalendarDataError(f"no trading day within 40 days of {moment.date()}")
 
     def _note_data_quality(self, year: int) -> None:
@@ -97,7 +97,7 @@ def parse_holidays(text: str, warn: Callable[[str], None] = log.warning) -> Mark
         provisional = set()
         for year_text, entry in years.items():
             year = int(year_text)
-            days = frozenset(date.fromisoformat(day) for day in entry["closed"])
+            days = frozenset(parse_date(day) for day in entry["closed"])
             if any(day.year != year or day.weekday() >= 5 for day in days):
                 raise ValueError(f"{year} lists a weekend day or a day of another year")
             closed[year] = days

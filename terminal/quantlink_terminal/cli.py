@@ -1,4 +1,4 @@
-"""The `quantlink-terminal` command: init, run, status, pause, resume, report, doctor."""
+"""The `quantlink-terminal` command: init, run, status, pause, resume, report, doctor, ptrade-script."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from quantlink_terminal.executors.base import ExecutorUnavailable
 from quantlink_terminal.initconfig import InitError, render_config, write_config
 from quantlink_terminal.journal import Journal
 from quantlink_terminal.pause import PauseSwitch
+from quantlink_terminal.ptrade.script import ScriptError, script_settings, write_ptrade_script
 from quantlink_terminal.report import HoldingsReporter
 from quantlink_terminal.status import build_status, render, write_json
 from quantlink_terminal.wiring import build_activity, build_agent, build_client, build_executor
@@ -165,6 +166,29 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+PTRADE_RUNS_IN_PTRADE = (
+    'executor = "ptrade" runs inside PTrade, not on this PC: generate its script with '
+    "`quantlink-terminal ptrade-script --config {config} -o quantlink_ptrade.py` and paste it into a "
+    "PTrade strategy (terminal/README.md, PTrade). Its journal, activity log and pause file "
+    "({prefix}-paused) are in PTrade's research folder (研究), and its log in the trade's log panel."
+)
+
+
+def _ptrade_script(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+        write_ptrade_script(script_settings(config), args.output, force=args.force)
+    except (ConfigError, ScriptError) as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    terminal = config.terminal_id or "(id not set)"
+    print(
+        f"wrote {args.output} for terminal {terminal} (API {config.api_base}): paste it into a new PTrade "
+        "strategy and start a trade with it. It holds the terminal's token: keep it private."
+    )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quantlink-terminal", description="Carry QuantLink signals to your miniQMT account."
@@ -180,6 +204,13 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--executor", choices=EXECUTORS, help="xtquant (real orders) or paper (simulated)")
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.add_argument("--verbose", "-v", action="store_true", help="log debugging detail")
+    script = commands.add_parser(
+        "ptrade-script", help='write the PTrade strategy script of a PTrade terminal (executor = "ptrade")'
+    )
+    script.add_argument("--config", "-c", required=True, help="the terminal's config file (executor ptrade)")
+    script.add_argument("--output", "-o", default="quantlink_ptrade.py", help="where to write the script")
+    script.add_argument("--force", action="store_true", help="replace an existing file")
+    script.add_argument("--verbose", "-v", action="store_true", help="log debugging detail")
     for name, help_text in (
         ("run", "long-poll QuantLink and place the orders (Ctrl-C to stop)"),
         ("status", "show today's orders and refusals and the last signals, with the reasons"),
@@ -208,12 +239,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "init":
         return _init(args)
+    if args.command == "ptrade-script":
+        return _ptrade_script(args)
     if args.command == "doctor":
         return run_doctor(args.config, build_executor, sys.stdout)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         log.error("%s", exc)
+        return EXIT_CONFIG
+    if config.ptrade is not None:
+        log.error("%s", PTRADE_RUNS_IN_PTRADE.format(config=args.config, prefix=config.ptrade.files_prefix))
         return EXIT_CONFIG
     commands: Mapping[str, Callable[[AgentConfig, argparse.Namespace], int]] = {
         "run": _run,

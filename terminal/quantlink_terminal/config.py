@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from quantlink_terminal.executors.paper import PaperSettings
 from quantlink_terminal.executors.qmt import ACCOUNT_TYPES, QmtSettings
 from quantlink_terminal.polling import PollingSettings
+from quantlink_terminal.ptrade.settings import PTradeSettings
 from quantlink_terminal.report import DEFAULT_AFTER_CLOSE
 from quantlink_terminal.risk import RiskConfigError, RiskLimits, security_pattern
 from quantlink_terminal.sizing import CASH_POLICIES, MODES, SizingError, SizingRule
@@ -28,7 +29,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on the Python QMT ships with
     import tomli as tomllib
 
-EXECUTORS = ("paper", "xtquant")
+EXECUTORS = ("paper", "xtquant", "ptrade")
 TOP_LEVEL = (
     "api_base",
     "auth_token",
@@ -51,6 +52,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "xtquant": ("userdata_path", "account_id", "account_type", "session_id", "order_timeout", "call_timeout"),
     "paper": ("state_file", "initial_cash", "prices"),
     "report": ("enabled", "after_close"),
+    "ptrade": ("poll_seconds", "order_timeout", "order_poll", "http_timeout", "files_prefix"),
 }  # fmt: skip
 DEFAULT_PAUSE_FILE = "quantlink-paused"
 DEFAULT_ACTIVITY_LOG = "quantlink-activity.jsonl"
@@ -77,6 +79,7 @@ class AgentConfig:
     pause_file: str = DEFAULT_PAUSE_FILE
     activity_log: str | None = None
     polling: PollingSettings = field(default_factory=PollingSettings)
+    ptrade: PTradeSettings | None = None  # executor "ptrade": the settings of the generated PTrade script
 
 
 def did_you_mean(word: str, choices: Iterable[str], quote: str = "`{}`") -> str:
@@ -218,12 +221,13 @@ def load_config(path: str) -> AgentConfig:
         paper=_paper(data, base_dir, where) if executor == "paper" else None,
         xtquant=_xtquant(data, where) if executor == "xtquant" else None,
         # Outside trading hours a broker may queue an order for the next open: on by default for real orders.
-        risk=_risk(risk_table, where, trading_hours_default=executor == "xtquant"),
+        risk=_risk(risk_table, where, trading_hours_default=executor in ("xtquant", "ptrade")),
         pause_file=_resolve(
             base_dir, _get(risk_table, "pause_file", str, f"[risk] of {where}", default=DEFAULT_PAUSE_FILE)
         ),
         activity_log=_resolve(base_dir, activity_log) if activity_log else None,
         polling=_polling(data, where),
+        ptrade=_ptrade(data, where) if executor == "ptrade" else None,
     )
 
 
@@ -294,6 +298,26 @@ def _polling(data: Mapping[str, Any], where: str) -> PollingSettings:
             idle_interval=float(
                 _get(table, "idle_interval", (int, float), section, default=defaults.idle_interval)
             ),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{section}: {exc}") from exc
+
+
+def _ptrade(data: Mapping[str, Any], where: str) -> PTradeSettings:
+    table = _get(data, "ptrade", dict, where, default={})
+    section = f"[ptrade] of {where}"
+    defaults = PTradeSettings()
+    try:
+        return PTradeSettings(
+            poll_seconds=_get(table, "poll_seconds", int, section, default=defaults.poll_seconds),
+            order_timeout=float(
+                _get(table, "order_timeout", (int, float), section, default=defaults.order_timeout)
+            ),
+            order_poll=float(_get(table, "order_poll", (int, float), section, default=defaults.order_poll)),
+            http_timeout=float(
+                _get(table, "http_timeout", (int, float), section, default=defaults.http_timeout)
+            ),
+            files_prefix=_get(table, "files_prefix", str, section, default=defaults.files_prefix),
         )
     except ValueError as exc:
         raise ConfigError(f"{section}: {exc}") from exc

@@ -20,6 +20,7 @@ from quantlink_terminal.fingerprint import device_fingerprint
 from quantlink_terminal.journal import Journal
 from quantlink_terminal.models import REJECTED
 from quantlink_terminal.pause import PauseSwitch
+from quantlink_terminal.ptrade.settings import default_fingerprint
 
 PROBE_SIGNAL_ID = "doctor-probe"
 
@@ -151,20 +152,40 @@ def check_executor(build: Callable[[AgentConfig], Executor], config: AgentConfig
     )
 
 
+def check_ptrade(config: AgentConfig) -> Check:
+    """Informational: a PTrade terminal's executor, journal and log are inside PTrade."""
+    prefix = config.ptrade.files_prefix if config.ptrade is not None else "quantlink"
+    return Check(
+        "PTrade",
+        True,
+        "this terminal runs inside PTrade: generate its script with `quantlink-terminal ptrade-script` and "
+        f"paste it into PTrade; its journal ({prefix}-journal.jsonl) is in PTrade's research folder, and "
+        "whether PTrade may reach the API shows in the trade's log (this PC's checks above cannot tell)",
+    )
+
+
 def run_doctor(path: str, build_executor: Callable[[AgentConfig], Executor], out: TextIO) -> int:
     """Print each check; 0 when all pass."""
     config, config_check = check_config(path)
     checks: list[Check] = [config_check]
     if config is not None:
-        fingerprint = device_fingerprint(config.device_fingerprint)
+        if config.ptrade is not None:
+            fingerprint = config.device_fingerprint or default_fingerprint(
+                config.terminal_id, config.auth_token
+            )
+        else:
+            fingerprint = device_fingerprint(config.device_fingerprint)
+            checks.append(check_journal(config))
         client = QuantLinkClient(config.api_base, config.auth_token, fingerprint)
-        checks.append(check_journal(config))
         checks.append(check_risk(config))
         api = check_api(client, config)
         checks.append(api)
         if api.ok:
             checks.append(check_token_and_device(client, config, fingerprint))
-        checks.append(check_executor(build_executor, config))
+        if config.ptrade is not None:
+            checks.append(check_ptrade(config))
+        else:
+            checks.append(check_executor(build_executor, config))
     for check in checks:
         out.write(f"[{' ok ' if check.ok else 'FAIL'}] {check.name}: {check.detail}\n")
         if check.fix:

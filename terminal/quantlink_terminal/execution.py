@@ -9,9 +9,9 @@ from typing import Callable
 
 from quantlink_terminal.activity import ActivityLog
 from quantlink_terminal.clock import Clock, parse_iso, system_clock, to_iso
+from quantlink_terminal.executions import ACKED, DONE, PLACING, ExecutionJournal, JournalEntry
 from quantlink_terminal.executors.base import Executor, OrderRequest, OrderStateUnknown
 from quantlink_terminal.instruments import round_limit_price
-from quantlink_terminal.journal import ACKED, DONE, PLACING, Journal, JournalEntry
 from quantlink_terminal.models import FAILED, REJECTED, Outcome, Signal
 from quantlink_terminal.reasons import Reason
 from quantlink_terminal.risk import RiskGuard
@@ -33,7 +33,7 @@ class SignalRunner:
 
     def __init__(
         self,
-        journal: Journal,
+        journal: ExecutionJournal,
         executor: Executor,
         sizing: SizingRule,
         risk: RiskGuard,
@@ -121,7 +121,11 @@ class SignalRunner:
 
     def _execute(self, signal: Signal, journaled: bool) -> Outcome:
         order_key = client_order_id(signal.signal_id)
-        refusal = self._expired(signal) or self._risk.before_sizing(signal, self._clock())
+        refusal = (
+            self._expired(signal)
+            or self._executor.refuses(signal.security)
+            or self._risk.before_sizing(signal, self._clock())
+        )
         if refusal is not None:
             return self._record(signal, order_key, Outcome.refused(REJECTED, refusal))
         try:
@@ -170,6 +174,8 @@ class SignalRunner:
                 strategy_id=signal.strategy_id,
                 amount=signal.amount,
                 price=price,
+                origin=signal.origin,
+                close_all=signal.close_all,
             )
         order = OrderRequest(
             client_order_id=order_key,
@@ -208,6 +214,8 @@ class SignalRunner:
             security=signal.security,
             side=signal.side,
             amount=signal.amount,
+            origin=signal.origin,
+            close_all=signal.close_all,
         )
         self._activity.outcome(signal, outcome)
         if self._after_outcome_recorded is not None:

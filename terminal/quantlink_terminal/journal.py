@@ -8,14 +8,19 @@ from it instead of being executed again.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import date
 
-from quantlink_terminal.models import BUY, EXECUTED, Outcome
+from quantlink_terminal.executions import (
+    ACKED,
+    DONE,
+    PLACING,
+    AlreadyJournaled,
+    JournalEntry,
+    bought_value,
+)
+from quantlink_terminal.models import Outcome
 
-PLACING = "placing"  # the order may be at the broker; the outcome is not recorded yet
-DONE = "done"  # the outcome is recorded; the ack may not have reached the server
-ACKED = "acked"  # the server confirmed the ack
+__all__ = ["ACKED", "DONE", "PLACING", "AlreadyJournaled", "Journal", "JournalEntry"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -35,36 +40,22 @@ CREATE INDEX IF NOT EXISTS executions_state ON executions (state);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 # Columns added after the first release; a journal from an older agent gains them on open.
-_ADDED_COLUMNS = (("strategy_id", "TEXT"), ("amount", "INTEGER"), ("price", "REAL"))
+_ADDED_COLUMNS = (
+    ("strategy_id", "TEXT"),
+    ("amount", "INTEGER"),
+    ("price", "REAL"),
+    ("origin", "TEXT"),
+    ("close_all", "INTEGER"),
+)
 _COLUMNS = (
     "signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at,"
-    " strategy_id, security, side, amount, volume, price, updated_at"
+    " strategy_id, security, side, amount, volume, price, updated_at, origin, close_all"
 )
 
 
-@dataclass(frozen=True)
-class JournalEntry:
-    signal_id: str
-    client_order_id: str
-    state: str
-    outcome: Outcome | None
-    ack_token: str | None
-    created_at: str
-    acked_at: str | None
-    strategy_id: str | None = None
-    security: str | None = None
-    side: str | None = None
-    amount: int | None = None  # the leader's share count
-    volume: int | None = None  # this terminal's order, once sized
-    price: float | None = None  # the price the order was sized and checked at
-    updated_at: str | None = None
-
-    @property
-    def day(self) -> str:
-        return self.created_at[:10]  # journal times are China time, so the prefix is the trading day
-
-
 class Journal:
+    """The QMT agent's journal (executions.ExecutionJournal): one SQLite row per signal."""
+
     def __init__(self, path: str) -> None:
         # Autocommit: every statement below is its own durable transaction, committed before we return,
         # so "written before the order is placed" holds even if the process dies the next instant.
@@ -96,17 +87,22 @@ class Journal:
         strategy_id: str | None = None,
         amount: int | None = None,
         price: float | None = None,
+        origin: str | None = None,
+        close_all: bool = False,
     ) -> None:
-        """Raises sqlite3.IntegrityError if the signal is already journaled: never place twice."""
-        self._db.execute(
-            "INSERT INTO executions (signal_id, client_order_id, state, security, side, volume, ack_token,"
-            " created_at, updated_at, strategy_id, amount, price)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                signal_id, client_order_id, PLACING, security, side, volume, ack_token, now, now,
-                strategy_id, amount, price,
-            ),
-        )  # fmt: skip
+        """Raises AlreadyJournaled if the signal is journaled already: never place twice."""
+        try:
+            self._db.execute(
+                "INSERT INTO executions (signal_id, client_order_id, state, security, side, volume,"
+                " ack_token, created_at, updated_at, strategy_id, amount, price, origin, close_all)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    signal_id, client_order_id, PLACING, security, side, volume, ack_token, now, now,
+                    strategy_id, amount, price, origin, int(close_all),
+                ),
+            )  # fmt: skip
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyJournaled(f"signal {signal_id} is journaled already") from exc
 
     def record_outcome(
         self,
@@ -119,13 +115,19 @@ class Journal:
         security: str | None = None,
         side: str | None = None,
         amount: int | None = None,
+        origin: str | None = None,
+        close_all: bool = False,
     ) -> None:
         """Record the outcome; creates the row for outcomes reached without an order (expired, refused)."""
         self._db.execute(
             "INSERT OR IGNORE INTO executions (signal_id, client_order_id, state, ack_token, created_at,"
-            " updated_at, strategy_id, security, side, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (signal_id, client_order_id, DONE, ack_token, now, now, strategy_id, security, side, amount),
-        )
+            " updated_at, strategy_id, security, side, amount, origin, close_all)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                signal_id, client_order_id, DONE, ack_token, now, now, strategy_id, security, side, amount,
+                origin, int(close_all),
+            ),
+        )  # fmt: skip
         self._db.execute(
             "UPDATE executions SET state = ?, outcome = ?, ack_token = ?, updated_at = ?"
             " WHERE signal_id = ? AND state != ?",
@@ -175,15 +177,8 @@ class Journal:
         return [_entry(row) for row in rows]
 
     def bought_value_on(self, day: date, excluding: str | None = None) -> float:
-        """CNY of buys placed that day: orders in flight or executed (a refused or failed one bought nothing),
-        at the price they were checked at. `excluding` leaves out the signal being (re)checked."""
-        total = 0.0
-        for entry in self.on_day(day):
-            if entry.side != BUY or not entry.volume or entry.price is None or entry.signal_id == excluding:
-                continue
-            if entry.outcome is None or entry.outcome.status == EXECUTED:
-                total += entry.volume * entry.price
-        return total
+        """CNY of buys placed that day (executions.bought_value)."""
+        return bought_value(self.on_day(day), excluding=excluding)
 
     def mark_acked(self, signal_id: str, now: str) -> None:
         self._db.execute(
@@ -205,7 +200,7 @@ def _text(value: object) -> str | None:
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:
     (signal_id, client_order_id, state, outcome, ack_token, created_at, acked_at,
-     strategy_id, security, side, amount, volume, price, updated_at) = row  # fmt: skip
+     strategy_id, security, side, amount, volume, price, updated_at, origin, close_all) = row  # fmt: skip
     return JournalEntry(
         signal_id=str(signal_id),
         client_order_id=str(client_order_id),
@@ -221,4 +216,6 @@ def _entry(row: tuple[object, ...]) -> JournalEntry:
         volume=None if volume is None else int(str(volume)),
         price=None if price is None else float(str(price)),
         updated_at=_text(updated_at),
+        origin=_text(origin),
+        close_all=bool(close_all),
     )

@@ -13,6 +13,11 @@ from quantlink_terminal.reasons import Reason
 BUY = "buy"
 SELL = "sell"
 
+# Where a signal comes from (API.md `origin`): the strategy's own order, or an owner-approved drift repair.
+ORIGIN_SOURCE = "source"
+ORIGIN_SYNC = "sync"
+MAX_ORIGIN_CHARS = 32
+
 EXECUTED = "executed"
 FAILED = "failed"
 REJECTED = "rejected"
@@ -53,10 +58,18 @@ class Signal:
     sizing: dict[str, Any] = field(default_factory=dict)
     source_security: str | None = None
     expires_at: datetime | None = None
+    # API.md `closeAll`: the source means "sell everything sellable"; `amount` is then the leader's count,
+    # for reference only. Only ever set on a sell.
+    close_all: bool = False
+    origin: str = ORIGIN_SOURCE
 
     @property
     def is_limit(self) -> bool:
         return self.limit_price is not None
+
+    @property
+    def is_sync(self) -> bool:
+        return self.origin == ORIGIN_SYNC
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,27 @@ def _optional_float(raw: Mapping[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
+def _close_all(raw: Mapping[str, Any], side: str) -> bool:
+    value = raw.get("closeAll")
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError(f"closeAll must be true or false, got {value!r}")
+    if value and side != SELL:
+        raise ValueError(f"closeAll (sell everything sellable) is only valid on a sell, not on a {side}")
+    return value
+
+
+def _origin(raw: Mapping[str, Any]) -> str:
+    value = raw.get("origin")
+    if value is None:
+        return ORIGIN_SOURCE
+    # Any label is carried (a later server may add origins); it never changes how the order is executed.
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ORIGIN_CHARS:
+        raise ValueError(f"origin must be a short string such as 'source' or 'sync', got {value!r}")
+    return value
+
+
 def parse_signal(raw: Mapping[str, Any]) -> Signal:
     """Turn one element of the pull answer into a Signal, or raise MalformedSignal saying what is wrong."""
     signal_id = raw.get("signalId")
@@ -137,6 +171,8 @@ def parse_signal(raw: Mapping[str, Any]) -> Signal:
             sizing=dict(sizing),
             source_security=raw.get("sourceSecurity"),
             expires_at=None if expires_at is None else parse_iso(str(expires_at)),
+            close_all=_close_all(raw, side),
+            origin=_origin(raw),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedSignal(f"malformed signal: {exc}", signal_id, ack_token) from exc

@@ -9,8 +9,8 @@ from typing import Any
 from quantlink_terminal.calendar import MarketCalendar, market_calendar
 from quantlink_terminal.client import ApiError, DeviceTakenOver, QuantLinkClient, TransientError, Unauthorized
 from quantlink_terminal.clock import Clock, system_clock, to_iso
+from quantlink_terminal.executions import ExecutionJournal
 from quantlink_terminal.executors.base import AccountSnapshot, Executor
-from quantlink_terminal.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class HoldingsReporter:
         self,
         client: QuantLinkClient,
         executor: Executor,
-        journal: Journal,
+        journal: ExecutionJournal,
         after_close: time | None = DEFAULT_AFTER_CLOSE,
         clock: Clock = system_clock,
         calendar: MarketCalendar | None = None,

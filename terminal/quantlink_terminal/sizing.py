@@ -103,6 +103,9 @@ def scaled_amount(signal: Signal, rule: SizingRule, follower_total_asset: float)
 
 def size_order(signal: Signal, rule: SizingRule, account: AccountSnapshot, price: float | None) -> SizedOrder:
     """The follower's volume for `signal`, or a rejection with a plain-language reason."""
+    if signal.close_all:
+        # "Sell everything sellable": the leader's count is for reference only, so no sizing mode applies.
+        return _size_sell(signal, account, target=None)
     try:
         target = scaled_amount(signal, rule, account.total_asset)
     except SizingError as exc:
@@ -114,7 +117,8 @@ def size_order(signal: Signal, rule: SizingRule, account: AccountSnapshot, price
     return _size_sell(signal, account, target)
 
 
-def _size_sell(signal: Signal, account: AccountSnapshot, target: float) -> SizedOrder:
+def _size_sell(signal: Signal, account: AccountSnapshot, target: float | None) -> SizedOrder:
+    """`target` None: sell every sellable share (closeAll)."""
     security = signal.security
     holding = account.holding(security)
     if holding.sellable <= 0:
@@ -125,6 +129,12 @@ def _size_sell(signal: Signal, account: AccountSnapshot, target: float) -> Sized
                 f"{security} 今日无可卖数量：持有 {holding.volume} 股均为今日买入（T+1）",
             )
         return _rejected("no_position", f"no position in {security} to sell", f"没有 {security} 的持仓可卖")
+    if target is None:
+        return SizedOrder(
+            volume=holding.sellable,
+            note=f"closeAll: every sellable share ({holding.sellable} of {holding.volume} held; "
+            f"the leader's count {signal.amount} is for reference only)",
+        )
     note = None
     wanted = math.floor(target + 1e-9)
     if signal.leader.position_after == 0:

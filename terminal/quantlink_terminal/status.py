@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+from quantlink_terminal.activity import origin_label
 from quantlink_terminal.calendar import MarketCalendar
 from quantlink_terminal.clock import to_iso
 from quantlink_terminal.journal import ACKED, PLACING, Journal, JournalEntry
-from quantlink_terminal.models import EXECUTED, FAILED, REJECTED
+from quantlink_terminal.models import EXECUTED, FAILED, ORIGIN_SOURCE, REJECTED
 from quantlink_terminal.pause import PauseSwitch
 from quantlink_terminal.reasons import money
 
@@ -59,6 +60,8 @@ def _row(entry: JournalEntry) -> dict[str, Any]:
         "side": entry.side,
         "amount": entry.amount,
         "volume": entry.volume,
+        "closeAll": entry.close_all,
+        "origin": entry.origin or ORIGIN_SOURCE,
         "status": _status_of(entry),
         "code": outcome.code if outcome else None,
         "reason": outcome.error if outcome else None,
@@ -96,6 +99,7 @@ def build_status(
             "failed": statuses.count(FAILED),
             "refused": statuses.count(REJECTED),
             "placing": statuses.count("placing"),
+            "sync": sum(1 for entry in today if entry.origin not in (None, ORIGIN_SOURCE)),
             "boughtValue": round(bought, 2),
         },
         unacked=unacked,
@@ -125,6 +129,11 @@ def render(report: StatusReport, out: TextIO) -> None:
         f"执行 {today['executed']}，失败 {today['failed']}，拒绝 {today['refused']}；"
         f"买入 {money(today['boughtValue'])} 元\n"
     )
+    if today["sync"]:
+        out.write(
+            f"  of which {today['sync']} drift sync (orders of an owner-approved drift repair) | "
+            f"其中持仓同步 {today['sync']} 条\n"
+        )
     if report.unacked:
         out.write(
             f"{report.unacked} outcome(s) not yet acknowledged to QuantLink (sent when it is reachable)\n"
@@ -132,7 +141,11 @@ def render(report: StatusReport, out: TextIO) -> None:
     out.write(f"Last {len(report.signals)} signal(s), newest first | 最近信号:\n")
     for row in report.signals:
         amount = "?" if row["amount"] is None else row["amount"]
+        if row["closeAll"]:
+            amount = f"ALL (leader {amount})"
         order = f"{row['side'] or '?'} {amount} {row['security'] or '?'}"
+        if row["origin"] != ORIGIN_SOURCE:
+            order += f" [{origin_label(row['origin'])}]"
         detail = ""
         if row["status"] == EXECUTED:
             detail = f"filled {row['filled']} @ {row['avgPrice']} (order {row['brokerOrderId']})"

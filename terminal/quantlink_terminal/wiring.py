@@ -11,7 +11,7 @@ from quantlink_terminal.client import QuantLinkClient
 from quantlink_terminal.clock import Clock, system_clock
 from quantlink_terminal.config import AgentConfig
 from quantlink_terminal.execution import OutcomeHook, SignalRunner
-from quantlink_terminal.executors.base import Executor
+from quantlink_terminal.executors.base import Executor, ExecutorUnavailable
 from quantlink_terminal.executors.paper import PaperExecutor
 from quantlink_terminal.executors.qmt import QmtExecutor, XtModules, load_xtquant
 from quantlink_terminal.fingerprint import device_fingerprint
@@ -29,6 +29,11 @@ def build_executor(
         return QmtExecutor(config.xtquant, load_modules=load_modules, clock=clock)
     if config.paper is not None:
         return PaperExecutor(config.paper, clock=clock)
+    if config.ptrade is not None:
+        raise ExecutorUnavailable(
+            "the ptrade executor runs inside PTrade, not on this PC",
+            "Generate the PTrade script with `quantlink-terminal ptrade-script` and paste it into PTrade.",
+        )
     raise ValueError(f"no settings for executor {config.executor!r}")
 
 

@@ -366,7 +366,7 @@ class CreateStrategyBody(CamelModel):
 
 class CreateTerminalBody(CamelModel):
     name: Name
-    kind: Literal["qmt"] = "qmt"
+    kind: Literal["qmt", "ptrade"] = "qmt"
 
 
 class SizingMode(StrEnum):

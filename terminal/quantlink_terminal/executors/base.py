@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from quantlink_terminal.models import Outcome
+from quantlink_terminal.reasons import Reason
 
 
 class ExecutorUnavailable(RuntimeError):
@@ -62,6 +63,11 @@ class Executor(Protocol):
     def account(self) -> AccountSnapshot: ...
 
     def last_price(self, security: str) -> float | None: ...
+
+    def refuses(self, security: str) -> Reason | None:
+        """Why this executor cannot trade `security` at all (its broker API has no such market), or None.
+        Asked before sizing: such a signal is rejected without journaling an order."""
+        ...
 
     def place(self, order: OrderRequest) -> Outcome: ...
 

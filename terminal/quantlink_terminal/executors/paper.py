@@ -13,6 +13,7 @@ from quantlink_terminal.clock import Clock, system_clock, to_iso
 from quantlink_terminal.executors.base import AccountSnapshot, Holding, OrderRequest
 from quantlink_terminal.instruments import is_valid_sell, lot_rule
 from quantlink_terminal.models import BUY, EXECUTED, FAILED, Outcome
+from quantlink_terminal.reasons import Reason
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class PaperExecutor:
             return float(self._settings.prices[security])
         position = self._state.get("positions", {}).get(security)
         return None if position is None else float(position["lastPrice"])
+
+    def refuses(self, security: str) -> Reason | None:
+        """Every A-share market (SH, SZ, BJ) is tradable here."""
+        return None
 
     def find_order(self, client_order_id: str) -> Outcome | None:
         record = self._state["orders"].get(client_order_id)

@@ -228,6 +228,10 @@ class QmtExecutor:
             return None
         return price or None
 
+    def refuses(self, security: str) -> Reason | None:
+        """Every A-share market (SH, SZ, BJ) is tradable here."""
+        return None
+
     def find_order(self, client_order_id: str) -> Outcome | None:
         _, trader, account = self._connected()
         orders = self._query_list("query_stock_orders", trader.query_stock_orders, account, False)

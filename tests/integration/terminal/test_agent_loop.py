@@ -169,6 +169,26 @@ def test_a_signal_delivered_again_after_its_ack_is_not_executed_twice(harness: H
     assert [a["signalId"] for a in harness.api.all_acks()] == ["sig-1", "sig-1"]
 
 
+def test_close_all_and_a_sync_origin_run_through_the_loop_to_the_ack(harness: Harness) -> None:
+    # Given 1,000 shares bought on an earlier day
+    paper = harness.paper()
+    harness.clock.advance(days=-1)
+    paper.connect()
+    paper.place(OrderRequest("QLseed", "600000.SH", "buy", 1000, None, 10.0))
+    harness.clock.advance(days=1)
+
+    # When the strategy says "sell everything" with the leader's count, as a drift sync
+    harness.api.publish(wire_signal("sig-1", side="sell", amount=300, close_all=True, origin="sync"))
+    harness.agent().run_once()
+
+    # Then every sellable share is sold, whatever the leader's count, and acked
+    ack = harness.api.acked["sig-1"]
+    assert (ack["status"], ack["filled"]) == ("executed", 1000)
+    assert harness.placed_volume("600000.SH") == 0
+    received = [e for e in read_activity(str(harness.activity_path)) if e["event"] == "signal_received"]
+    assert [(e["closeAll"], e["origin"]) for e in received] == [(True, "sync")]
+
+
 def test_placing_interrupted_by_a_crash_is_reconciled_not_placed_again(harness: Harness) -> None:
     # Given a journal row in "placing" and the order already at the broker (the crash came between the two)
     paper = harness.paper()

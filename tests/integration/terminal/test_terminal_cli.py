@@ -271,3 +271,54 @@ def test_doctor_lists_the_risk_guards_and_a_pause(fake_api: FakeQuantLink, tmp_p
     assert code == 0, output
     [line] = [line for line in output.splitlines() if "risk guards" in line]
     assert "max_order_value 5000" in line and "600000.SH" in line and "PAUSED" in line
+
+
+def ptrade_config(tmp_path: Path, api_base: str = "https://api.example.com") -> str:
+    path = tmp_path / "ptrade.toml"
+    path.write_text(
+        f'api_base = "{api_base}"\nauth_token = "{GOOD_TOKEN}"\nexecutor = "ptrade"\nterminal_id = "tm_pt"\n'
+        "[risk]\nmax_order_value = 20000\n[ptrade]\npoll_seconds = 4\n",
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_ptrade_script_writes_the_script_and_never_overwrites_unasked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, output = ptrade_config(tmp_path), tmp_path / "quantlink_ptrade.py"
+    assert cli.main(["ptrade-script", "--config", config, "-o", str(output)]) == 0
+    text = output.read_text(encoding="ascii")
+    assert "'max_order_value': 20000" in text and "'poll_seconds': 4" in text and GOOD_TOKEN in text
+    assert "paste it into a new PTrade strategy" in capsys.readouterr().out
+
+    output.write_text("my edits", encoding="utf-8")
+    assert cli.main(["ptrade-script", "--config", config, "-o", str(output)]) == cli.EXIT_CONFIG
+    assert output.read_text(encoding="utf-8") == "my edits"
+    assert cli.main(["ptrade-script", "--config", config, "-o", str(output), "--force"]) == 0
+    assert output.read_text(encoding="ascii") == text
+
+
+def test_ptrade_script_refuses_a_config_that_is_not_a_ptrade_terminals(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = paper_config(tmp_path, "https://api.example.com")
+    assert cli.main(["ptrade-script", "--config", config, "-o", str(tmp_path / "x.py")]) == cli.EXIT_CONFIG
+    assert 'set executor = "ptrade"' in caplog.text and not (tmp_path / "x.py").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "status", "pause", "report"])
+def test_a_ptrade_config_says_the_terminal_runs_inside_ptrade(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, command: str
+) -> None:
+    assert cli.main([command, "--config", ptrade_config(tmp_path)]) == cli.EXIT_CONFIG
+    assert "runs inside PTrade" in caplog.text and "quantlink-terminal ptrade-script" in caplog.text
+
+
+def test_doctor_checks_a_ptrade_terminals_token_with_the_scripts_device(
+    fake_api: FakeQuantLink, tmp_path: Path
+) -> None:
+    code, text = doctor(ptrade_config(tmp_path, fake_api.api_base))
+    assert code == 0, text
+    assert "token accepted; device ptrade-" in text and "runs inside PTrade" in text
+    assert "miniQMT" not in text and not (tmp_path / "quantlink-journal.sqlite3").exists()

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlparse
 from quantlink_terminal.clock import CHINA_TZ
 from quantlink_terminal.executors.base import AccountSnapshot, Executor, OrderRequest
 from quantlink_terminal.models import Outcome
+from quantlink_terminal.reasons import Reason
 
 GOOD_TOKEN = "tt_good_token"
 TRADING_MORNING = datetime(2026, 11, 20, 10, 0, tzinfo=CHINA_TZ)  # a Friday
@@ -41,9 +42,14 @@ def wire_signal(
     sizing: dict[str, Any] | None = None,
     expires_at: datetime | None = None,
     seq: int = 1,
+    close_all: bool | None = None,
+    origin: str | None = None,
 ) -> dict[str, Any]:
-    """A signal as the server hands it out (API.md Terminal section), minus the ackToken the fake adds."""
+    """A signal as the server hands it out (API.md Terminal section), minus the ackToken the fake adds;
+    `closeAll` and `origin` appear only when given, as the server sends them only when they apply."""
+    optional = {"closeAll": close_all, "origin": origin}
     return {
+        **{key: value for key, value in optional.items() if value is not None},
         "signalId": signal_id,
         "strategyId": "st_1",
         "seq": seq,
@@ -227,6 +233,9 @@ class CountingExecutor:
 
     def last_price(self, security: str) -> float | None:
         return self.inner.last_price(security)
+
+    def refuses(self, security: str) -> Reason | None:
+        return self.inner.refuses(security)
 
     def place(self, order: OrderRequest) -> Outcome:
         self.placed.append(order)

@@ -1,39 +1,52 @@
-"""The SQLite journal: written before the order, durable across reopen, drives acks."""
+"""The execution journal, both of them (the QMT agent's SQLite one, the PTrade script's append-only file):
+written before the order, durable across reopen, drives acks. One contract, the same tests."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from quantlink_terminal.journal import ACKED, DONE, PLACING, Journal
+from quantlink_terminal.journal import ACKED, DONE, PLACING, AlreadyJournaled, Journal
 from quantlink_terminal.models import EXECUTED, Outcome
+from quantlink_terminal.ptrade.filejournal import FileJournal
 
 NOW = "2026-11-20T10:00:00.000+08:00"
 
+Opener = Callable[[], Any]
 
-def test_placing_row_survives_a_reopen(tmp_path: Path) -> None:
-    path = str(tmp_path / "journal.sqlite3")
-    journal = Journal(path)
+
+@pytest.fixture(params=[Journal, FileJournal], ids=["sqlite", "file"])
+def reopen(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    """Open the journal (again) on the same path, as a restarted process does."""
+    kind = request.param
+    path = str(tmp_path / ("journal.sqlite3" if kind is Journal else "journal.jsonl"))
+    return lambda: kind(path)
+
+
+def test_placing_row_survives_a_reopen(reopen: Opener) -> None:
+    journal = reopen()
     journal.record_placing("sig-1", "QLabc", "600000.SH", "buy", 100, "tok-1", NOW)
     journal.close()  # as if the process died right after the insert
 
-    entry = Journal(path).get("sig-1")
+    entry = reopen().get("sig-1")
     assert entry is not None
     assert (entry.state, entry.client_order_id, entry.outcome) == (PLACING, "QLabc", None)
 
 
-def test_a_signal_cannot_be_journaled_for_placing_twice(tmp_path: Path) -> None:
-    journal = Journal(str(tmp_path / "j.sqlite3"))
+def test_a_signal_cannot_be_journaled_for_placing_twice(reopen: Opener) -> None:
+    journal = reopen()
     journal.record_placing("sig-1", "QLabc", "600000.SH", "buy", 100, "tok-1", NOW)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(AlreadyJournaled):
         journal.record_placing("sig-1", "QLabc", "600000.SH", "buy", 100, "tok-2", NOW)
 
 
-def test_outcome_then_ack_lifecycle(tmp_path: Path) -> None:
-    journal = Journal(str(tmp_path / "j.sqlite3"))
+def test_outcome_then_ack_lifecycle(reopen: Opener) -> None:
+    journal = reopen()
     outcome = Outcome(status=EXECUTED, broker_order_id="42", filled=100, avg_price=10.5, executed_at=NOW)
     journal.record_placing("sig-1", "QLabc", "600000.SH", "buy", 100, "tok-1", NOW)
     journal.record_outcome("sig-1", "QLabc", outcome, "tok-1", NOW)
@@ -43,29 +56,28 @@ def test_outcome_then_ack_lifecycle(tmp_path: Path) -> None:
 
     journal.mark_acked("sig-1", NOW)
     assert journal.pending_acks(10) == []
-    entry = journal.get("sig-1")
+    entry = reopen().get("sig-1")
     assert entry is not None and entry.state == ACKED and entry.outcome == outcome
 
 
-def test_redelivery_reopens_an_acked_row_with_the_fresh_token(tmp_path: Path) -> None:
-    journal = Journal(str(tmp_path / "j.sqlite3"))
+def test_redelivery_reopens_an_acked_row_with_the_fresh_token(reopen: Opener) -> None:
+    journal = reopen()
     journal.record_outcome("sig-1", "QLabc", Outcome(status=EXECUTED), "tok-1", NOW)
     journal.mark_acked("sig-1", NOW)
     journal.remember_ack_token("sig-1", "tok-2", NOW)
     assert [(e.signal_id, e.ack_token) for e in journal.pending_acks(10)] == [("sig-1", "tok-2")]
 
 
-def test_a_refused_token_is_not_retried(tmp_path: Path) -> None:
-    journal = Journal(str(tmp_path / "j.sqlite3"))
+def test_a_refused_token_is_not_retried(reopen: Opener) -> None:
+    journal = reopen()
     journal.record_outcome("sig-1", "QLabc", Outcome(status=EXECUTED), "tok-1", NOW)
     journal.forget_ack_token("sig-1", NOW)
     assert journal.pending_acks(10) == []
 
 
-def test_meta_values_persist(tmp_path: Path) -> None:
-    path = str(tmp_path / "j.sqlite3")
-    Journal(path).set_meta("positions_reported_on", "2026-11-20")
-    assert Journal(path).get_meta("positions_reported_on") == "2026-11-20"
+def test_meta_values_persist(reopen: Opener) -> None:
+    reopen().set_meta("positions_reported_on", "2026-11-20")
+    assert reopen().get_meta("positions_reported_on") == "2026-11-20"
 
 
 def test_a_journal_from_an_older_agent_gains_the_new_columns(tmp_path: Path) -> None:
@@ -86,13 +98,14 @@ def test_a_journal_from_an_older_agent_gains_the_new_columns(tmp_path: Path) -> 
     entry = journal.get("old")
     assert entry is not None and entry.outcome is not None and entry.outcome.filled == 100
     assert (entry.strategy_id, entry.amount, entry.price) == (None, None, None)
+    assert (entry.origin, entry.close_all) == (None, False)
     journal.record_placing("new", "QLnew", "600000.SH", "buy", 200, "tok", NOW, strategy_id="st_1", price=10.5)
     assert journal.bought_value_on(date(2026, 11, 20)) == pytest.approx(2100.0)
     journal.close()
 
 
-def test_todays_buys_count_what_was_placed_or_executed_only(tmp_path: Path) -> None:
-    journal = Journal(str(tmp_path / "j.sqlite3"))
+def test_todays_buys_count_what_was_placed_or_executed_only(reopen: Opener) -> None:
+    journal = reopen()
     journal.record_placing("a", "QLa", "600000.SH", "buy", 100, "t", NOW, price=10.0)  # in flight: counts
     journal.record_placing("b", "QLb", "600000.SH", "buy", 100, "t", NOW, price=10.0)
     journal.record_outcome("b", "QLb", Outcome(status="failed", filled=0), "t", NOW)  # bought nothing
@@ -107,9 +120,53 @@ def test_todays_buys_count_what_was_placed_or_executed_only(tmp_path: Path) -> N
     journal.close()
 
 
-def test_a_signal_rechecked_after_a_restart_does_not_count_against_itself(tmp_path: Path) -> None:
-    journal = Journal(str(tmp_path / "j.sqlite3"))
+def test_a_signal_rechecked_after_a_restart_does_not_count_against_itself(reopen: Opener) -> None:
+    journal = reopen()
     journal.record_placing("a", "QLa", "600000.SH", "buy", 100, "t", NOW, price=10.0)
     journal.record_placing("b", "QLb", "600000.SH", "buy", 200, "t", NOW, price=10.0)
     assert journal.bought_value_on(date(2026, 11, 20), excluding="b") == 1000.0
     journal.close()
+
+
+def test_origin_and_close_all_are_journaled(reopen: Opener) -> None:
+    journal = reopen()
+    journal.record_placing("a", "QLa", "600000.SH", "sell", 700, "t", NOW, origin="sync", close_all=True)
+    journal.record_outcome("b", "QLb", Outcome(status="rejected", error="x"), "t", NOW, origin="sync")
+    journal.close()
+    reopened = reopen()
+    assert [(e.signal_id, e.origin, e.close_all) for e in reopened.recent(2)] == [
+        ("b", "sync", False),
+        ("a", "sync", True),
+    ]
+    reopened.close()
+
+
+def test_the_file_journal_ignores_a_line_cut_by_a_kill_and_carries_on(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    journal = FileJournal(str(path))
+    journal.record_placing("sig-1", "QL1", "600000.SH", "buy", 100, "t1", NOW)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write('{"t": "e", "seq": 1, "entry": {"signal_id": "sig-2", "sta')  # killed mid-write
+
+    reopened = FileJournal(str(path))
+    assert reopened.get("sig-2") is None and reopened.get("sig-1") is not None
+    reopened.record_outcome("sig-1", "QL1", Outcome(status=EXECUTED, filled=100), "t1", NOW)
+    again = FileJournal(str(path))  # the record after the cut line is read back
+    entry = again.get("sig-1")
+    assert entry is not None and entry.state == DONE and entry.outcome is not None and entry.outcome.filled == 100
+
+
+def test_the_file_journal_is_compacted_when_it_has_grown_long(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("quantlink_terminal.ptrade.filejournal.COMPACT_AFTER_LINES", 10)
+    path = tmp_path / "journal.jsonl"
+    journal = FileJournal(str(path))
+    journal.record_placing("sig-1", "QL1", "600000.SH", "buy", 100, "t1", NOW)
+    for n in range(12):
+        journal.set_meta("k", str(n))
+    journal.record_outcome("sig-1", "QL1", Outcome(status=EXECUTED), "t1", NOW)
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 14
+
+    compacted = FileJournal(str(path))
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+    entry = compacted.get("sig-1")
+    assert entry is not None and entry.state == DONE and compacted.get_meta("k") == "11"

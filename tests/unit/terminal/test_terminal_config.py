@@ -81,7 +81,10 @@ def test_a_utf8_bom_from_notepad_is_fine(tmp_path: Path) -> None:
         ('executor = "paper"\napi_base = "https://x"', "missing `auth_token`"),
         ('auth_token = "t"\napi_base = "ftp://x"\nexecutor = "paper"', "must start with https://"),
         ('auth_token = "t"\napi_base = "https://x"\nexecutor = "ib"', "must be one of paper, xtquant"),
-        (PAPER.replace('"paper"', '"papr"'), "must be one of paper, xtquant, got 'papr'; did you mean \"paper\"?"),
+        (
+            PAPER.replace('"paper"', '"papr"'),
+            "must be one of paper, xtquant, ptrade, got 'papr'; did you mean \"paper\"?",
+        ),
         (PAPER + 'excutor = "paper"', "unknown setting `excutor` in config.toml; did you mean `executor`?"),
         (PAPER + "[papr]\ninitial_cash = 1", "unknown section [papr] in config.toml; did you mean [paper]?"),
         (
@@ -161,3 +164,38 @@ def test_trading_hours_only_defaults_on_for_real_orders_off_for_paper(tmp_path: 
 
 def test_an_empty_activity_log_setting_turns_it_off(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, PAPER + 'activity_log = ""\n')).activity_log is None
+
+
+PTRADE = 'auth_token = "tm_1.secret"\napi_base = "https://x"\nexecutor = "ptrade"\nterminal_id = "tm_1"\n'
+
+
+def test_a_ptrade_config_reads_the_ptrade_section_with_real_order_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, PTRADE + '[ptrade]\npoll_seconds = 10\nfiles_prefix = "acct-2"\n'))
+    assert config.executor == "ptrade" and config.ptrade is not None
+    assert (config.ptrade.poll_seconds, config.ptrade.files_prefix, config.ptrade.order_timeout) == (10, "acct-2", 30.0)
+    assert config.risk.trading_hours_only  # real orders: on by default, as for xtquant
+    assert config.xtquant is None and config.paper is None
+
+
+def test_init_writes_a_ptrade_config_that_loads(tmp_path: Path) -> None:
+    text = render_config(api_base="https://x", auth_token="tm_1.s", executor="ptrade", terminal_id="tm_1")
+    config = load_config(write(tmp_path, text))
+    assert config.ptrade is not None and config.ptrade.poll_seconds == 5
+
+
+@pytest.mark.parametrize(
+    ("section", "complaint"),
+    [
+        (
+            "[ptrade]\npoll_second = 5\n",
+            "unknown setting `poll_second` in [ptrade] of config.toml; did you mean `poll_seconds`?",
+        ),
+        ("[ptrade]\npoll_seconds = 1\n", "poll_seconds must be 3 to 60 seconds (PTrade's minimum is 3)"),
+        ('[ptrade]\nfiles_prefix = "../x"\n', "files_prefix must be 1 to 40 letters"),
+        ('[ptrade]\norder_timeout = "30"\n', "`order_timeout` in [ptrade] of config.toml has the wrong type"),
+    ],
+)
+def test_ptrade_mistakes_are_named(tmp_path: Path, section: str, complaint: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, PTRADE + section))
+    assert complaint in str(raised.value)
