@@ -72,7 +72,9 @@ def test_a_created_strategy_shows_its_token_once_and_stores_only_its_hash(store:
     assert stored.webhook_token_hash == hash_secret(created.webhook_token) != created.webhook_token
     assert created.webhook_url == f"https://api.example.com/prod/api/webhooks/joinquant/{created.strategy_id}"
     assert (created.name, created.signal_ttl_seconds, stored.owner_id) == ("沪深300", 90, "alice")
-    assert list(created.wire()) == ["strategyId", "name", "webhookUrl", "signalTtlSeconds", "createdAt", "webhookToken"]
+    assert list(created.wire()) == [
+        "strategyId", "name", "webhookUrl", "signalTtlSeconds", "paused", "createdAt", "webhookToken"
+    ]  # fmt: skip
 
 
 def test_listing_shows_only_the_callers_strategies_newest_first_without_secrets(store: FakeStore) -> None:

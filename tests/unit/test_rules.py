@@ -8,10 +8,11 @@ import json
 import pytest
 
 from quantlink import ids
+from quantlink.acktokens import AckToken, AckTokenKind
 from quantlink.errors import PayloadTooLarge, ValidationFailed
 from quantlink.http import bearer_token, parse_body, query_int
 from quantlink.models import JoinQuantSignalBody
-from quantlink.relay import ack_token, check_fingerprint, parse_ack_token
+from quantlink.relay import check_fingerprint
 from quantlink.securities import to_exchange_form
 from quantlink.sources import joinquant
 
@@ -110,11 +111,22 @@ def test_bearer_token_parsing() -> None:
     assert bearer_token({}) is None
 
 
-def test_ack_tokens_round_trip_and_reject_garbage() -> None:
-    token = ack_token("stg_abc", "receipt+with/odd:chars==")
-    assert parse_ack_token(token) == ("stg_abc", "receipt+with/odd:chars==")
-    assert parse_ack_token("garbage") is None
-    assert parse_ack_token("trm_x:receipt") is None
+def test_ack_tokens_carry_their_kind_and_round_trip() -> None:
+    token = AckToken.for_queue("stg_abc", "receipt+with/odd:chars==")
+
+    encoded = token.encode()
+
+    assert encoded == "q1:stg_abc:receipt+with/odd:chars=="
+    assert AckToken.parse(encoded) == AckToken(AckTokenKind.QUEUE, "stg_abc", "receipt+with/odd:chars==")
+    assert token.receipt_hash == ids.hash_secret("receipt+with/odd:chars==")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["garbage", "q1:trm_x:receipt", "stg_abc:receipt", "q2:stg_abc:receipt", "q1:stg_abc:", "q1::r", "doctor-probe"],
+)
+def test_ack_tokens_of_another_shape_or_an_unknown_kind_are_malformed(garbage: str) -> None:
+    assert AckToken.parse(garbage) is None
 
 
 @pytest.mark.parametrize("bad", [None, "short", "x" * 129, "tab\tinside"])
