@@ -10,7 +10,7 @@ import pytest
 from quantlink import ids
 from quantlink.acktokens import AckToken, AckTokenKind
 from quantlink.errors import PayloadTooLarge, ValidationFailed
-from quantlink.http import bearer_token, parse_body, query_int
+from quantlink.http import bearer_token, check_strict_json, parse_body, query_int
 from quantlink.models import JoinQuantSignalBody
 from quantlink.relay import check_fingerprint
 from quantlink.securities import to_exchange_form
@@ -154,3 +154,45 @@ def test_throttling_becomes_a_retryable_503_and_other_aws_errors_pass_through() 
     assert (caught.value.status, caught.value.code) == (503, "UNAVAILABLE")
     with pytest.raises(ClientError):
         guarded(Client("ValidationException")).get_item(TableName="t")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param(b'{"v": 1, "v": 1, "seq": 1, "order": {}}', "appears twice", id="a repeated key"),
+        pytest.param(b'{"a": {"b": 1, "b": 2}}', "appears twice", id="repeated in a nested object"),
+        pytest.param(b'{"x": NaN}', "not a JSON number", id="NaN in an ignored field"),
+        pytest.param(b'{"x": -Infinity}', "not a JSON number", id="-Infinity"),
+    ],
+)
+def test_json_only_a_lenient_parser_takes_is_refused(raw: bytes, message: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        check_strict_json(raw)
+    assert message in caught.value.details[0]["message"]
+
+
+def test_json_nested_past_the_parsers_depth_is_a_validation_error() -> None:
+    with pytest.raises(ValidationFailed):
+        check_strict_json(b"[" * 100_000 + b"]" * 100_000)
+    check_strict_json(b'{"a": [1, 2.5, "x", null, true], "b": {"c": {}}}')  # strict JSON passes
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({**BODY, "v": True}, id="v true"),
+        pytest.param({**BODY, "seq": "3"}, id="seq a string"),
+        pytest.param({**BODY, "order": {**BODY["order"], "amount": "300"}}, id="amount a string"),
+        pytest.param({**BODY, "order": {**BODY["order"], "amount": True}}, id="amount true"),
+        pytest.param({**BODY, "order": {**BODY["order"], "price": "10"}}, id="price a string"),
+    ],
+)
+def test_the_signal_body_coerces_nothing(body: dict[str, object]) -> None:
+    with pytest.raises(ValidationFailed):
+        parse_body(JoinQuantSignalBody, json.dumps(body).encode(), max_bytes=65536)
+
+
+@pytest.mark.parametrize("bad", ["٦٠٠٠٠٠.XSHG", "600000.XSHG\n", "６０００００.XSHG", " 600000.XSHG"])
+def test_codes_are_exactly_the_ascii_form(bad: str) -> None:
+    with pytest.raises(ValidationFailed):
+        to_exchange_form(bad)
