@@ -45,7 +45,8 @@ def receive_signal(request: Request) -> dict[str, Any]:
     )
     if result.duplicate:
         return json_response(200, SignalDuplicate(signal_id=result.signal_id))
-    return json_response(202, SignalAccepted(signal_id=result.signal_id, deliveries=result.deliveries or 0))
+    accepted = SignalAccepted(signal_id=result.signal_id, deliveries=result.deliveries or 0, held=result.held or None)
+    return json_response(202, accepted)
 
 
 def receive_positions(request: Request) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from quantlink.acktokens import AckToken
 from quantlink_local.client import OwnerClient, joinquant_signal, post_webhook
 from quantlink_local.process import RunningStack
 from quantlink_terminal.activity import read_activity
@@ -151,10 +152,12 @@ def orders_sent(folder: Path, signal_id: str) -> int:
 
 def redeliver_now(stack: RunningStack, terminal_id: str, ack_token: str) -> None:
     """End the in-flight message's visibility timeout at once, as if its 60 s had passed: the next pull
-    gets the signal again with a fresh receipt, so a fresh ackToken ("<strategyId>:<receipt>")."""
+    gets the signal again with a fresh receipt, so a fresh ackToken (quantlink/acktokens.py)."""
     sqs = stack.aws("sqs")
     [queue_url] = [url for url in sqs.list_queues()["QueueUrls"] if url.endswith(f"-{terminal_id}.fifo")]
-    receipt = ack_token.partition(":")[2]
+    parsed = AckToken.parse(ack_token)
+    assert parsed is not None, ack_token
+    receipt = parsed.receipt
     sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
 
 

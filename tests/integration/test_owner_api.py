@@ -149,6 +149,8 @@ def test_rotating_the_token_stops_the_old_one(ql: QuantLink) -> None:
         ("owner_api/rotate_token", None),
         ("owner_api/signals", None),
         ("owner_api/inject", {"code": "def initialize(context):\n    pass\n"}),
+        ("owner_api/update_strategy", {"name": "mine now", "paused": True}),
+        ("owner_api/delete_strategy", None),
     ],
 )
 def test_another_owners_strategy_is_not_found_and_unchanged(ql: QuantLink, sample: str, body: Any) -> None:
@@ -509,6 +511,8 @@ def test_another_owners_terminal_is_not_found_and_unchanged(ql: QuantLink, sampl
         "owner_api/create_strategy",
         "owner_api/list_strategies",
         "owner_api/get_strategy",
+        "owner_api/update_strategy",
+        "owner_api/delete_strategy",
         "owner_api/rotate_token",
         "owner_api/inject",
         "owner_api/signals",

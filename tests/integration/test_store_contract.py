@@ -4,6 +4,7 @@ never what the caller read before, and the fake must decide alike, or the unit t
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -214,13 +215,18 @@ def test_a_final_delivery_status_is_never_overwritten(store: RelayStore) -> None
     store.put_deliveries([delivery])
     keys = ("stg_a", record.signal_id, "trm_1")
 
-    assert store.mark_pulled(*keys, at=NOW + timedelta(seconds=1)) == DeliveryStatus.PULLED
-    assert store.mark_pulled(*keys, at=NOW + timedelta(seconds=2)) == DeliveryStatus.PULLED
+    assert store.mark_pulled(*keys, at=NOW + timedelta(seconds=1), receipt_hash="r1") == DeliveryStatus.PULLED
+    assert store.mark_pulled(*keys, at=NOW + timedelta(seconds=2), receipt_hash="r2") == DeliveryStatus.PULLED
     done = Outcome(broker_order_id="b1", filled=100.0)
-    assert store.record_outcome(*keys, DeliveryStatus.EXECUTED, done, at=NOW) == DeliveryStatus.EXECUTED
-    assert store.record_outcome(*keys, DeliveryStatus.FAILED, Outcome(error="x"), at=NOW) == DeliveryStatus.EXECUTED
+    assert store.record_outcome(*keys, DeliveryStatus.EXECUTED, done, at=NOW, receipt_hash="r1") == (
+        DeliveryStatus.EXECUTED
+    )
+    late = Outcome(error="x")
+    assert store.record_outcome(*keys, DeliveryStatus.FAILED, late, at=NOW, receipt_hash="r2") == (
+        DeliveryStatus.EXECUTED
+    )
     assert store.mark_expired(*keys, at=NOW) == DeliveryStatus.EXECUTED
-    assert store.mark_pulled("stg_a", record.signal_id, "trm_unknown", at=NOW) is None
+    assert store.mark_pulled("stg_a", record.signal_id, "trm_unknown", at=NOW, receipt_hash="r3") is None
 
     (stored,) = store.deliveries_of("stg_a", record.signal_id)
     assert (stored.status, stored.outcome, stored.pulled_at) == (
@@ -243,8 +249,8 @@ def test_the_timeline_is_newest_first_with_each_signals_deliveries(store: RelayS
     )  # fmt: skip
     store.put_leader_positions("stg_a", {"positions": []}, at=NOW)  # shares the partition, not the timeline
 
-    page = store.timeline("stg_a", limit=2)
-    rest = store.timeline("stg_a", limit=2, before=page[-1].signal.signal_id)
+    page = list(itertools.islice(store.timeline("stg_a"), 2))
+    rest = list(store.timeline("stg_a", before=page[-1].signal.signal_id))
 
     assert [e.signal.signal_id for e in page] == [records[2].signal_id, records[1].signal_id]
     assert [e.signal.signal_id for e in rest] == [records[0].signal_id]
@@ -253,3 +259,142 @@ def test_the_timeline_is_newest_first_with_each_signals_deliveries(store: RelayS
             (entry.signal.signal_id, "trm_1"),
             (entry.signal.signal_id, "trm_2"),
         ]
+
+
+def test_an_outcome_is_recorded_only_for_a_receipt_the_delivery_handed_out(store: RelayStore) -> None:
+    # Given a delivery never pulled, and one pulled with receipt r1
+    record = signal("stg_a")
+    store.put_deliveries([delivery_of(record, "trm_1"), delivery_of(record, "trm_2")])
+    store.mark_pulled("stg_a", record.signal_id, "trm_2", at=NOW, receipt_hash="r1")
+    done = Outcome(broker_order_id="b1")
+
+    # When acks come with receipts nobody handed out
+    never_pulled = store.record_outcome(
+        "stg_a", record.signal_id, "trm_1", DeliveryStatus.EXECUTED, done, at=NOW, receipt_hash="r1"
+    )
+    made_up = store.record_outcome(
+        "stg_a", record.signal_id, "trm_2", DeliveryStatus.EXECUTED, done, at=NOW, receipt_hash="made-up"
+    )
+
+    # Then neither settles anything; the receipt handed out does, and a made-up one still learns nothing
+    assert (never_pulled, made_up) == (None, None)
+    assert [d.status for d in store.deliveries_of("stg_a", record.signal_id)] == [
+        DeliveryStatus.QUEUED,
+        DeliveryStatus.PULLED,
+    ]
+    settled = store.record_outcome(
+        "stg_a", record.signal_id, "trm_2", DeliveryStatus.EXECUTED, done, at=NOW, receipt_hash="r1"
+    )
+    assert settled == DeliveryStatus.EXECUTED
+    assert (
+        store.record_outcome(
+            "stg_a", record.signal_id, "trm_2", DeliveryStatus.FAILED, done, at=NOW, receipt_hash="made-up"
+        )
+        is None
+    )
+
+
+def delivery_of(record: SignalRecord, terminal_id: str) -> DeliveryRecord:
+    return DeliveryRecord(
+        signal_id=record.signal_id, strategy_id=record.strategy_id, terminal_id=terminal_id,
+        status=DeliveryStatus.QUEUED, received_at=record.received_at, queued_at=record.received_at,
+    )  # fmt: skip
+
+
+# ---- rename, pause, delete -------------------------------------------------------------------------
+
+
+def test_a_strategy_is_renamed_and_paused_only_by_its_owner(store: RelayStore) -> None:
+    mine = strategy()
+    store.put_strategy(mine)
+
+    with pytest.raises(NotFound):
+        store.update_strategy(mine.strategy_id, "bob", paused=True)
+    store.update_strategy(mine.strategy_id, "alice", paused=True)
+    store.update_strategy(mine.strategy_id, "alice", name="renamed")
+
+    assert store.get_strategy(mine.strategy_id) == mine.model_copy(update={"paused": True, "name": "renamed"})
+
+
+def test_a_tombstoned_strategy_reads_as_absent_and_is_purged_in_bounded_steps(store: RelayStore) -> None:
+    # Given a strategy with signals, deliveries, a subscription and a snapshot, and a neighbour
+    doomed, neighbour, record = strategy(), strategy(), terminal()
+    for item in (doomed, neighbour):
+        store.put_strategy(item)
+    store.put_terminal(record)
+    store.put_subscription(subscription(doomed.strategy_id, record.terminal_id))
+    store.put_subscription(subscription(neighbour.strategy_id, record.terminal_id))
+    signals = [signal(doomed.strategy_id, f"k{n}", NOW + timedelta(seconds=n)) for n in range(3)]
+    for item in signals:
+        store.record_signal(item, dedup_ttl_seconds=600, lease_until=NOW)
+    store.put_deliveries([delivery_of(item, record.terminal_id) for item in signals])
+    store.put_leader_positions(doomed.strategy_id, {"positions": []}, at=NOW)
+    kept = signal(neighbour.strategy_id)
+    store.record_signal(kept, dedup_ttl_seconds=600, lease_until=NOW)
+
+    # When another owner tries, then the owner deletes it
+    with pytest.raises(NotFound):
+        store.tombstone_strategy(doomed.strategy_id, "bob", at=NOW)
+    assert store.get_strategy(doomed.strategy_id) == doomed
+    store.tombstone_strategy(doomed.strategy_id, "alice", at=NOW)
+
+    # Then it is gone for every reader at once, and a second tombstone is harmless
+    assert store.get_strategy(doomed.strategy_id) is None
+    assert [s.strategy_id for s in store.list_strategies("alice")] == [neighbour.strategy_id]
+    store.tombstone_strategy(doomed.strategy_id, "alice", at=NOW)
+    with pytest.raises(NotFound):
+        store.update_strategy(doomed.strategy_id, "alice", paused=True)
+
+    # And the purge goes in steps of at most max_items until the partition, record last, is gone
+    store.delete_strategy_subscriptions(doomed.strategy_id)
+    assert store.subscriptions_for(doomed.strategy_id) == []
+    assert store.subscribed_strategy_ids(record.terminal_id) == [neighbour.strategy_id]
+    steps = 0
+    while not store.purge_strategy(doomed.strategy_id, max_items=4):
+        steps += 1
+    assert steps == 2  # 3 markers + 3 signals + 3 deliveries + 1 snapshot = 10 items, 4 per step
+    assert list(store.timeline(doomed.strategy_id)) == []
+    with pytest.raises(NotFound):
+        store.tombstone_strategy(doomed.strategy_id, "alice", at=NOW)  # nothing left to delete
+    assert store.get_signal(neighbour.strategy_id, kept.signal_id) == kept
+
+
+def test_signals_since_a_moment_go_with_their_deliveries_and_older_ones_stay(store: RelayStore) -> None:
+    old, recent = signal("stg_a", "old", NOW - timedelta(days=2)), signal("stg_a", "new", NOW)
+    for item in (old, recent):
+        store.record_signal(item, dedup_ttl_seconds=600, lease_until=NOW)
+    store.put_deliveries([delivery_of(old, "trm_1"), delivery_of(recent, "trm_1")])
+
+    store.delete_signals_since("stg_a", since=NOW - timedelta(days=1))
+
+    assert store.get_signal("stg_a", recent.signal_id) is None
+    assert store.deliveries_of("stg_a", recent.signal_id) == []
+    assert store.mark_pulled("stg_a", recent.signal_id, "trm_1", at=NOW, receipt_hash="r") is None
+    assert [e.signal.signal_id for e in store.timeline("stg_a")] == [old.signal_id]
+
+
+def test_a_signal_deleted_meanwhile_is_not_written_back_by_its_fan_out(store: RelayStore) -> None:
+    record = signal("stg_a")
+    store.record_signal(record, dedup_ttl_seconds=600, lease_until=NOW)
+    store.delete_signals_since("stg_a", since=NOW - timedelta(seconds=1))
+
+    store.mark_fanned_out("stg_a", record.signal_id, deliveries=1, at=NOW)
+
+    assert store.get_signal("stg_a", record.signal_id) is None
+
+
+def test_a_terminals_subscriptions_carry_their_sizing(store: RelayStore) -> None:
+    first, second, record = strategy(), strategy(), terminal()
+    store.put_terminal(record)
+    for item, multiplier in ((first, 2.0), (second, 0.5)):
+        store.put_strategy(item)
+        store.put_subscription(
+            subscription(item.strategy_id, record.terminal_id).model_copy(
+                update={"sizing": {"mode": "ratio", "multiplier": multiplier}}
+            )
+        )
+
+    found = store.subscriptions_of_terminal(record.terminal_id)
+
+    expected = sorted([(first.strategy_id, 2.0), (second.strategy_id, 0.5)])
+    assert [(s.strategy_id, s.sizing["multiplier"]) for s in found] == expected

@@ -67,7 +67,7 @@ def test_the_timeline_shows_every_step_of_an_executed_signal(
 
     (item,) = ql.timeline(strategy)
 
-    assert item["signalId"] == signal["signalId"] and item["status"] == "FANNED_OUT"
+    assert item["signalId"] == signal["signalId"] and item["status"] == "EXECUTED"
     (step,) = item["deliveries"]
     assert (step["terminalId"], step["status"]) == (terminal.terminal_id, "EXECUTED")
     received, queued, pulled_at, acked = (

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from quantlink import relay
+from quantlink.acktokens import AckToken
 from quantlink.dal.queues import TerminalQueues
 from quantlink.timeutil import now as real_now
 
@@ -62,7 +63,8 @@ def test_a_pull_returns_the_signal_in_the_wire_form_and_marks_it_pulled(
     assert (signal["seq"], signal["security"], signal["sourceSecurity"]) == (5, "600000.SH", "600000.XSHG")
     assert (signal["side"], signal["amount"], signal["price"], signal["style"]) == ("buy", 1200, 10.52, "market")
     assert signal["leader"] == {"totalValue": 1000000.0, "positionAfter": 1200}
-    assert signal["ackToken"].startswith(f"{strategy.strategy_id}:")
+    token = AckToken.parse(signal["ackToken"])
+    assert token is not None and token.strategy_id == strategy.strategy_id
     created, expires = datetime.fromisoformat(signal["createdAt"]), datetime.fromisoformat(signal["expiresAt"])
     assert expires - created == timedelta(seconds=300) and created.utcoffset() is not None
     (delivery,) = ql.stack.deliveries(strategy.strategy_id)
@@ -132,10 +134,7 @@ def test_a_signal_not_acked_in_time_is_delivered_again_keeping_the_first_pull_ti
     first_pull = ql.stack.deliveries(strategy.strategy_id)[0]["pulledAt"]
 
     # Given the terminal died before acking: the message's visibility timeout runs out
-    receipt = first["ackToken"].split(":", 1)[1]
-    ql.stack.sqs.change_message_visibility(
-        QueueUrl=ql.stack.queue_url(terminal.terminal_id), ReceiptHandle=receipt, VisibilityTimeout=0
-    )
+    expire_visibility(ql, terminal, first)
 
     (again,) = ql.pulled(terminal)
 
@@ -145,24 +144,31 @@ def test_a_signal_not_acked_in_time_is_delivered_again_keeping_the_first_pull_ti
 
 
 def test_a_redelivered_copy_of_a_settled_signal_is_dropped(
-    ql: QuantLink, linked: tuple[StrategyCreds, TerminalCreds]
+    ql: QuantLink, linked: tuple[StrategyCreds, TerminalCreds], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     strategy, terminal = linked
     ql.send_signal(strategy)
     (signal,) = ql.pulled(terminal)
-    receipt = signal["ackToken"].split(":", 1)[1]
-    # The outcome is recorded but the delete used a stale receipt, so SQS delivers the message again.
-    stale = {**ql.executed(signal), "ackToken": f"{strategy.strategy_id}:stale-receipt"}
-    assert ql.ack(terminal, [stale]).body["results"][0]["ok"] is True
+    # The outcome is recorded but SQS refuses the delete (a receipt gone stale), so it delivers again.
+    with monkeypatch.context() as refusing:
+        refusing.setattr(TerminalQueues, "delete_message", lambda *args: False)
+        assert ql.ack(terminal, [ql.executed(signal)]).body["results"][0]["ok"] is True
     assert ql.stack.queue_depth(terminal.terminal_id) == 1
-    ql.stack.sqs.change_message_visibility(
-        QueueUrl=ql.stack.queue_url(terminal.terminal_id), ReceiptHandle=receipt, VisibilityTimeout=0
-    )
+    expire_visibility(ql, terminal, signal)
 
     assert ql.pulled(terminal) == []
 
     assert ql.stack.queue_depth(terminal.terminal_id) == 0
     assert ql.stack.deliveries(strategy.strategy_id)[0]["status"] == "EXECUTED"
+
+
+def expire_visibility(ql: QuantLink, terminal: TerminalCreds, pulled: dict[str, Any]) -> None:
+    """As if the terminal died before acking: the message's visibility timeout runs out now."""
+    token = AckToken.parse(pulled["ackToken"])
+    assert token is not None
+    ql.stack.sqs.change_message_visibility(
+        QueueUrl=ql.stack.queue_url(terminal.terminal_id), ReceiptHandle=token.receipt, VisibilityTimeout=0
+    )
 
 
 # ---- expiry --------------------------------------------------------------------------------------

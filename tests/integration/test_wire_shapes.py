@@ -16,10 +16,17 @@ if TYPE_CHECKING:
     from conftest import QuantLink, Reply
 
 
+# Objects keyed by an id (a map): the shape names the key's kind instead of the id itself.
+MAPS = {"subscriptionSizing": "<strategyId>"}
+
+
 def shape(value: Any) -> Any:
     """Field names in order with the kind of each value; a list shows the shape of its first item."""
     if isinstance(value, dict):
-        return [(key, shape(item)) for key, item in value.items()]
+        return [
+            (key, [(MAPS[key], shape(v)) for v in item.values()] if key in MAPS else shape(item))
+            for key, item in value.items()
+        ]
     if isinstance(value, list):
         return [shape(value[0])] if value else []
     return type(value).__name__
@@ -80,6 +87,12 @@ def exercise_every_route(ql: QuantLink) -> dict[str, Reply]:
     replies["pull_taken_over"] = ql.call("terminal_pull/pull", query={"wait": "0"}, headers=other_device)
 
     replies["signals"] = ql.owner_call("owner_api/signals", "alice", path_params=on_strategy)
+    replies["update_strategy"] = ql.owner_call("owner_api/update_strategy", "alice", path_params=on_strategy)
+    held = ql.signal_body(seq=2)
+    replies["webhook_held"] = ql.call("webhook/signal", path_params=on_strategy, headers=webhook, body=held)
+    replies["update_invalid"] = ql.owner_call(
+        "owner_api/update_strategy", "alice", path_params=on_strategy, body={"paused": "yes"}
+    )
     replies["rotate_terminal_token"] = ql.owner_call(
         "owner_api/rotate_terminal_token", "alice", path_params=on_terminal
     )
@@ -89,13 +102,16 @@ def exercise_every_route(ql: QuantLink) -> dict[str, Reply]:
     replies["unauthorized"] = ql.call("owner_api/list_strategies", claims=None)
     replies["invalid"] = ql.owner_call("owner_api/create_strategy", "alice", body={})
     replies["delete_terminal"] = ql.owner_call("owner_api/delete_terminal", "alice", path_params=on_terminal)
+    replies["delete_strategy"] = ql.owner_call("owner_api/delete_strategy", "alice", path_params=on_strategy)
     return replies
 
 
 ERROR = [("code", "str"), ("message", "str")]
 INVALID = [*ERROR, ("details", [[("field", "str"), ("message", "str")]])]
 STRATEGY = [("strategyId", "str"), ("name", "str"), ("webhookUrl", "str"), ("signalTtlSeconds", "int"),
-            ("createdAt", "str")]  # fmt: skip
+            ("paused", "bool"), ("createdAt", "str")]  # fmt: skip
+SIZING = [("mode", "str"), ("multiplier", "float")]
+SUBSCRIBED = [("subscriptions", ["str"]), ("subscriptionSizing", [("<strategyId>", SIZING)])]
 TERMINAL = [("terminalId", "str"), ("name", "str"), ("kind", "str"), ("deviceBound", "bool"),
             ("deviceBoundAt", "NoneType"), ("lastSeenAt", "NoneType"), ("createdAt", "str")]  # fmt: skip
 RELEASED_TERMINAL = [("terminalId", "str"), ("name", "str"), ("kind", "str"), ("deviceBound", "bool"),
@@ -128,9 +144,10 @@ EXPECTED: dict[str, tuple[int, Any]] = {
     "register_terminal": (201, [*TERMINAL, ("authToken", "str")]),
     "subscribe": (200, [("terminalId", "str"), ("strategyId", "str"),
                         ("sizing", [("mode", "str"), ("multiplier", "float")])]),
-    "list_terminals": (200, [("items", [[*TERMINAL, ("subscriptions", ["str"])]])]),
-    "get_terminal": (200, [*TERMINAL, ("subscriptions", ["str"])]),
+    "list_terminals": (200, [("items", [[*TERMINAL, *SUBSCRIBED]])]),
+    "get_terminal": (200, [*TERMINAL, *SUBSCRIBED]),
     "webhook_new": (202, [("signalId", "str"), ("duplicate", "bool"), ("deliveries", "int")]),
+    "webhook_held": (202, [("signalId", "str"), ("duplicate", "bool"), ("deliveries", "int"), ("held", "bool")]),
     "webhook_duplicate": (200, [("signalId", "str"), ("duplicate", "bool")]),
     "webhook_positions": (202, [("accepted", "bool"), ("positions", "int")]),
     "webhook_unauthorized": (401, ERROR),
@@ -141,6 +158,9 @@ EXPECTED: dict[str, tuple[int, Any]] = {
     "terminal_positions": (202, [("accepted", "bool"), ("positions", "int")]),
     "pull_taken_over": (409, ERROR),
     "signals": (200, [("items", [SIGNAL]), ("nextBefore", "NoneType")]),
+    "update_strategy": (200, STRATEGY),
+    "update_invalid": (400, INVALID),
+    "delete_strategy": (204, "NoneType"),
     "rotate_terminal_token": (200, [("authToken", "str")]),
     "release_device": (200, RELEASED_TERMINAL),
     "unsubscribe": (204, "NoneType"),
@@ -184,6 +204,10 @@ ROUTE_OF = {
     "inject_rotating": ("POST", "/api/strategies/{strategyId}/inject"),
     "rotate_token": ("POST", "/api/strategies/{strategyId}/token"),
     "signals": ("GET", "/api/strategies/{strategyId}/signals"),
+    "update_strategy": ("PATCH", "/api/strategies/{strategyId}"),
+    "update_invalid": ("PATCH", "/api/strategies/{strategyId}"),
+    "delete_strategy": ("DELETE", "/api/strategies/{strategyId}"),
+    "webhook_held": ("POST", "/api/webhooks/joinquant/{strategyId}"),
     "register_terminal": ("POST", "/api/terminals"),
     "list_terminals": ("GET", "/api/terminals"),
     "get_terminal": ("GET", "/api/terminals/{terminalId}"),
@@ -226,8 +250,8 @@ def test_every_answer_is_what_the_openapi_document_describes(ql: QuantLink) -> N
 def test_every_answer_is_utf_8_json_that_no_cache_keeps(ql: QuantLink) -> None:
     # One encoder for the hot path's dispatch and the owner API's resolver: private answers (tokens,
     # timelines) must not be cached by a proxy or the browser.
-    for name, reply in exercise_every_route(ql).items():
+    replies = exercise_every_route(ql)
+    for name, reply in replies.items():
         assert reply.headers["Content-Type"] == "application/json; charset=utf-8", name
         assert reply.headers["Cache-Control"] == "no-store", name
-    listed = ql.owner_call("owner_api/list_strategies", "alice")
-    assert "沪深300 轮动" in listed.text  # UTF-8 as is, not \\u-escaped
+    assert "沪深300 轮动" in replies["list_strategies"].text  # UTF-8 as is, not \\u-escaped

@@ -5,13 +5,16 @@ DynamoStore is."""
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from quantlink.dal.queues import QueueMessage
 from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound
+from quantlink.ids import first_signal_id
 from quantlink.models import (
     DeliveryRecord,
     DeliveryStatus,
@@ -34,6 +37,8 @@ class FakeStore:
     signals: dict[str, SignalRecord] = field(default_factory=dict)
     leases: dict[str, datetime | None] = field(default_factory=dict)
     deliveries: dict[tuple[str, str], DeliveryRecord] = field(default_factory=dict)
+    receipts: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # receipt hashes a pull handed out
+    deleted: dict[str, Strategy] = field(default_factory=dict)  # tombstones, by strategy id
     positions: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (kind, id, snapshot)
     log: list[str] = field(default_factory=list)  # the order of writes, for assertions
 
@@ -51,11 +56,54 @@ class FakeStore:
         owned = [s for s in self.strategies.values() if s.owner_id == owner_id]
         return sorted(owned, key=lambda s: (s.created_at, s.strategy_id), reverse=True)
 
-    def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
+    def _owned_strategy(self, strategy_id: str, owner_id: str) -> Strategy:
         strategy = self.strategies.get(strategy_id)
         if strategy is None or strategy.owner_id != owner_id:
             raise NotFound("No such strategy.")
+        return strategy
+
+    def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
+        strategy = self._owned_strategy(strategy_id, owner_id)
         self.strategies[strategy_id] = strategy.model_copy(update={"webhook_token_hash": token_hash})
+
+    def update_strategy(
+        self, strategy_id: str, owner_id: str, *, name: str | None = None, paused: bool | None = None
+    ) -> None:
+        strategy = self._owned_strategy(strategy_id, owner_id)
+        changes = {k: v for k, v in (("name", name), ("paused", paused)) if v is not None}
+        self.strategies[strategy_id] = strategy.model_copy(update=changes)
+
+    def tombstone_strategy(self, strategy_id: str, owner_id: str, *, at: datetime) -> None:
+        tombstone = self.deleted.get(strategy_id)
+        if tombstone is not None and tombstone.owner_id == owner_id:
+            return
+        self.deleted[strategy_id] = self._owned_strategy(strategy_id, owner_id)
+        del self.strategies[strategy_id]
+
+    def purge_strategy(self, strategy_id: str, *, max_items: int) -> bool:
+        """Items counted as the table holds them: dedup markers, signals, deliveries, subscriptions and
+        snapshots; the tombstone goes once nothing else is left."""
+        mine = strategy_id
+        doomed: list[Callable[[], object]] = [
+            *(functools.partial(self.dedup.pop, k) for k in self.dedup if k[0] == mine),
+            *(functools.partial(self.signals.pop, i) for i, s in self.signals.items() if s.strategy_id == mine),
+            *(functools.partial(self.deliveries.pop, k) for k, d in self.deliveries.items() if d.strategy_id == mine),
+            *(functools.partial(self.subscriptions.remove, s) for s in self.subscriptions if s.strategy_id == mine),
+            *(functools.partial(self.positions.remove, p) for p in self.positions if p[:2] == ("leader", mine)),
+        ]
+        for delete in doomed[:max_items]:
+            delete()
+        if len(doomed) >= max_items:
+            return False
+        self.deleted.pop(strategy_id, None)
+        return True
+
+    def _delete_signal(self, signal_id: str) -> None:
+        self.signals.pop(signal_id, None)
+        self.leases.pop(signal_id, None)
+        for key in [k for k in self.deliveries if k[0] == signal_id]:
+            del self.deliveries[key]
+            self.receipts.pop(key, None)
 
     # ---- terminals ----
 
@@ -124,6 +172,12 @@ class FakeStore:
     def subscribed_strategy_ids(self, terminal_id: str) -> list[str]:
         return sorted(s.strategy_id for s in self.subscriptions if s.terminal_id == terminal_id)
 
+    def subscriptions_of_terminal(self, terminal_id: str) -> list[Subscription]:
+        return sorted((s for s in self.subscriptions if s.terminal_id == terminal_id), key=lambda s: s.strategy_id)
+
+    def delete_strategy_subscriptions(self, strategy_id: str) -> None:
+        self.subscriptions = [s for s in self.subscriptions if s.strategy_id != strategy_id]
+
     # ---- signals ----
 
     def record_signal(self, signal: SignalRecord, *, dedup_ttl_seconds: int, lease_until: datetime) -> None:
@@ -149,13 +203,15 @@ class FakeStore:
         self.leases[signal_id] = None
 
     def mark_fanned_out(self, strategy_id: str, signal_id: str, *, deliveries: int, at: datetime) -> None:
+        if signal_id not in self.signals:
+            return  # deleted meanwhile, with its strategy
         self.signals[signal_id] = self.signals[signal_id].model_copy(
             update={"status": SignalStatus.FANNED_OUT, "deliveries": deliveries, "fanned_out_at": at}
         )
         self.leases[signal_id] = None
         self.log.append(f"fanned out {signal_id}")
 
-    def timeline(self, strategy_id: str, *, limit: int, before: str | None = None) -> list[TimelineEntry]:
+    def timeline(self, strategy_id: str, *, before: str | None = None) -> Iterator[TimelineEntry]:
         signals = sorted(
             (
                 s
@@ -164,8 +220,16 @@ class FakeStore:
             ),
             key=lambda s: s.signal_id,
             reverse=True,
-        )[:limit]
-        return [TimelineEntry(s, self.deliveries_of(strategy_id, s.signal_id)) for s in signals]
+        )
+        for signal in signals:
+            yield TimelineEntry(signal, self.deliveries_of(strategy_id, signal.signal_id))
+
+    def delete_signals_since(self, strategy_id: str, *, since: datetime) -> None:
+        lower = first_signal_id(int(since.timestamp() * 1000))
+        for signal_id in [i for i, s in self.signals.items() if s.strategy_id == strategy_id and i >= lower]:
+            self._delete_signal(signal_id)
+        for key in [k for k, d in self.deliveries.items() if d.strategy_id == strategy_id and k[0] >= lower]:
+            del self.deliveries[key]  # a delivery whose signal record went first
 
     # ---- deliveries ----
 
@@ -179,20 +243,27 @@ class FakeStore:
             self.log.append(f"delivery {delivery.terminal_id}")
 
     def _transition(
-        self, signal_id: str, terminal_id: str, new: DeliveryStatus, **changes: object
+        self, signal_id: str, terminal_id: str, new: DeliveryStatus, receipt: str | None = None, **changes: object
     ) -> DeliveryStatus | None:
         delivery = self.deliveries.get((signal_id, terminal_id))
         if delivery is None:
+            return None
+        if receipt is not None and receipt not in self.receipts.get((signal_id, terminal_id), set()):
             return None
         if delivery.status.is_final:
             return delivery.status
         self.deliveries[(signal_id, terminal_id)] = delivery.model_copy(update={"status": new, **changes})
         return new
 
-    def mark_pulled(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> DeliveryStatus | None:
+    def mark_pulled(
+        self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime, receipt_hash: str
+    ) -> DeliveryStatus | None:
         current = self.deliveries.get((signal_id, terminal_id))
         pulled_at = current.pulled_at if current and current.pulled_at else at
-        return self._transition(signal_id, terminal_id, DeliveryStatus.PULLED, pulled_at=pulled_at)
+        status = self._transition(signal_id, terminal_id, DeliveryStatus.PULLED, pulled_at=pulled_at)
+        if status == DeliveryStatus.PULLED:
+            self.receipts.setdefault((signal_id, terminal_id), set()).add(receipt_hash)
+        return status
 
     def mark_expired(
         self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
@@ -208,8 +279,9 @@ class FakeStore:
         outcome: Outcome,
         *,
         at: datetime,
+        receipt_hash: str,
     ) -> DeliveryStatus | None:
-        return self._transition(signal_id, terminal_id, status, outcome=outcome, acked_at=at)
+        return self._transition(signal_id, terminal_id, status, receipt_hash, outcome=outcome, acked_at=at)
 
     # ---- position snapshots ----
 

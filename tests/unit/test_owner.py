@@ -21,10 +21,12 @@ from quantlink.models import (
     Outcome,
     Side,
     SignalRecord,
+    SignalState,
     SignalStatus,
     Sizing,
     SizingMode,
     Terminal,
+    UpdateStrategyBody,
 )
 from quantlink.owner import strategies, subscriptions, terminals
 from tests.unit.fakes import FakeQueues, FakeStore
@@ -72,7 +74,9 @@ def test_a_created_strategy_shows_its_token_once_and_stores_only_its_hash(store:
     assert stored.webhook_token_hash == hash_secret(created.webhook_token) != created.webhook_token
     assert created.webhook_url == f"https://api.example.com/prod/api/webhooks/joinquant/{created.strategy_id}"
     assert (created.name, created.signal_ttl_seconds, stored.owner_id) == ("沪深300", 90, "alice")
-    assert list(created.wire()) == ["strategyId", "name", "webhookUrl", "signalTtlSeconds", "createdAt", "webhookToken"]
+    assert list(created.wire()) == [
+        "strategyId", "name", "webhookUrl", "signalTtlSeconds", "paused", "createdAt", "webhookToken"
+    ]  # fmt: skip
 
 
 def test_listing_shows_only_the_callers_strategies_newest_first_without_secrets(store: FakeStore) -> None:
@@ -314,3 +318,70 @@ def test_subscribing_to_another_owners_strategy_is_not_found(store: FakeStore, q
 
     assert caught.value.message == "No such strategy."
     assert store.subscriptions == []
+
+
+# ---- rename, pause, delete -----------------------------------------------------------------------
+
+
+def test_an_update_changes_only_the_fields_given(store: FakeStore) -> None:
+    strategy_id = strategy_of(store, name="before")
+
+    paused = strategies.update_strategy(store, "alice", strategy_id, UpdateStrategyBody(paused=True), api_base=API)
+    renamed = strategies.update_strategy(store, "alice", strategy_id, UpdateStrategyBody(name="after"), api_base=API)
+
+    assert (paused.name, paused.paused) == ("before", True)
+    assert (renamed.name, renamed.paused) == ("after", True)
+    assert store.strategies[strategy_id].model_dump(include={"name", "paused"}) == {"name": "after", "paused": True}
+
+
+def test_another_owner_can_neither_update_nor_delete_and_nothing_changes(store: FakeStore) -> None:
+    theirs = strategy_of(store, "bob")
+    before = snapshot(store)
+
+    for operation in (
+        lambda: strategies.update_strategy(store, "alice", theirs, UpdateStrategyBody(paused=True), api_base=API),
+        lambda: strategies.delete_strategy(store, "alice", theirs, purge_batch=100),
+    ):
+        with pytest.raises(NotFound):
+            operation()
+    assert snapshot(store) == before
+
+
+def test_deleting_removes_subscriptions_and_signals_and_reads_as_unknown(store: FakeStore, queues: FakeQueues) -> None:
+    strategy_id, terminal_id = strategy_of(store), terminal_of(store, queues)
+    subscriptions.subscribe(store, "alice", terminal_id, strategy_id, None)
+    store.record_signal(signal(strategy_id, datetime.now(UTC)), dedup_ttl_seconds=60, lease_until=NOW)
+
+    strategies.delete_strategy(store, "alice", strategy_id, purge_batch=100)
+
+    assert store.get_strategy(strategy_id) is None and store.signals == {} and store.subscriptions == []
+    with pytest.raises(NotFound):
+        strategies.get_strategy(store, "alice", strategy_id, api_base=API)
+    with pytest.raises(NotFound):
+        strategies.delete_strategy(store, "alice", strategy_id, purge_batch=100)  # nothing left
+
+
+def test_a_filtered_timeline_reads_a_bounded_number_of_signals_per_page(
+    store: FakeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strategy_id = strategy_of(store)
+    sent = [signal(strategy_id, NOW + timedelta(seconds=n)) for n in range(7)]
+    for record in sent:
+        store.signals[record.signal_id] = record  # FANNED_OUT with no delivery: UNDELIVERED
+    monkeypatch.setattr(strategies, "TIMELINE_SCAN_LIMIT", 3)
+
+    first = strategies.signal_timeline(store, "alice", strategy_id, limit=10, before=None, status=SignalState.EXECUTED)
+    pages = [first]
+    while pages[-1].next_before is not None:
+        pages.append(
+            strategies.signal_timeline(
+                store, "alice", strategy_id, limit=10, before=pages[-1].next_before, status=SignalState.EXECUTED
+            )
+        )
+
+    assert first.items == [] and first.next_before == sent[4].signal_id  # 3 read, none matched
+    assert len(pages) == 3 and all(page.items == [] for page in pages)
+    undelivered = strategies.signal_timeline(
+        store, "alice", strategy_id, limit=10, before=None, status=SignalState.UNDELIVERED
+    )
+    assert len(undelivered.items) == 3 and undelivered.next_before == sent[4].signal_id

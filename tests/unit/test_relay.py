@@ -156,3 +156,35 @@ def test_wrong_tokens_and_unknown_ids_are_the_same_unauthorized(world: tuple[Fak
     assert relay.authenticate_terminal(store, "trm_1.secret").terminal_id == "trm_1"
     with pytest.raises(Unauthorized):
         relay.authenticate_terminal(store, "trm_1.other")
+
+
+# ---- the kill switch and deleted strategies ----------------------------------------------------------
+
+
+def test_a_paused_strategys_signal_is_recorded_held_and_nothing_is_sent(world: tuple[FakeStore, FakeQueues]) -> None:
+    store, queues = world
+    paused = STRATEGY.model_copy(update={"paused": True})
+    raw = json.dumps({"v": 1, "seq": 1, "order": {"security": "600000.XSHG", "side": "buy", "amount": 100}})
+    incoming = joinquant.parse_signal({}, raw.encode(), max_bytes=65536)
+
+    received = relay.receive_signal(
+        store, queues, paused, incoming, signal_id=new_signal_id(), dedup_ttl_seconds=600, lease_seconds=15,
+        received_at=NOW,
+    )  # fmt: skip
+
+    assert (received.held, received.deliveries, received.duplicate) == (True, 0, False)
+    assert store.signals[received.signal_id].status == SignalStatus.HELD
+    assert store.deliveries == {} and queues.depth("q1") == queues.depth("q2") == 0
+    assert not store.claim_fanout("stg_a", received.signal_id, now=NOW + timedelta(days=1), lease_until=NOW)
+
+
+def test_a_message_whose_delivery_record_is_gone_is_dropped_not_delivered(world: tuple[FakeStore, FakeQueues]) -> None:
+    # Given a queued signal whose strategy was deleted (its deliveries went with it)
+    store, queues = world
+    received = webhook(store, queues, at=datetime.now(UTC))
+    store.delete_signals_since("stg_a", since=datetime.now(UTC) - timedelta(hours=1))
+
+    pulled = relay.pull_signals(store, queues, terminal(1), wait_seconds=0, max_signals=10)
+
+    assert pulled == [] and queues.depth("q1") == 0
+    assert received.signal_id not in store.signals

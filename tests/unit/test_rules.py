@@ -8,10 +8,11 @@ import json
 import pytest
 
 from quantlink import ids
+from quantlink.acktokens import AckToken, AckTokenKind
 from quantlink.errors import PayloadTooLarge, ValidationFailed
-from quantlink.http import bearer_token, parse_body, query_int
+from quantlink.http import bearer_token, check_strict_json, parse_body, query_int
 from quantlink.models import JoinQuantSignalBody
-from quantlink.relay import ack_token, check_fingerprint, parse_ack_token
+from quantlink.relay import check_fingerprint
 from quantlink.securities import to_exchange_form
 from quantlink.sources import joinquant
 
@@ -110,11 +111,22 @@ def test_bearer_token_parsing() -> None:
     assert bearer_token({}) is None
 
 
-def test_ack_tokens_round_trip_and_reject_garbage() -> None:
-    token = ack_token("stg_abc", "receipt+with/odd:chars==")
-    assert parse_ack_token(token) == ("stg_abc", "receipt+with/odd:chars==")
-    assert parse_ack_token("garbage") is None
-    assert parse_ack_token("trm_x:receipt") is None
+def test_ack_tokens_carry_their_kind_and_round_trip() -> None:
+    token = AckToken.for_queue("stg_abc", "receipt+with/odd:chars==")
+
+    encoded = token.encode()
+
+    assert encoded == "q1:stg_abc:receipt+with/odd:chars=="
+    assert AckToken.parse(encoded) == AckToken(AckTokenKind.QUEUE, "stg_abc", "receipt+with/odd:chars==")
+    assert token.receipt_hash == ids.hash_secret("receipt+with/odd:chars==")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["garbage", "q1:trm_x:receipt", "stg_abc:receipt", "q2:stg_abc:receipt", "q1:stg_abc:", "q1::r", "doctor-probe"],
+)
+def test_ack_tokens_of_another_shape_or_an_unknown_kind_are_malformed(garbage: str) -> None:
+    assert AckToken.parse(garbage) is None
 
 
 @pytest.mark.parametrize("bad", [None, "short", "x" * 129, "tab\tinside"])
@@ -142,3 +154,45 @@ def test_throttling_becomes_a_retryable_503_and_other_aws_errors_pass_through() 
     assert (caught.value.status, caught.value.code) == (503, "UNAVAILABLE")
     with pytest.raises(ClientError):
         guarded(Client("ValidationException")).get_item(TableName="t")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param(b'{"v": 1, "v": 1, "seq": 1, "order": {}}', "appears twice", id="a repeated key"),
+        pytest.param(b'{"a": {"b": 1, "b": 2}}', "appears twice", id="repeated in a nested object"),
+        pytest.param(b'{"x": NaN}', "not a JSON number", id="NaN in an ignored field"),
+        pytest.param(b'{"x": -Infinity}', "not a JSON number", id="-Infinity"),
+    ],
+)
+def test_json_only_a_lenient_parser_takes_is_refused(raw: bytes, message: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        check_strict_json(raw)
+    assert message in caught.value.details[0]["message"]
+
+
+def test_json_nested_past_the_parsers_depth_is_a_validation_error() -> None:
+    with pytest.raises(ValidationFailed):
+        check_strict_json(b"[" * 100_000 + b"]" * 100_000)
+    check_strict_json(b'{"a": [1, 2.5, "x", null, true], "b": {"c": {}}}')  # strict JSON passes
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({**BODY, "v": True}, id="v true"),
+        pytest.param({**BODY, "seq": "3"}, id="seq a string"),
+        pytest.param({**BODY, "order": {**BODY["order"], "amount": "300"}}, id="amount a string"),
+        pytest.param({**BODY, "order": {**BODY["order"], "amount": True}}, id="amount true"),
+        pytest.param({**BODY, "order": {**BODY["order"], "price": "10"}}, id="price a string"),
+    ],
+)
+def test_the_signal_body_coerces_nothing(body: dict[str, object]) -> None:
+    with pytest.raises(ValidationFailed):
+        parse_body(JoinQuantSignalBody, json.dumps(body).encode(), max_bytes=65536)
+
+
+@pytest.mark.parametrize("bad", ["٦٠٠٠٠٠.XSHG", "600000.XSHG\n", "６０００００.XSHG", " 600000.XSHG"])
+def test_codes_are_exactly_the_ascii_form(bad: str) -> None:
+    with pytest.raises(ValidationFailed):
+        to_exchange_form(bad)

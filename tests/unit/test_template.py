@@ -63,3 +63,11 @@ def test_terminal_queue_permissions_are_scoped_to_the_stack_prefix() -> None:
                 if any(a.startswith("sqs:") for a in actions):
                     assert statement["Resource"] != "*", name
                     assert "-terminal-*" in json.dumps(statement["Resource"]), name
+
+
+def test_the_browser_may_use_every_method_the_api_routes() -> None:
+    # A method missing from Cors.AllowMethods fails the SPA's preflight: the route exists but the
+    # browser never sends the request (PATCH /api/strategies/{strategyId} did).
+    template = Template.load()
+    allowed = template.resources["Api"]["Properties"]["Cors"]["AllowMethods"].strip("'").split(",")
+    assert {route.method for route in template.routes()} <= set(allowed)

@@ -9,6 +9,7 @@ import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -23,6 +24,7 @@ from quantlink.errors import (
 from quantlink.observability import logger
 
 _M = TypeVar("_M", bound=BaseModel)
+_E = TypeVar("_E", bound=StrEnum)
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
 
 
@@ -34,17 +36,54 @@ def validation_details(error: ValidationError) -> list[dict[str, str]]:
 
 
 def parse_body(model: type[_M], raw: bytes | str, *, max_bytes: int) -> _M:
-    """Size-capped, UTF-8, JSON, then the model: each failure is a clear 4xx, never a 500."""
+    """Size-capped, UTF-8, strict JSON, then the model: each failure is a clear 4xx, never a 500.
+
+    Strict twice over: each field must be a JSON value of its own kind (no "17" for 17, no true for 1),
+    and the body must be JSON as RFC 8259 has it (no duplicate keys, which parsers resolve differently,
+    no NaN / Infinity literals)."""
     check_size(raw, max_bytes=max_bytes)
     if not raw:
         raise ValidationFailed("The request needs a JSON body.", details=[{"field": "body", "message": "empty"}])
     try:
-        return model.model_validate_json(raw)
+        parsed = model.model_validate_json(raw, strict=True)
     except ValidationError as error:
         details = validation_details(error)
         if any(problem["type"] == "json_invalid" for problem in error.errors()):
             raise ValidationFailed("The body is not valid JSON.", details=details) from None
         raise ValidationFailed("The body does not match the schema.", details=details) from None
+    check_strict_json(raw)
+    return parsed
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        duplicate = next(key for key in keys if keys.count(key) > 1)
+        raise _NotStrictJson(f"the key {duplicate!r} appears twice in one object")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotStrictJson(f"{name} is not a JSON number")
+
+
+class _NotStrictJson(ValueError):
+    pass
+
+
+def check_strict_json(raw: bytes | str) -> None:
+    """Raises ValidationFailed for JSON that only a lenient parser takes (the model's parser already
+    accepted the body's shape: this pass only looks for duplicate keys and non-finite literals)."""
+    try:
+        json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except _NotStrictJson as problem:
+        raise ValidationFailed(
+            "The body is not strict JSON.", details=[{"field": "body", "message": str(problem)}]
+        ) from None
+    except (ValueError, RecursionError):  # too deep, or an integer past Python's digit limit
+        raise ValidationFailed(
+            "The body is not valid JSON.", details=[{"field": "body", "message": "not parseable"}]
+        ) from None
 
 
 def check_size(raw: bytes | str, *, max_bytes: int) -> None:
@@ -66,6 +105,21 @@ def query_int(query: Mapping[str, str], name: str, *, default: int, low: int, hi
             details=[{"field": f"query.{name}", "message": f"expected {low}..{high}"}],
         )
     return number
+
+
+def query_choice(query: Mapping[str, str], name: str, choices: type[_E]) -> _E | None:
+    """An optional query parameter that must be one of an enum's values."""
+    text = query.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        return choices(text)
+    except ValueError:
+        allowed = ", ".join(choice.value for choice in choices)
+        raise ValidationFailed(
+            f"Query parameter {name!r} must be one of {allowed}.",
+            details=[{"field": f"query.{name}", "message": f"expected one of {allowed}"}],
+        ) from None
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:

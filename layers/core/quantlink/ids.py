@@ -50,6 +50,11 @@ def new_signal_id(epoch_ms: int | None = None) -> str:
     return SIGNAL_PREFIX + _base32(millis, 10) + _random_part(12)
 
 
+def first_signal_id(epoch_ms: int) -> str:
+    """A bound that sorts before every signal id of that millisecond and after every earlier one."""
+    return SIGNAL_PREFIX + _base32(epoch_ms, 10)
+
+
 def new_webhook_token() -> str:
     return WEBHOOK_TOKEN_PREFIX + secrets.token_urlsafe(32)
 

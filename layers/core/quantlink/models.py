@@ -5,9 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, GetJsonSchemaHandler, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -53,8 +63,12 @@ class Side(StrEnum):
 
 
 class SignalStatus(StrEnum):
+    """What the signal record stores: RECEIVED → FANNED_OUT (handed to every subscribed terminal's queue),
+    or HELD (the strategy was paused: recorded, never delivered, never re-driven)."""
+
     RECEIVED = "RECEIVED"
     FANNED_OUT = "FANNED_OUT"
+    HELD = "HELD"
 
 
 class DeliveryStatus(StrEnum):
@@ -73,6 +87,89 @@ class DeliveryStatus(StrEnum):
 ShortText = Annotated[str, Field(max_length=128)]
 
 
+class SignalState(StrEnum):
+    """A signal's status as the owner reads it (the timeline's `status`): the stored status until the
+    fan-out is done, then what its deliveries add up to, recomputed on every read (nothing is written
+    on the pull / ack path for it). In order of precedence, once FANNED_OUT:
+
+    UNDELIVERED          no terminal was subscribed (no delivery)
+    EXECUTED             every delivery EXECUTED
+    PARTIALLY_EXECUTED   some EXECUTED, the others anything else (pending or settled otherwise)
+    QUEUED               none executed, some pending, none pulled yet (every delivery QUEUED)
+    DELIVERED            none executed, some pending, at least one terminal has pulled it
+    EXPIRED              all settled, every one EXPIRED
+    REJECTED             all settled, every one REJECTED
+    FAILED               all settled, none executed, a mix of FAILED / REJECTED / EXPIRED
+    """
+
+    RECEIVED = "RECEIVED"  # recorded, the fan-out not finished yet (re-driven if it stays so)
+    HELD = "HELD"  # the strategy was paused: recorded, delivered to no terminal, then or later
+    UNDELIVERED = "UNDELIVERED"
+    QUEUED = "QUEUED"
+    DELIVERED = "DELIVERED"
+    PARTIALLY_EXECUTED = "PARTIALLY_EXECUTED"
+    EXECUTED = "EXECUTED"
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+    @classmethod
+    def of(cls, stored: SignalStatus, deliveries: list[DeliveryStatus]) -> SignalState:
+        if stored != SignalStatus.FANNED_OUT:
+            return cls(stored.value)
+        if not deliveries:
+            return cls.UNDELIVERED
+        executed = deliveries.count(DeliveryStatus.EXECUTED)
+        if executed == len(deliveries):
+            return cls.EXECUTED
+        if executed:
+            return cls.PARTIALLY_EXECUTED
+        if not all(status.is_final for status in deliveries):
+            return cls.QUEUED if all(s == DeliveryStatus.QUEUED for s in deliveries) else cls.DELIVERED
+        if len(set(deliveries)) == 1 and deliveries[0] in (DeliveryStatus.EXPIRED, DeliveryStatus.REJECTED):
+            return cls(deliveries[0].value)
+        return cls.FAILED
+
+
+# ---- numbers a client sends: finite, bounded, never dust --------------------------------------------
+# JSON allows any number; DynamoDB stores magnitudes from 1e-130 to 1e126 with 38 digits, and a terminal
+# executes what it is given. So every number a body carries is finite, within bounds no A-share order
+# reaches, and either 0 or at least MIN_MAGNITUDE in size (1e-200 is no price, only a 500 waiting).
+MAX_SHARES = 10**9  # shares in one order or position (the largest A-share listing has ~3.5e11; no order nears 1e9)
+MAX_PRICE = 10**6  # CNY per share (the dearest A-share trades below 1e4)
+MAX_MONEY = 10**13  # CNY in one portfolio
+MIN_MAGNITUDE = 1e-6
+MAX_SEQ = 2**53 - 1  # what a JavaScript client (the SPA) still reads exactly
+
+
+def _not_dust(value: float) -> float:
+    if value != 0 and abs(value) < MIN_MAGNITUDE:
+        raise ValueError(f"must be 0 or at least {MIN_MAGNITUDE:g} in size")
+    return value
+
+
+def _exactly_int(value: Any) -> Any:
+    """JSON true and 1.0 are not the integer 1 (Literal[1] alone would take both)."""
+    if type(value) is not int:
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+_NOT_DUST = AfterValidator(_not_dust)
+# CNY per share; 0 for "not known yet" (a market order before its fill)
+Price = Annotated[float, Field(ge=0, le=MAX_PRICE, allow_inf_nan=False), _NOT_DUST]
+LimitPrice = Annotated[float, Field(gt=0, le=MAX_PRICE, allow_inf_nan=False), _NOT_DUST]
+# a share count as reported (positions, fills): may be fractional
+Volume = Annotated[float, Field(ge=0, le=MAX_SHARES, allow_inf_nan=False), _NOT_DUST]
+# cash may be negative on a margin account; a total value may not
+Money = Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY, allow_inf_nan=False), _NOT_DUST]
+Worth = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False), _NOT_DUST]
+Multiplier = Annotated[float, Field(gt=0, le=100, allow_inf_nan=False), _NOT_DUST]
+ShareCount = Annotated[int, Field(gt=0, le=MAX_SHARES)]
+Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
+Version1 = Annotated[Literal[1], BeforeValidator(_exactly_int)]
+
+
 # ---- JoinQuant webhook bodies (API.md, v 1) -------------------------------------------------------
 
 
@@ -81,21 +178,21 @@ class JoinQuantOrder(CamelModel):
     fn: ShortText | None = None
     security: Annotated[str, Field(min_length=1, max_length=32)]
     side: Side
-    amount: Annotated[int, Field(gt=0)]
-    price: Annotated[float, Field(ge=0)] | None = None
+    amount: ShareCount
+    price: Price | None = None
     style: ShortText | None = None
-    limit_price: Annotated[float, Field(gt=0)] | None = None
+    limit_price: LimitPrice | None = None
 
 
 class JoinQuantPortfolio(CamelModel):
-    total_value: float | None = None
-    cash: float | None = None
-    position_after: float | None = None
+    total_value: Worth | None = None
+    cash: Money | None = None
+    position_after: Volume | None = None
 
 
 class JoinQuantSignalBody(CamelModel):
-    v: Literal[1]
-    seq: Annotated[int, Field(ge=0)]
+    v: Version1
+    seq: Seq
     sent_at: ShortText | None = None
     run_type: ShortText | None = None
     dt: ShortText | None = None
@@ -105,16 +202,16 @@ class JoinQuantSignalBody(CamelModel):
 
 class JoinQuantPosition(CamelModel):
     security: Annotated[str, Field(min_length=1, max_length=32)]
-    amount: Annotated[float, Field(ge=0)]
-    price: float | None = None
+    amount: Volume
+    price: Price | None = None
 
 
 class JoinQuantPositionsBody(CamelModel):
-    v: Literal[1]
+    v: Version1
     dt: ShortText | None = None
     positions: Annotated[list[JoinQuantPosition], Field(max_length=2000)]
-    total_value: float | None = None
-    cash: float | None = None
+    total_value: Worth | None = None
+    cash: Money | None = None
 
 
 # ---- Normalized signal (what every source turns its webhook into) --------------------------------
@@ -157,6 +254,7 @@ class Strategy(CamelModel):
     name: str
     webhook_token_hash: str
     signal_ttl_seconds: int = 300
+    paused: bool = False  # the owner's kill switch: signals are recorded HELD, delivered to no terminal
     created_at: Timestamp
 
 
@@ -214,11 +312,12 @@ class SignalRecord(CamelModel):
 
     @classmethod
     def new(cls, signal_id: str, strategy: Strategy, incoming: IncomingSignal, received_at: datetime) -> SignalRecord:
+        """RECEIVED, to be fanned out; HELD when the strategy is paused."""
         order = incoming.order
         return cls(
             signal_id=signal_id,
             strategy_id=strategy.strategy_id,
-            status=SignalStatus.RECEIVED,
+            status=SignalStatus.HELD if strategy.paused else SignalStatus.RECEIVED,
             seq=incoming.seq,
             security=order.security,
             source_security=order.source_security,
@@ -322,8 +421,8 @@ class Ack(CamelModel):
     ack_token: Annotated[str, Field(min_length=1, max_length=4096)]
     status: AckStatus
     broker_order_id: Annotated[str, Field(max_length=128)] | None = None
-    filled: float | None = None
-    avg_price: float | None = None
+    filled: Volume | None = None
+    avg_price: Price | None = None
     executed_at: ClientTimestamp | None = None
     error: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -343,15 +442,15 @@ class AckBody(CamelModel):
 
 class TerminalPosition(CamelModel):
     security: Annotated[str, Field(min_length=1, max_length=32)]
-    volume: Annotated[float, Field(ge=0)]
-    avg_price: float | None = None
+    volume: Volume
+    avg_price: Price | None = None
 
 
 class TerminalPositionsBody(CamelModel):
     as_of: ClientTimestamp
     positions: Annotated[list[TerminalPosition], Field(max_length=2000)]
-    cash: float | None = None
-    total_asset: float | None = None
+    cash: Money | None = None
+    total_asset: Worth | None = None
 
 
 # ---- Owner API bodies -----------------------------------------------------------------------------
@@ -359,9 +458,30 @@ class TerminalPositionsBody(CamelModel):
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 
 
+MAX_SIGNAL_TTL_SECONDS = 86400
+
+
 class CreateStrategyBody(CamelModel):
     name: Name
-    signal_ttl_seconds: Annotated[int, Field(ge=5, le=86400)] = 300
+    signal_ttl_seconds: Annotated[int, Field(ge=5, le=MAX_SIGNAL_TTL_SECONDS)] = 300
+
+
+class UpdateStrategyBody(CamelModel):
+    """PATCH /api/strategies/{strategyId}: each field optional, at least one given, nothing else."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+
+    name: Name | None = None
+    paused: bool | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Self:
+        given = {name: getattr(self, name) for name in self.model_fields_set}
+        if not given:
+            raise ValueError("give name and/or paused")
+        if None in given.values():
+            raise ValueError("name and paused cannot be null (leave a field out to keep it)")
+        return self
 
 
 class CreateTerminalBody(CamelModel):
@@ -379,7 +499,7 @@ class Sizing(CamelModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
 
     mode: SizingMode = SizingMode.RATIO
-    multiplier: Annotated[float, Field(gt=0, le=100)] = 1.0
+    multiplier: Multiplier = 1.0
 
 
 class SubscribeBody(CamelModel):

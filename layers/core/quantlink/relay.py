@@ -1,8 +1,10 @@
 """The hot path: receive a signal (dedup + record), fan it out, let terminals pull it and ack it.
 
 Delivery is at-least-once: a fan-out writes every delivery record before it sends, so a pulled
-message always has one; a crash before FANNED_OUT leaves the signal RECEIVED, and the next duplicate
-webhook (or the sweeper) re-drives it under a lease, so only one fan-out runs at a time."""
+message always has one, and a message whose record is gone (its strategy was deleted) is dropped,
+never delivered; a crash before FANNED_OUT leaves the signal RECEIVED, and the next duplicate
+webhook (or the sweeper) re-drives it under a lease, so only one fan-out runs at a time. While the
+strategy is paused, signals are recorded HELD and nothing is sent or re-driven."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from quantlink.acktokens import AckToken
 from quantlink.concurrency import map_concurrently, start
 from quantlink.dal.ports import RelayQueues, RelayStore
 from quantlink.dal.queues import QueueMessage
@@ -40,6 +43,7 @@ class Received:
     signal_id: str
     duplicate: bool
     deliveries: int | None = None
+    held: bool = False  # the strategy is paused: recorded, delivered to no terminal
 
 
 # ---- authentication ------------------------------------------------------------------------------
@@ -113,16 +117,20 @@ def receive_signal(
     signal = SignalRecord.new(signal_id, strategy, incoming, received_at)
     # The subscriptions do not depend on the dedup write: read them while it runs (one round trip
     # fewer before the terminals get the signal); a duplicate simply never uses them.
-    subscriptions = start(lambda: store.subscriptions_for(strategy.strategy_id))
+    subscriptions = None if strategy.paused else start(lambda: store.subscriptions_for(strategy.strategy_id))
     try:
         store.record_signal(
             signal, dedup_ttl_seconds=dedup_ttl_seconds, lease_until=received_at + timedelta(seconds=lease_seconds)
         )
     except DuplicateSignal as duplicate:
         metrics.add_metric(name=Metric.DUPLICATES, unit=MetricUnit.Count, value=1)
-        redrive(store, queues, strategy.strategy_id, duplicate.signal_id, lease_seconds=lease_seconds)
+        if not strategy.paused:  # the kill switch: nothing is sent while it is on, re-drives included
+            redrive(store, queues, strategy.strategy_id, duplicate.signal_id, lease_seconds=lease_seconds)
         return Received(duplicate.signal_id, duplicate=True)
     metrics.add_metric(name=Metric.SIGNALS, unit=MetricUnit.Count, value=1)
+    if subscriptions is None:
+        logger.info("held: the strategy is paused", extra={"signal_id": signal.signal_id})
+        return Received(signal.signal_id, duplicate=False, deliveries=0, held=True)
     deliveries = fan_out(store, queues, signal, subscriptions=subscriptions.result())
     return Received(signal.signal_id, duplicate=False, deliveries=deliveries)
 
@@ -193,17 +201,6 @@ def fan_out(
 # ---- pull ----------------------------------------------------------------------------------------
 
 
-def ack_token(strategy_id: str, receipt_handle: str) -> str:
-    return f"{strategy_id}:{receipt_handle}"
-
-
-def parse_ack_token(token: str) -> tuple[str, str] | None:
-    strategy_id, sep, receipt = token.partition(":")
-    if not sep or not receipt or not is_id(strategy_id, STRATEGY_PREFIX):
-        return None
-    return strategy_id, receipt
-
-
 def pull_signals(
     store: RelayStore, queues: RelayQueues, terminal: Terminal, *, wait_seconds: int, max_signals: int
 ) -> list[dict[str, Any]]:
@@ -238,20 +235,19 @@ def _take(store: RelayStore, queues: RelayQueues, terminal: Terminal, message: Q
         queues.delete_message(terminal.queue_url, message.receipt_handle)
         metrics.add_metric(name=Metric.EXPIRED, unit=MetricUnit.Count, value=1)
         return None
-    status = store.mark_pulled(*keys, at=at)
-    if status is not None and status.is_final:
-        # Already executed / expired: this is a redelivery of a settled signal.
+    token = AckToken.for_queue(signal.strategy_id, message.receipt_handle)
+    status = store.mark_pulled(*keys, at=at, receipt_hash=token.receipt_hash)
+    if status is None or status.is_final:
+        # Settled already (a redelivery), or no record: the strategy was deleted and its signals with it.
+        if status is None:
+            logger.info("dropping a message whose delivery is gone", extra={"signal_id": signal.signal_id})
         queues.delete_message(terminal.queue_url, message.receipt_handle)
         return None
-    if status is None:
-        logger.warning("delivering a signal with no delivery record", extra={"signal_id": signal.signal_id})
     metrics.add_metric(name=Metric.PULLED, unit=MetricUnit.Count, value=1)
     latency = millis_between(signal.created_at, at)
     if latency is not None:
         metrics.add_metric(name=Metric.RELAY_LATENCY, unit=MetricUnit.Milliseconds, value=latency)
-    return PulledSignal.model_construct(
-        **dict(signal), ack_token=ack_token(signal.strategy_id, message.receipt_handle)
-    ).wire()
+    return PulledSignal.model_construct(**dict(signal), ack_token=token.encode()).wire()
 
 
 # ---- ack -----------------------------------------------------------------------------------------
@@ -259,22 +255,26 @@ def _take(store: RelayStore, queues: RelayQueues, terminal: Terminal, message: Q
 
 def ack_signals(store: RelayStore, queues: RelayQueues, terminal: Terminal, acks: list[Ack]) -> list[dict[str, Any]]:
     def settle(ack: Ack) -> dict[str, Any]:
-        parsed = parse_ack_token(ack.ack_token)
-        if parsed is None:
+        token = AckToken.parse(ack.ack_token)
+        if token is None:
             return AckResult(
                 signal_id=ack.signal_id, ok=False, code="VALIDATION_ERROR", message="malformed ackToken"
             ).wire()
-        strategy_id, receipt = parsed
-        at = now()
         status = store.record_outcome(
-            strategy_id, ack.signal_id, terminal.terminal_id, ack.status.delivery_status, ack.outcome(), at=at
+            token.strategy_id,
+            ack.signal_id,
+            terminal.terminal_id,
+            ack.status.delivery_status,
+            ack.outcome(),
+            at=now(),
+            receipt_hash=token.receipt_hash,
         )
-        if status is None:
+        if status is None:  # no such delivery, or one this terminal was never handed with this token
             return AckResult(
                 signal_id=ack.signal_id, ok=False, code="NOT_FOUND", message="no such signal for this terminal"
             ).wire()
         # Delete after recording: if the receipt is stale the redelivered copy is dropped at pull.
-        queues.delete_message(terminal.queue_url, receipt)
+        queues.delete_message(terminal.queue_url, token.receipt)
         metrics.add_metric(name=Metric.ACKED, unit=MetricUnit.Count, value=1)
         return AckResult(signal_id=ack.signal_id, ok=True, status=status).wire()
 

@@ -47,3 +47,6 @@ class OwnerApiSettings(FunctionSettings):
     user_pool_client_id: str = Field(min_length=1)
     visibility_timeout_seconds: int = 60
     max_body_bytes: int = 1024 * 1024
+    # Items a strategy's DELETE removes in one request beyond those that must go at once (a larger
+    # partition is finished by deleting again): well inside the function's timeout.
+    strategy_purge_batch: int = Field(default=5000, ge=1)

@@ -22,8 +22,10 @@ from quantlink.models import (
     InjectBody,
     JoinQuantPositionsBody,
     JoinQuantSignalBody,
+    SignalState,
     SubscribeBody,
     TerminalPositionsBody,
+    UpdateStrategyBody,
 )
 from quantlink.views.errors import ErrorBody
 from quantlink.views.owner import (
@@ -75,6 +77,9 @@ class Operation:
 
 _LIMIT = Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})
 _BEFORE = Param("before", "query", {"type": "string", "description": "nextBefore of the previous page"})
+_STATUS = Param("status", "query", {"type": "string", "enum": [s.value for s in SignalState],
+                "description": "Only signals of this status (a page may then hold fewer than limit: follow "
+                               "nextBefore until it is null)"})  # fmt: skip
 _WAIT = Param("wait", "query", {"type": "integer", "minimum": 0, "maximum": 20, "default": 20})
 _MAX = Param("max", "query", {"type": "integer", "minimum": 1, "maximum": 10, "default": 10})
 _DEVICE = Param("X-Device-Fingerprint", "header", {"type": "string", "minLength": 8, "maxLength": 128}, True)
@@ -91,12 +96,18 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/strategies", "List your strategies, newest first", "strategies", OWNER, 200,
               StrategyList),
     Operation("GET", "/api/strategies/{strategyId}", "One strategy", "strategies", OWNER, 200, StrategyView),
+    Operation("PATCH", "/api/strategies/{strategyId}", "Rename and / or pause (the kill switch: while paused, "
+              "signals are recorded HELD and delivered to no terminal, then or later) or resume", "strategies", OWNER,
+              200, StrategyView, UpdateStrategyBody),
+    Operation("DELETE", "/api/strategies/{strategyId}", "Delete a strategy and its signals: its webhook answers 401 "
+              "at once, its subscriptions end, its signals and their deliveries are deleted with it (its timeline "
+              "answers 404; a queued signal is never delivered)", "strategies", OWNER, 204, None),
     Operation("POST", "/api/strategies/{strategyId}/token", "Rotate the webhook token (the old one stops working)",
               "strategies", OWNER, 200, WebhookToken),
     Operation("POST", "/api/strategies/{strategyId}/inject", "Inject the QuantLink sender into strategy code",
               "strategies", OWNER, 200, InjectResult, InjectBody),
     Operation("GET", "/api/strategies/{strategyId}/signals", "Signal timeline, newest first, with deliveries",
-              "strategies", OWNER, 200, TimelinePage, params=(_LIMIT, _BEFORE), errors=(400,)),
+              "strategies", OWNER, 200, TimelinePage, params=(_LIMIT, _BEFORE, _STATUS), errors=(400,)),
     Operation("POST", "/api/terminals", "Register a terminal (the auth token is shown once)", "terminals", OWNER,
               201, CreatedTerminal, CreateTerminalBody),
     Operation("GET", "/api/terminals", "List your terminals, newest first", "terminals", OWNER, 200, TerminalList),

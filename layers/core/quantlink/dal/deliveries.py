@@ -1,5 +1,9 @@
 """Deliveries: one record per (signal, terminal), sorted right after its signal in the strategy's
-partition. Its status only moves forward: QUEUED → PULLED → a final status that is never overwritten."""
+partition. Its status only moves forward: QUEUED → PULLED → a final status that is never overwritten.
+
+Each pull adds the hash of the receipt it hands out to the record's `receiptHashes` (in the update
+that marks it PULLED), and an outcome is recorded only for a receipt found there: an ack must match
+a delivery this terminal actually pulled (quantlink.acktokens)."""
 
 from __future__ import annotations
 
@@ -28,11 +32,15 @@ class DynamoDeliveryStore(TableStore):
         items = self.table.query_prefix(keys.strategy_pk(strategy_id), keys.deliveries_prefix(signal_id))
         return [from_item(DeliveryRecord, item) for item in items]
 
-    def mark_pulled(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> DeliveryStatus | None:
-        """QUEUED/PULLED → PULLED (first pull time kept). Returns the status the delivery now has, or
-        None when the delivery record does not exist."""
-        update = "SET #s = :new, pulledAt = if_not_exists(pulledAt, :at)"
-        return self._transition(strategy_id, signal_id, terminal_id, update, DeliveryStatus.PULLED, at)
+    def mark_pulled(
+        self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime, receipt_hash: str
+    ) -> DeliveryStatus | None:
+        """QUEUED/PULLED → PULLED (first pull time kept), remembering the receipt handed out. Returns the
+        status the delivery now has, or None when the delivery record does not exist."""
+        update = "SET #s = :new, pulledAt = if_not_exists(pulledAt, :at) ADD receiptHashes :handed"
+        return self._transition(
+            strategy_id, signal_id, terminal_id, update, DeliveryStatus.PULLED, at, handed={receipt_hash}
+        )
 
     def mark_expired(
         self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
@@ -49,10 +57,15 @@ class DynamoDeliveryStore(TableStore):
         outcome: Outcome,
         *,
         at: datetime,
+        receipt_hash: str,
     ) -> DeliveryStatus | None:
+        """Settle a delivery pulled with this receipt. None when there is no such delivery or the receipt
+        was never handed out for it; its final status when it was settled before (acks are idempotent)."""
         update = "SET #s = :new, ackedAt = :at, outcome = :outcome, pulledAt = if_not_exists(pulledAt, :at)"
         recorded = outcome.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return self._transition(strategy_id, signal_id, terminal_id, update, status, at, outcome=recorded)
+        return self._transition(
+            strategy_id, signal_id, terminal_id, update, status, at, receipt=receipt_hash, outcome=recorded
+        )
 
     def _transition(
         self,
@@ -62,16 +75,24 @@ class DynamoDeliveryStore(TableStore):
         update: str,
         new: DeliveryStatus,
         at: datetime,
+        *,
+        receipt: str | None = None,
         **extra: Any,
     ) -> DeliveryStatus | None:
-        """Move a delivery out of QUEUED/PULLED. A final status is never overwritten: the current one is
-        returned instead, which makes pulls of redelivered messages and repeated acks harmless."""
+        """Move a delivery out of QUEUED/PULLED (only for a `receipt` it handed out, when one is given).
+        A final status is never overwritten: the current one is returned instead, which makes pulls of
+        redelivered messages and repeated acks harmless. No record, or a receipt it never handed out,
+        answers None."""
+        condition = "#s IN (:queued, :pulled)"
+        if receipt is not None:
+            condition += " AND contains(receiptHashes, :receipt)"
+            extra["receipt"] = receipt
         try:
             self.table.update(
                 keys.strategy_pk(strategy_id),
                 keys.delivery_sk(signal_id, terminal_id),
                 update=update,
-                condition="#s IN (:queued, :pulled)",
+                condition=condition,
                 names=_STATUS,
                 attribute_values={
                     "new": new.value,
@@ -83,5 +104,8 @@ class DynamoDeliveryStore(TableStore):
                 return_old_on_failure=True,
             )
         except ConditionFailed as failed:
-            return DeliveryStatus(to_python(failed.old)["status"]) if failed.old else None
+            old = to_python(failed.old) if failed.old else None
+            if old is None or (receipt is not None and receipt not in old.get("receiptHashes", set())):
+                return None
+            return DeliveryStatus(old["status"])
         return new

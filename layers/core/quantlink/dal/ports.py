@@ -6,6 +6,7 @@ one object can implement any composition of them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,13 +27,27 @@ class StrategyStore(Protocol):
     def put_strategy(self, strategy: Strategy) -> None:
         """Raises Conflict when the id exists."""
 
-    def get_strategy(self, strategy_id: str) -> Strategy | None: ...
+    def get_strategy(self, strategy_id: str) -> Strategy | None:
+        """None for a deleted strategy, as for one that never existed."""
 
     def list_strategies(self, owner_id: str) -> list[Strategy]:
         """Newest first."""
 
     def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
         """Only on the owner's own strategy; raises NotFound otherwise."""
+
+    def update_strategy(
+        self, strategy_id: str, owner_id: str, *, name: str | None = None, paused: bool | None = None
+    ) -> None:
+        """The given fields, only on the owner's own strategy; raises NotFound otherwise."""
+
+    def tombstone_strategy(self, strategy_id: str, owner_id: str, *, at: datetime) -> None:
+        """Deleted from now on for every reader (again on a tombstone is harmless); raises NotFound for
+        another owner's strategy or one already purged."""
+
+    def purge_strategy(self, strategy_id: str, *, max_items: int) -> bool:
+        """Delete up to `max_items` items of a tombstoned strategy's partition, its record last; True
+        when the partition is gone."""
 
 
 class TerminalStore(Protocol):
@@ -69,6 +84,12 @@ class SubscriptionStore(Protocol):
 
     def subscribed_strategy_ids(self, terminal_id: str) -> list[str]: ...
 
+    def subscriptions_of_terminal(self, terminal_id: str) -> list[Subscription]:
+        """Ordered by strategy id."""
+
+    def delete_strategy_subscriptions(self, strategy_id: str) -> None:
+        """Both sides of every subscription to the strategy."""
+
 
 class SignalStore(Protocol):
     def record_signal(self, signal: SignalRecord, *, dedup_ttl_seconds: int, lease_until: datetime) -> None:
@@ -80,10 +101,15 @@ class SignalStore(Protocol):
 
     def release_fanout(self, strategy_id: str, signal_id: str) -> None: ...
 
-    def mark_fanned_out(self, strategy_id: str, signal_id: str, *, deliveries: int, at: datetime) -> None: ...
+    def mark_fanned_out(self, strategy_id: str, signal_id: str, *, deliveries: int, at: datetime) -> None:
+        """Not for a signal deleted meanwhile (nothing is written then)."""
 
-    def timeline(self, strategy_id: str, *, limit: int, before: str | None = None) -> list[TimelineEntry]:
-        """Newest first, each signal with its deliveries; `before` is a signal id (exclusive)."""
+    def timeline(self, strategy_id: str, *, before: str | None = None) -> Iterator[TimelineEntry]:
+        """Newest first, each signal with its deliveries, read as the caller iterates; `before` is a
+        signal id (exclusive)."""
+
+    def delete_signals_since(self, strategy_id: str, *, since: datetime) -> None:
+        """Every signal received since then, with its deliveries, until none is left."""
 
 
 class DeliveryStore(Protocol):
@@ -91,8 +117,11 @@ class DeliveryStore(Protocol):
 
     def deliveries_of(self, strategy_id: str, signal_id: str) -> list[DeliveryRecord]: ...
 
-    def mark_pulled(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> DeliveryStatus | None:
-        """The status the delivery has now (a final one is kept), or None when there is no delivery."""
+    def mark_pulled(
+        self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime, receipt_hash: str
+    ) -> DeliveryStatus | None:
+        """The status the delivery has now (a final one is kept), or None when there is no delivery.
+        Remembers the receipt handed out, which an ack must bring back."""
 
     def mark_expired(
         self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
@@ -107,7 +136,9 @@ class DeliveryStore(Protocol):
         outcome: Outcome,
         *,
         at: datetime,
-    ) -> DeliveryStatus | None: ...
+        receipt_hash: str,
+    ) -> DeliveryStatus | None:
+        """None when there is no delivery or this receipt was never handed out for it."""
 
 
 class PositionStore(Protocol):

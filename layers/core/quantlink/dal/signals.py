@@ -4,16 +4,19 @@ and the newest-first timeline of signals with their deliveries (one Query; see d
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 from quantlink.dal import keys
-from quantlink.dal.codec import from_item, to_item, to_python, value
+from quantlink.dal.codec import Item, from_item, to_item, to_python, value
 from quantlink.dal.table import ConditionFailed, TableStore, TransactionCanceled
 from quantlink.errors import Conflict, DuplicateSignal, Unavailable
+from quantlink.ids import first_signal_id
 from quantlink.models import DeliveryRecord, SignalRecord, SignalStatus, TimelineEntry
 from quantlink.timeutil import epoch_ms, iso
 
 _CONFLICT_ATTEMPTS = 4
+_PURGE_ROUNDS = 5
 _STATUS = {"#s": "status"}
 _RECEIVED = SignalStatus.RECEIVED.value
 
@@ -99,40 +102,70 @@ class DynamoSignalStore(TableStore):
             return
 
     def mark_fanned_out(self, strategy_id: str, signal_id: str, *, deliveries: int, at: datetime) -> None:
-        self.table.update(
-            keys.strategy_pk(strategy_id),
-            keys.signal_sk(signal_id),
-            update="SET #s = :done, fannedOutAt = :at, deliveries = :n REMOVE fanoutLeaseUntil",
-            names=_STATUS,
-            attribute_values={"done": SignalStatus.FANNED_OUT.value, "at": iso(at), "n": deliveries},
+        """A signal deleted meanwhile (with its strategy) is not written back as a fragment."""
+        try:
+            self.table.update(
+                keys.strategy_pk(strategy_id),
+                keys.signal_sk(signal_id),
+                update="SET #s = :done, fannedOutAt = :at, deliveries = :n REMOVE fanoutLeaseUntil",
+                condition="attribute_exists(pk)",
+                names=_STATUS,
+                attribute_values={"done": SignalStatus.FANNED_OUT.value, "at": iso(at), "n": deliveries},
+            )
+        except ConditionFailed:
+            return
+
+    def delete_signals_since(self, strategy_id: str, *, since: datetime) -> None:
+        """Delete every signal received since `since`, with its deliveries, until none is left: a fan-out
+        that was still writing when the strategy was deleted is caught by the next round. Once this
+        returns, no message of those signals can be pulled (a pull drops a message whose delivery record
+        is gone)."""
+        pk = keys.strategy_pk(strategy_id)
+        for _ in range(_PURGE_ROUNDS):
+            found = [
+                (pk, str(item["sk"]["S"]))  # type: ignore[typeddict-item]
+                for item in self._signal_range(strategy_id, lower=first_signal_id(epoch_ms(since)), consistent=True)
+            ]
+            if not found:
+                return
+            self.table.delete_all(found)
+        raise Unavailable("The strategy's signals are still being written; retry the delete.")
+
+    def _signal_range(
+        self,
+        strategy_id: str,
+        *,
+        lower: str | None = None,
+        upper: str | None = None,
+        newest_first: bool = True,
+        consistent: bool = False,
+    ) -> Iterator[Item]:
+        """The signals (each with its deliveries) from signal id `lower` up to signal id `upper` (the
+        upper signal itself included, not its deliveries), by default all of them."""
+        return self.table.query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={
+                ":pk": value(keys.strategy_pk(strategy_id)),
+                ":lo": value(keys.signal_sk(lower) if lower else keys.SIGNAL),
+                ":hi": value(keys.signal_sk(upper) if upper else keys.SIGNALS_END),
+            },
+            ScanIndexForward=not newest_first,
+            ConsistentRead=consistent,
         )
 
     # ---- the owner's timeline ---------------------------------------------------------------------
 
-    def timeline(self, strategy_id: str, *, limit: int, before: str | None = None) -> list[TimelineEntry]:
-        """Newest signals first, each with its deliveries (which sort just after it: one Query)."""
-        upper = keys.signal_sk(before) if before else keys.SIGNALS_END
-        items = self.table.query(
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
-            ExpressionAttributeValues={
-                ":pk": value(keys.strategy_pk(strategy_id)),
-                ":lo": value(keys.SIGNAL),
-                ":hi": value(upper),
-            },
-            ScanIndexForward=False,
-        )
-        entries: list[TimelineEntry] = []
+    def timeline(self, strategy_id: str, *, before: str | None = None) -> Iterator[TimelineEntry]:
+        """Newest signals first, each with its deliveries (which sort just after it: one Query, read page
+        by page as the caller iterates); `before` is a signal id (exclusive)."""
         pending: list[DeliveryRecord] = []
-        for item in items:
+        for item in self._signal_range(strategy_id, upper=before):
             sk = item["sk"]["S"]  # type: ignore[typeddict-item]
-            if sk == upper:
+            if before and sk == keys.signal_sk(before):
                 continue
             if keys.is_delivery_sk(sk):
                 pending.append(from_item(DeliveryRecord, item))
                 continue
             signal = from_item(SignalRecord, item)
-            entries.append(TimelineEntry(signal, [d for d in reversed(pending) if d.signal_id == signal.signal_id]))
+            yield TimelineEntry(signal, [d for d in reversed(pending) if d.signal_id == signal.signal_id])
             pending = []
-            if len(entries) >= limit:
-                break
-        return entries

@@ -136,6 +136,14 @@ class Table:
             _raise_condition_failed(error, None)
             raise
 
+    def delete(self, pk: str, sk: str, *, condition: str | None = None) -> None:
+        """Raises ConditionFailed when `condition` is false."""
+        try:
+            self.client.delete_item(TableName=self.name, Key=self.key(pk, sk), **_expression(condition, None, None))
+        except ClientError as error:
+            _raise_condition_failed(error, None)
+            raise
+
     def update(
         self,
         pk: str,

@@ -1,11 +1,21 @@
-"""Strategies: create, list, read, rotate the webhook token, inject the sender into code, timeline."""
+"""Strategies: create, list, read, rename / pause, delete, rotate the webhook token, inject the sender
+into code, timeline."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from quantlink.dal.ports import OwnerStore, StrategyStore
 from quantlink.errors import NotFound
 from quantlink.ids import STRATEGY_PREFIX, hash_secret, is_id, new_strategy_id, new_webhook_token
-from quantlink.models import CreateStrategyBody, InjectBody, Strategy
+from quantlink.models import (
+    MAX_SIGNAL_TTL_SECONDS,
+    CreateStrategyBody,
+    InjectBody,
+    SignalState,
+    Strategy,
+    UpdateStrategyBody,
+)
 from quantlink.timeutil import now
 from quantlink.views.owner import (
     CreatedStrategy,
@@ -54,6 +64,37 @@ def get_strategy(store: StrategyStore, owner_id: str, strategy_id: str, *, api_b
     return StrategyView.of(strategy, webhook_url(api_base, strategy.strategy_id))
 
 
+def update_strategy(
+    store: StrategyStore, owner_id: str, strategy_id: str, body: UpdateStrategyBody, *, api_base: str
+) -> StrategyView:
+    """Rename and / or pause (the owner's kill switch) or resume. While paused, each webhook is recorded
+    HELD and delivered to no terminal, then or later; resuming delivers the signals that come after."""
+    strategy = owned_strategy(store, owner_id, strategy_id)
+    changes = body.model_dump(exclude_unset=True)
+    store.update_strategy(strategy_id, owner_id, **changes)
+    return StrategyView.of(strategy.model_copy(update=changes), webhook_url(api_base, strategy_id))
+
+
+# Signals younger than this may still be pulled (their TTL has not run out); the margin covers clocks
+# that disagree and a webhook still fanning out when the delete began.
+_STILL_DELIVERABLE = timedelta(seconds=MAX_SIGNAL_TTL_SECONDS + 300)
+
+
+def delete_strategy(store: OwnerStore, owner_id: str, strategy_id: str, *, purge_batch: int) -> None:
+    """Delete a strategy with everything under it: its webhook answers 401 at once (like an unknown id),
+    its subscriptions go first (no fan-out reaches a terminal), then every signal that could still be
+    delivered, with its deliveries (a terminal's pull drops a message whose delivery is gone, so nothing
+    queued executes afterwards), then the rest of its partition, `purge_batch` items per call. A purge
+    cut short (a very large partition) is resumed by deleting again, which answers the same."""
+    if not is_id(strategy_id, STRATEGY_PREFIX):
+        raise NotFound("No such strategy.")
+    at = now()
+    store.tombstone_strategy(strategy_id, owner_id, at=at)
+    store.delete_strategy_subscriptions(strategy_id)
+    store.delete_signals_since(strategy_id, since=at - _STILL_DELIVERABLE)
+    store.purge_strategy(strategy_id, max_items=purge_batch)
+
+
 def rotate_webhook_token(store: StrategyStore, owner_id: str, strategy_id: str) -> WebhookToken:
     """The old token stops working at once."""
     owned_strategy(store, owner_id, strategy_id)
@@ -97,11 +138,28 @@ def inject_code(
     )
 
 
+# A filtered page reads at most this many signals (a rare status must not scan a year of signals in one
+# request): the page may then hold fewer than `limit`, and `nextBefore` goes on from the last one read.
+TIMELINE_SCAN_LIMIT = 1000
+
+
 def signal_timeline(
-    store: OwnerStore, owner_id: str, strategy_id: str, *, limit: int, before: str | None
+    store: OwnerStore,
+    owner_id: str,
+    strategy_id: str,
+    *,
+    limit: int,
+    before: str | None,
+    status: SignalState | None = None,
 ) -> TimelinePage:
-    """Newest first, each signal with its deliveries; `nextBefore` pages to older signals."""
+    """Newest first, each signal with its deliveries and its status as they settle (SignalState), only
+    those of `status` when given; `nextBefore` pages to older signals (null once nothing is left)."""
     owned_strategy(store, owner_id, strategy_id)
-    entries = store.timeline(strategy_id, limit=limit, before=before)
-    next_before = entries[-1].signal.signal_id if len(entries) == limit else None
-    return TimelinePage(items=[SignalView.of(entry) for entry in entries], next_before=next_before)
+    items: list[SignalView] = []
+    for scanned, entry in enumerate(store.timeline(strategy_id, before=before), start=1):
+        view = SignalView.of(entry)
+        if status is None or view.status == status:
+            items.append(view)
+        if len(items) == limit or (status is not None and scanned >= TIMELINE_SCAN_LIMIT):
+            return TimelinePage(items=items, next_before=entry.signal.signal_id)
+    return TimelinePage(items=items, next_before=None)

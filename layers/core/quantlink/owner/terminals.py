@@ -6,7 +6,7 @@ from __future__ import annotations
 from quantlink.dal.ports import OwnerStore, QueueAdmin, TerminalStore
 from quantlink.errors import NotFound
 from quantlink.ids import TERMINAL_PREFIX, hash_secret, is_id, new_terminal_id, new_terminal_token
-from quantlink.models import CreateTerminalBody, Terminal
+from quantlink.models import CreateTerminalBody, Sizing, Terminal
 from quantlink.timeutil import now
 from quantlink.views.owner import AuthToken, CreatedTerminal, TerminalDetail, TerminalList, TerminalView
 
@@ -48,7 +48,12 @@ def register_terminal(
 
 
 def _detail(store: OwnerStore, terminal: Terminal) -> TerminalDetail:
-    return TerminalDetail.of(terminal, subscriptions=store.subscribed_strategy_ids(terminal.terminal_id))
+    subscriptions = store.subscriptions_of_terminal(terminal.terminal_id)
+    return TerminalDetail.of(
+        terminal,
+        subscriptions=[s.strategy_id for s in subscriptions],
+        subscription_sizing={s.strategy_id: Sizing.model_validate(s.sizing) for s in subscriptions},
+    )
 
 
 def list_terminals(store: OwnerStore, owner_id: str) -> TerminalList:

@@ -13,7 +13,7 @@ from quantlink.models import (
     DeliveryStatus,
     Leader,
     Side,
-    SignalStatus,
+    SignalState,
     Sizing,
     Strategy,
     Terminal,
@@ -50,6 +50,9 @@ class StrategyView(CamelModel):
     name: str
     webhook_url: str
     signal_ttl_seconds: int
+    paused: bool = Field(
+        description="The kill switch: while true, signals are recorded HELD and delivered to no terminal."
+    )
     created_at: Timestamp
 
     @classmethod
@@ -59,6 +62,7 @@ class StrategyView(CamelModel):
             name=strategy.name,
             webhook_url=webhook_url,
             signal_ttl_seconds=strategy.signal_ttl_seconds,
+            paused=strategy.paused,
             created_at=strategy.created_at,
             **extra,
         )
@@ -121,7 +125,7 @@ class DeliveryView(CamelModel):
 class SignalView(CamelModel):
     signal_id: str
     strategy_id: str
-    status: SignalStatus
+    status: SignalState = Field(description="Follows the deliveries as they settle (see SignalState)")
     seq: int
     security: str
     source_security: str
@@ -142,8 +146,9 @@ class SignalView(CamelModel):
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> SignalView:
-        fields = entry.signal.model_dump(exclude={"dedup_key", "deliveries"})
-        return cls(**fields, deliveries=[DeliveryView.of(d) for d in entry.deliveries])
+        fields = entry.signal.model_dump(exclude={"dedup_key", "deliveries", "status"})
+        status = SignalState.of(entry.signal.status, [d.status for d in entry.deliveries])
+        return cls(**fields, status=status, deliveries=[DeliveryView.of(d) for d in entry.deliveries])
 
 
 class TimelinePage(CamelModel):
@@ -179,6 +184,7 @@ class TerminalView(CamelModel):
 
 class TerminalDetail(TerminalView):
     subscriptions: list[str] = Field(description="The ids of the strategies this terminal receives.")
+    subscription_sizing: dict[str, Sizing] = Field(description="Each subscription's sizing, by strategy id.")
 
 
 class CreatedTerminal(TerminalView):

@@ -12,6 +12,10 @@ class SignalAccepted(CamelModel):
     signal_id: str
     duplicate: Literal[False] = False
     deliveries: int
+    held: Literal[True] | Omitted = omitted(
+        "Only when the strategy is paused: the signal was recorded (status HELD) and is delivered to no "
+        "terminal, then or later."
+    )
 
 
 class SignalDuplicate(CamelModel):
