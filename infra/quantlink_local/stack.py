@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 
 from quantlink_local.gateway import CognitoAuthorizer, FunctionPool, Gateway, serve
+from quantlink_local.scheduler import Scheduler, start_local_scheduler
 from quantlink_local.template import ACCOUNT_ID, REPO_ROOT, Resolver, Template
 
 REGION = "us-east-1"
@@ -70,6 +71,7 @@ class LocalStack:
         self.physical: dict[str, str] = {}
         self._moto: subprocess.Popen[bytes] | None = None
         self._server: Any = None
+        self._scheduler: Scheduler | None = None
         self.user_pool_id = ""
         self.client_id = ""
 
@@ -96,9 +98,13 @@ class LocalStack:
         self.provision()
         self.seed_demo_owner()
         self._start_gateway()
+        self._scheduler = start_local_scheduler(self.template, os.environ)
         return self
 
     def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

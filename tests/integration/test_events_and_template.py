@@ -13,11 +13,30 @@ if TYPE_CHECKING:
 EVENTS_DIR = REPO_ROOT / "events"
 
 
-def samples() -> dict[str, dict[str, Any]]:
+def all_samples() -> dict[str, dict[str, Any]]:
     return {
         str(path.relative_to(EVENTS_DIR).with_suffix("")): json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(EVENTS_DIR.glob("*/*.json"))
     }
+
+
+def samples() -> dict[str, dict[str, Any]]:
+    """The API Gateway proxy samples (the others are scheduled events)."""
+    return {name: event for name, event in all_samples().items() if "schedule" not in event}
+
+
+def test_every_schedule_has_its_input_as_a_sample_in_its_functions_folder(template: Template) -> None:
+    folder_of = {spec.logical_id: spec.code_dir.name for spec in template.functions()}
+    scheduled = {
+        (name.split("/")[0], json.dumps(e, sort_keys=True)) for name, e in all_samples().items() if "schedule" in e
+    }
+    inputs = {
+        (folder_of[name], json.dumps(json.loads(event["Properties"]["Input"]), sort_keys=True))
+        for name, resource in template.of_type("AWS::Serverless::Function").items()
+        for event in resource["Properties"].get("Events", {}).values()
+        if event["Type"] == "ScheduleV2"
+    }
+    assert inputs and inputs == scheduled
 
 
 def test_every_route_in_the_template_has_a_sample_event_in_its_functions_folder(template: Template) -> None:

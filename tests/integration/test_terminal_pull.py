@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 OTHER_DEVICE = "laptop-0b5e8d2c94a17f36"
 WIRE_FIELDS = {
+    "origin",  # "source" (API.md): "sync" only for an owner-approved drift repair
     "signalId",
     "ackToken",
     "strategyId",
@@ -63,6 +64,7 @@ def test_a_pull_returns_the_signal_in_the_wire_form_and_marks_it_pulled(
     assert (signal["seq"], signal["security"], signal["sourceSecurity"]) == (5, "600000.SH", "600000.XSHG")
     assert (signal["side"], signal["amount"], signal["price"], signal["style"]) == ("buy", 1200, 10.52, "market")
     assert signal["leader"] == {"totalValue": 1000000.0, "positionAfter": 1200}
+    assert signal["origin"] == "source"
     token = AckToken.parse(signal["ackToken"])
     assert token is not None and token.strategy_id == strategy.strategy_id
     created, expires = datetime.fromisoformat(signal["createdAt"]), datetime.fromisoformat(signal["expiresAt"])

@@ -129,7 +129,7 @@ SIGNAL = [("signalId", "str"), ("strategyId", "str"), ("status", "str"), ("seq",
 PULLED = [("signalId", "str"), ("strategyId", "str"), ("seq", "int"), ("security", "str"),
           ("sourceSecurity", "str"), ("side", "str"), ("amount", "int"), ("price", "float"), ("style", "str"),
           ("limitPrice", "NoneType"), ("leader", LEADER), ("sizing", [("mode", "str"), ("multiplier", "float")]),
-          ("createdAt", "str"), ("expiresAt", "str"), ("ackToken", "str")]  # fmt: skip
+          ("createdAt", "str"), ("expiresAt", "str"), ("origin", "str"), ("ackToken", "str")]  # fmt: skip
 
 EXPECTED: dict[str, tuple[int, Any]] = {
     "health": (200, [("status", "str")]),

@@ -224,6 +224,13 @@ class FakeStore:
         for signal in signals:
             yield TimelineEntry(signal, self.deliveries_of(strategy_id, signal.signal_id))
 
+    def signals_awaiting_fanout(self, *, received_before: datetime, limit: int) -> list[tuple[str, str]]:
+        waiting = sorted(
+            (s for s in self.signals.values() if s.status == SignalStatus.RECEIVED and s.received_at < received_before),
+            key=lambda s: s.received_at,
+        )
+        return [(s.strategy_id, s.signal_id) for s in waiting][:limit]
+
     def delete_signals_since(self, strategy_id: str, *, since: datetime) -> None:
         lower = first_signal_id(int(since.timestamp() * 1000))
         for signal_id in [i for i, s in self.signals.items() if s.strategy_id == strategy_id and i >= lower]:
@@ -269,6 +276,21 @@ class FakeStore:
         self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
     ) -> DeliveryStatus | None:
         return self._transition(signal_id, terminal_id, DeliveryStatus.EXPIRED)
+
+    def unpulled_past_expiry(self, *, at: datetime, limit: int) -> list[tuple[str, str, str]]:
+        due = [
+            (d.strategy_id, d.signal_id, d.terminal_id)
+            for d in self.deliveries.values()
+            if d.status == DeliveryStatus.QUEUED and d.expires_at is not None and d.expires_at < at
+        ]
+        return due[:limit]
+
+    def expire_unpulled(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> bool:
+        delivery = self.deliveries.get((signal_id, terminal_id))
+        if delivery is None or delivery.status != DeliveryStatus.QUEUED:
+            return False
+        self.deliveries[(signal_id, terminal_id)] = delivery.model_copy(update={"status": DeliveryStatus.EXPIRED})
+        return True
 
     def record_outcome(
         self,

@@ -144,10 +144,59 @@ def _run_sender(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_schedule(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "schedule",
+        help="run one of template.yaml's schedules by hand against the running local stack",
+        description="Invoke a schedule's function (Sweep, Drift, ...) once, now or with a chosen clock, against "
+        "the local stack that `make run` started (its state file says where).",
+    )
+    actions = parser.add_subparsers(dest="action", required=True)
+    run = actions.add_parser("run", help="run one schedule now")
+    run.add_argument("name", help="the schedule's name in template.yaml (e.g. Sweep, Drift)")
+    run.add_argument("--now", help="the clock to run with, ISO 8601 with offset (default: the real time)")
+    run.add_argument("--state-file", type=Path, help="the local stack's state file (default: the one make run writes)")
+    parser.set_defaults(run=_run_schedule)
+
+
+def _run_schedule(args: argparse.Namespace) -> int:
+    import json
+    from datetime import datetime
+
+    from quantlink_local.demo import STATE_FILE
+    from quantlink_local.scheduler import run_by_hand
+
+    now = None
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            now = None
+        if now is None or now.tzinfo is None:
+            print(f"quantlink schedule: --now {args.now!r} is not an ISO 8601 time with an offset", file=sys.stderr)
+            return 2
+    state_file = args.state_file or STATE_FILE
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        print(
+            f"quantlink schedule: no running local stack ({state_file} is missing); start it: make run", file=sys.stderr
+        )
+        return 2
+    try:
+        result = run_by_hand(args.name, now=now, moto_endpoint=state["motoEndpoint"], region=state["region"])
+    except KeyError as error:
+        print(f"quantlink schedule: {error.args[0]}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     _add_local,
     _add_inject,
     _add_sender,
+    _add_schedule,
 ]
 
 

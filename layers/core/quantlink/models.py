@@ -287,10 +287,21 @@ class Subscription(CamelModel):
         return not self.paused and (self.expires_at is None or self.expires_at > at)
 
 
+class Origin(StrEnum):
+    """Where a signal came from (API.md `origin`): the strategy's source, or an owner-approved drift repair."""
+
+    SOURCE = "source"
+    SYNC = "sync"
+
+
 class SignalRecord(CamelModel):
     signal_id: str
     strategy_id: str
     status: SignalStatus
+    origin: Origin = Origin.SOURCE
+    # A sync order goes to one terminal only, whoever else follows the strategy (re-drives included).
+    target_terminal_id: str | None = None
+    sizing: dict[str, Any] | None = None  # a sync order's own (an exact count), instead of the subscription's
     seq: int
     security: str
     source_security: str
@@ -355,6 +366,7 @@ class DeliveryRecord(CamelModel):
     pulled_at: Timestamp | None = None
     acked_at: Timestamp | None = None
     outcome: Outcome = Field(default_factory=Outcome)
+    expires_at: Timestamp | None = None  # the signal's: a delivery not pulled by then is EXPIRED
 
 
 @dataclass(frozen=True)
@@ -385,6 +397,7 @@ class QueuedSignal(CamelModel):
     sizing: dict[str, Any] = Field(default_factory=dict)
     created_at: Timestamp
     expires_at: Timestamp
+    origin: Origin = Origin.SOURCE
 
     @classmethod
     def for_subscription(cls, signal: SignalRecord, subscription: Subscription) -> QueuedSignal:
@@ -400,9 +413,10 @@ class QueuedSignal(CamelModel):
             style=signal.style,
             limit_price=signal.limit_price,
             leader=signal.leader,
-            sizing=subscription.sizing,
+            sizing=signal.sizing if signal.sizing is not None else subscription.sizing,
             created_at=signal.received_at,
             expires_at=signal.expires_at,
+            origin=signal.origin,
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from quantlink import faults
 from quantlink.acktokens import AckToken
 from quantlink.concurrency import map_concurrently, start
 from quantlink.dal.ports import RelayQueues, RelayStore
@@ -128,6 +129,7 @@ def receive_signal(
             redrive(store, queues, strategy.strategy_id, duplicate.signal_id, lease_seconds=lease_seconds)
         return Received(duplicate.signal_id, duplicate=True)
     metrics.add_metric(name=Metric.SIGNALS, unit=MetricUnit.Count, value=1)
+    faults.point(faults.AFTER_RECORD)  # a crash here leaves the signal RECEIVED: the sweeper re-drives it
     if subscriptions is None:
         logger.info("held: the strategy is paused", extra={"signal_id": signal.signal_id})
         return Received(signal.signal_id, duplicate=False, deliveries=0, held=True)
@@ -135,9 +137,18 @@ def receive_signal(
     return Received(signal.signal_id, duplicate=False, deliveries=deliveries)
 
 
-def redrive(store: RelayStore, queues: RelayQueues, strategy_id: str, signal_id: str, *, lease_seconds: int) -> bool:
-    """Finish the fan-out of a signal left RECEIVED, if its lease ran out (the first attempt died)."""
-    at = now()
+def redrive(
+    store: RelayStore,
+    queues: RelayQueues,
+    strategy_id: str,
+    signal_id: str,
+    *,
+    lease_seconds: int,
+    at: datetime | None = None,
+) -> bool:
+    """Finish the fan-out of a signal left RECEIVED, if its lease ran out at `at` (default now): the
+    first attempt died."""
+    at = at or now()
     signal = store.get_signal(strategy_id, signal_id)
     if signal is None or signal.status != SignalStatus.RECEIVED:
         return False
@@ -162,7 +173,11 @@ def fan_out(
     queued_at = now()
     if subscriptions is None:
         subscriptions = store.subscriptions_for(signal.strategy_id)
-    subscriptions = [s for s in subscriptions if s.active(queued_at)]
+    subscriptions = [
+        s
+        for s in subscriptions
+        if s.active(queued_at) and signal.target_terminal_id in (None, s.terminal_id)  # a sync order: one terminal
+    ]
     known = {d.terminal_id: d for d in existing or []}
     store.put_deliveries(
         [
@@ -173,6 +188,7 @@ def fan_out(
                 status=DeliveryStatus.QUEUED,
                 received_at=signal.received_at,
                 queued_at=queued_at,
+                expires_at=signal.expires_at,
             )
             for s in subscriptions
             if s.terminal_id not in known

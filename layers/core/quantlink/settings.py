@@ -34,6 +34,14 @@ class WebhookSettings(FunctionSettings):
     fanout_lease_seconds: int = 15
 
 
+class SweepSettings(FunctionSettings):
+    # The webhook's lease (WebhookSettings.fanout_lease_seconds): a re-drive takes the same.
+    fanout_lease_seconds: int = 15
+    # A signal still RECEIVED this long after it arrived is presumed abandoned (past any live lease).
+    stuck_after_seconds: int = Field(default=60, ge=1)
+    sweep_batch: int = Field(default=500, ge=1)
+
+
 class TerminalSettings(FunctionSettings):
     max_body_bytes: int = 64 * 1024
     visibility_timeout_seconds: int = 60

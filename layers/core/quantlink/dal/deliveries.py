@@ -11,22 +11,61 @@ from datetime import datetime
 from typing import Any
 
 from quantlink.dal import keys
-from quantlink.dal.codec import from_item, to_item, to_python
+from quantlink.dal.codec import from_item, to_item, to_python, values
 from quantlink.dal.table import ConditionFailed, TableStore
 from quantlink.models import DeliveryRecord, DeliveryStatus, Outcome
 from quantlink.timeutil import iso
 
 _STATUS = {"#s": "status"}
+_LEAVE_WORK = " REMOVE gsi1pk, gsi1sk"  # pulled or settled: off the sweeper's list of unpulled deliveries
 
 
 class DynamoDeliveryStore(TableStore):
     def put_deliveries(self, deliveries: list[DeliveryRecord]) -> None:
         self.table.put_all(
             [
-                to_item(d, pk=keys.strategy_pk(d.strategy_id), sk=keys.delivery_sk(d.signal_id, d.terminal_id))
+                to_item(
+                    d, pk=keys.strategy_pk(d.strategy_id), sk=keys.delivery_sk(d.signal_id, d.terminal_id), **_work(d)
+                )
                 for d in deliveries
             ]
         )
+
+    def unpulled_past_expiry(self, *, at: datetime, limit: int) -> list[tuple[str, str, str]]:
+        """(strategyId, signalId, terminalId) of deliveries never pulled whose signal expired before `at`
+        (from the eventually consistent index: `expire_unpulled` decides)."""
+        found: list[tuple[str, str, str]] = []
+        for shard in keys.unpulled_shards():
+            items = self.table.query(
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :pk AND gsi1sk < :before",
+                ExpressionAttributeValues=values(pk=shard, before=keys.time_bound(at)),
+            )
+            for item in items:
+                row = to_python(item)
+                found.append((str(row["strategyId"]), str(row["signalId"]), str(row["terminalId"])))
+                if len(found) >= limit:
+                    return found
+        return found
+
+    def expire_unpulled(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> bool:
+        """QUEUED → EXPIRED, only if no terminal pulled it meanwhile; True when this call expired it."""
+        try:
+            self.table.update(
+                keys.strategy_pk(strategy_id),
+                keys.delivery_sk(signal_id, terminal_id),
+                update="SET #s = :new, expiredAt = :at REMOVE gsi1pk, gsi1sk",
+                condition="#s = :queued",
+                names=_STATUS,
+                attribute_values={
+                    "new": DeliveryStatus.EXPIRED.value,
+                    "at": iso(at),
+                    "queued": DeliveryStatus.QUEUED.value,
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def deliveries_of(self, strategy_id: str, signal_id: str) -> list[DeliveryRecord]:
         items = self.table.query_prefix(keys.strategy_pk(strategy_id), keys.deliveries_prefix(signal_id))
@@ -37,7 +76,7 @@ class DynamoDeliveryStore(TableStore):
     ) -> DeliveryStatus | None:
         """QUEUED/PULLED → PULLED (first pull time kept), remembering the receipt handed out. Returns the
         status the delivery now has, or None when the delivery record does not exist."""
-        update = "SET #s = :new, pulledAt = if_not_exists(pulledAt, :at) ADD receiptHashes :handed"
+        update = "SET #s = :new, pulledAt = if_not_exists(pulledAt, :at) ADD receiptHashes :handed" + _LEAVE_WORK
         return self._transition(
             strategy_id, signal_id, terminal_id, update, DeliveryStatus.PULLED, at, handed={receipt_hash}
         )
@@ -45,7 +84,7 @@ class DynamoDeliveryStore(TableStore):
     def mark_expired(
         self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
     ) -> DeliveryStatus | None:
-        update = "SET #s = :new, expiredAt = :at"
+        update = "SET #s = :new, expiredAt = :at" + _LEAVE_WORK
         return self._transition(strategy_id, signal_id, terminal_id, update, DeliveryStatus.EXPIRED, at)
 
     def record_outcome(
@@ -61,7 +100,9 @@ class DynamoDeliveryStore(TableStore):
     ) -> DeliveryStatus | None:
         """Settle a delivery pulled with this receipt. None when there is no such delivery or the receipt
         was never handed out for it; its final status when it was settled before (acks are idempotent)."""
-        update = "SET #s = :new, ackedAt = :at, outcome = :outcome, pulledAt = if_not_exists(pulledAt, :at)"
+        update = (
+            "SET #s = :new, ackedAt = :at, outcome = :outcome, pulledAt = if_not_exists(pulledAt, :at)" + _LEAVE_WORK
+        )
         recorded = outcome.model_dump(mode="json", by_alias=True, exclude_none=True)
         return self._transition(
             strategy_id, signal_id, terminal_id, update, status, at, receipt=receipt_hash, outcome=recorded
@@ -109,3 +150,13 @@ class DynamoDeliveryStore(TableStore):
                 return None
             return DeliveryStatus(old["status"])
         return new
+
+
+def _work(delivery: DeliveryRecord) -> dict[str, str]:
+    """The sweeper's work-list entry of a delivery waiting to be pulled."""
+    if delivery.status != DeliveryStatus.QUEUED or delivery.expires_at is None:
+        return {}
+    return {
+        "gsi1pk": keys.unpulled_gsi1pk(delivery.signal_id, delivery.terminal_id),
+        "gsi1sk": keys.unpulled_gsi1sk(delivery.expires_at, delivery.signal_id, delivery.terminal_id),
+    }

@@ -3,21 +3,26 @@
     pk                  sk                               item                  gsi1 (gsi1pk / gsi1sk)
     STRATEGY#<id>       #META                            Strategy              OWNER#<uid> / STRATEGY#<created>#<id>
     STRATEGY#<id>       DEDUP#<sha256>                   dedup marker (TTL)
-    STRATEGY#<id>       SIGNAL#<signalId>                SignalRecord          (signal ids sort by time)
-    STRATEGY#<id>       SIGNAL#<signalId>#D#<tid>        DeliveryRecord        (right after its signal)
+    STRATEGY#<id>       SIGNAL#<signalId>                SignalRecord          FANOUT#<n> / <receivedAt>#… (RECEIVED)
+    STRATEGY#<id>       SIGNAL#<signalId>#D#<tid>        DeliveryRecord        UNPULLED#<n> / <expiresAt>#… (QUEUED)
     STRATEGY#<id>       SUB#<terminalId>                 Subscription          (the hot path's one Query)
     STRATEGY#<id>       POSITIONS#<at>                   leader position snapshot
     TERMINAL#<id>       #META                            Terminal              OWNER#<uid> / TERMINAL#<created>#<id>
     TERMINAL#<id>       SUB#<strategyId>                 the same subscription seen from the terminal
     TERMINAL#<id>       POSITIONS#<asOf>                 terminal holdings snapshot
+    TERMINAL#<id>       DRIFT#<YYYY-MM-DD>               drift report of one trading day
+    TERMINAL#<id>       DRIFTCFG                         drift threshold and alert channels
 
 A newest-first timeline is one Query over `SIGNAL#` .. `SIGNAL$` of the strategy's partition: each
 signal's deliveries sort between it and the next signal. The owner's lists are one Query on gsi1.
+The sweeper's work lists are sparse gsi1 entries, spread over a few shards so no index partition runs
+hot: a signal carries FANOUT#<n> while it waits for its fan-out, a delivery UNPULLED#<n> until it is
+pulled or settled (both removed by the write that ends the wait).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from quantlink.timeutil import iso
@@ -32,6 +37,11 @@ _POSITIONS = "POSITIONS#"
 _STRATEGY = "STRATEGY#"
 _TERMINAL = "TERMINAL#"
 _OWNER = "OWNER#"
+_FANOUT = "FANOUT#"
+_UNPULLED = "UNPULLED#"
+_DRIFT = "DRIFT#"
+DRIFT_SETTINGS = "DRIFTCFG"
+WORK_SHARDS = 8  # shards of each sweeper work list (a query per shard per sweep)
 
 
 class Owned(StrEnum):
@@ -90,3 +100,49 @@ def subscribed_id(sk: str) -> str:
 
 def positions_sk(at: datetime) -> str:
     return f"{_POSITIONS}{iso(at)}"
+
+
+def _shard(record_id: str) -> int:
+    return sum(record_id.encode()) % WORK_SHARDS
+
+
+def fanout_gsi1pk(signal_id: str) -> str:
+    return f"{_FANOUT}{_shard(signal_id)}"
+
+
+def fanout_shards() -> list[str]:
+    return [f"{_FANOUT}{n}" for n in range(WORK_SHARDS)]
+
+
+def fanout_gsi1sk(received_at: datetime, signal_id: str) -> str:
+    return f"{iso(received_at)}#{signal_id}"
+
+
+def unpulled_gsi1pk(signal_id: str, terminal_id: str) -> str:
+    return f"{_UNPULLED}{_shard(signal_id + terminal_id)}"
+
+
+def unpulled_shards() -> list[str]:
+    return [f"{_UNPULLED}{n}" for n in range(WORK_SHARDS)]
+
+
+def unpulled_gsi1sk(expires_at: datetime, signal_id: str, terminal_id: str) -> str:
+    return f"{iso(expires_at)}#{signal_id}#{terminal_id}"
+
+
+def time_bound(moment: datetime) -> str:
+    """The gsi1sk of every work-list entry dated before `moment` sorts below this."""
+    return iso(moment)
+
+
+def positions_range(start: datetime, end: datetime) -> tuple[str, str]:
+    """Sort keys of the snapshots taken in [start, end)."""
+    return positions_sk(start), positions_sk(end)
+
+
+def drift_sk(day: date) -> str:
+    return f"{_DRIFT}{day.isoformat()}"
+
+
+def drift_prefix() -> str:
+    return _DRIFT

@@ -108,6 +108,9 @@ class SignalStore(Protocol):
         """Newest first, each signal with its deliveries, read as the caller iterates; `before` is a
         signal id (exclusive)."""
 
+    def signals_awaiting_fanout(self, *, received_before: datetime, limit: int) -> list[tuple[str, str]]:
+        """(strategyId, signalId) of signals still RECEIVED that arrived before then (maybe stale)."""
+
     def delete_signals_since(self, strategy_id: str, *, since: datetime) -> None:
         """Every signal received since then, with its deliveries, until none is left."""
 
@@ -126,6 +129,12 @@ class DeliveryStore(Protocol):
     def mark_expired(
         self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime
     ) -> DeliveryStatus | None: ...
+
+    def unpulled_past_expiry(self, *, at: datetime, limit: int) -> list[tuple[str, str, str]]:
+        """(strategyId, signalId, terminalId) of deliveries never pulled, expired before `at` (maybe stale)."""
+
+    def expire_unpulled(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> bool:
+        """QUEUED → EXPIRED unless pulled meanwhile; True when this call expired it."""
 
     def record_outcome(
         self,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from quantlink.dal import keys
-from quantlink.dal.codec import Item, from_item, to_item, to_python, value
+from quantlink.dal.codec import Item, from_item, to_item, to_python, value, values
 from quantlink.dal.table import ConditionFailed, TableStore, TransactionCanceled
 from quantlink.errors import Conflict, DuplicateSignal, Unavailable
 from quantlink.ids import first_signal_id
@@ -35,7 +35,9 @@ class DynamoSignalStore(TableStore):
             "signalId": value(signal.signal_id),
             "ttl": value(now_s + dedup_ttl_seconds),
         }
-        record = to_item(signal, pk=pk, sk=keys.signal_sk(signal.signal_id), fanoutLeaseUntil=epoch_ms(lease_until))
+        record = to_item(
+            signal, pk=pk, sk=keys.signal_sk(signal.signal_id), fanoutLeaseUntil=epoch_ms(lease_until), **_work(signal)
+        )
         items = [
             self.table.put_op(
                 marker,
@@ -107,13 +109,30 @@ class DynamoSignalStore(TableStore):
             self.table.update(
                 keys.strategy_pk(strategy_id),
                 keys.signal_sk(signal_id),
-                update="SET #s = :done, fannedOutAt = :at, deliveries = :n REMOVE fanoutLeaseUntil",
+                update="SET #s = :done, fannedOutAt = :at, deliveries = :n REMOVE fanoutLeaseUntil, gsi1pk, gsi1sk",
                 condition="attribute_exists(pk)",
                 names=_STATUS,
                 attribute_values={"done": SignalStatus.FANNED_OUT.value, "at": iso(at), "n": deliveries},
             )
         except ConditionFailed:
             return
+
+    def signals_awaiting_fanout(self, *, received_before: datetime, limit: int) -> list[tuple[str, str]]:
+        """(strategyId, signalId) of signals still RECEIVED that arrived before then, oldest first per
+        shard (the index is eventually consistent: the caller re-reads each before acting)."""
+        found: list[tuple[str, str]] = []
+        for shard in keys.fanout_shards():
+            items = self.table.query(
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :pk AND gsi1sk < :before",
+                ExpressionAttributeValues=values(pk=shard, before=keys.time_bound(received_before)),
+            )
+            for item in items:
+                row = to_python(item)
+                found.append((str(row["strategyId"]), str(row["signalId"])))
+                if len(found) >= limit:
+                    return found
+        return found
 
     def delete_signals_since(self, strategy_id: str, *, since: datetime) -> None:
         """Delete every signal received since `since`, with its deliveries, until none is left: a fan-out
@@ -169,3 +188,13 @@ class DynamoSignalStore(TableStore):
             signal = from_item(SignalRecord, item)
             yield TimelineEntry(signal, [d for d in reversed(pending) if d.signal_id == signal.signal_id])
             pending = []
+
+
+def _work(signal: SignalRecord) -> dict[str, str]:
+    """The sweeper's work-list entry of a signal that waits for its fan-out (none for a HELD one)."""
+    if signal.status != SignalStatus.RECEIVED:
+        return {}
+    return {
+        "gsi1pk": keys.fanout_gsi1pk(signal.signal_id),
+        "gsi1sk": keys.fanout_gsi1sk(signal.received_at, signal.signal_id),
+    }
