@@ -9,7 +9,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from quantlink.dal.queues import QueueMessage
@@ -26,6 +26,7 @@ from quantlink.models import (
     Terminal,
     TimelineEntry,
 )
+from quantlink.views.drift import DriftReport
 
 
 @dataclass
@@ -41,6 +42,8 @@ class FakeStore:
     deleted: dict[str, Strategy] = field(default_factory=dict)  # tombstones, by strategy id
     positions: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (kind, id, snapshot)
     log: list[str] = field(default_factory=list)  # the order of writes, for assertions
+    drift_reports: dict[tuple[str, date], DriftReport] = field(default_factory=dict)
+    drift_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # ---- strategies ----
 
@@ -312,6 +315,62 @@ class FakeStore:
 
     def put_terminal_positions(self, terminal_id: str, snapshot: dict[str, Any], *, at: datetime) -> None:
         self.positions.append(("terminal", terminal_id, {**snapshot, "at": at}))
+
+    def _latest(self, kind: str, record_id: str, since: datetime, until: datetime) -> dict[str, Any] | None:
+        found = [p for k, i, p in self.positions if (k, i) == (kind, record_id) and since <= p["at"] < until]
+        if not found:
+            return None
+        latest = max(found, key=lambda p: p["at"])
+        return {k: v for k, v in latest.items() if k != "at"}
+
+    def latest_leader_positions(self, strategy_id: str, *, since: datetime, until: datetime) -> dict[str, Any] | None:
+        return self._latest("leader", strategy_id, since, until)
+
+    def latest_terminal_positions(
+        self, terminal_id: str, *, since: datetime, until: datetime
+    ) -> dict[str, Any] | None:
+        return self._latest("terminal", terminal_id, since, until)
+
+    # ---- drift ----
+
+    def put_drift_report(self, report: DriftReport) -> None:
+        old = self.drift_reports.get((report.terminal_id, report.date))
+        sent = old.sync_sent_at if old else None
+        self.drift_reports[(report.terminal_id, report.date)] = report.model_copy(update={"sync_sent_at": sent})
+
+    def get_drift_report(self, terminal_id: str, day: date | None = None) -> DriftReport | None:
+        if day is not None:
+            return self.drift_reports.get((terminal_id, day))
+        return next(iter(self.drift_history(terminal_id, limit=1)), None)
+
+    def drift_history(self, terminal_id: str, *, limit: int) -> list[DriftReport]:
+        mine = sorted((r for (t, _), r in self.drift_reports.items() if t == terminal_id), key=lambda r: r.date)
+        return list(reversed(mine))[:limit]
+
+    def get_drift_settings(self, terminal_id: str) -> dict[str, Any]:
+        return dict(self.drift_settings.get(terminal_id, {}))
+
+    def put_drift_settings(self, terminal_id: str, settings: dict[str, Any]) -> None:
+        self.drift_settings[terminal_id] = {k: v for k, v in settings.items() if v is not None}
+
+    def terminal_ids(self) -> list[str]:
+        return sorted(self.terminals)
+
+    def record_sync_batch(
+        self, terminal_id: str, day: date, signals: list[SignalRecord], *, at: datetime, dedup_ttl_seconds: int
+    ) -> None:
+        report = self.drift_reports.get((terminal_id, day))
+        if report is None:
+            raise NotFound("No drift report for that day.")
+        if report.sync_sent_at is not None:
+            raise Conflict("This report's sync was already sent.")
+        if any((s.strategy_id, s.dedup_key) in self.dedup for s in signals):
+            raise Conflict("This report's sync was already sent.")
+        self.drift_reports[(terminal_id, day)] = report.model_copy(update={"sync_sent_at": at})
+        for signal in signals:
+            self.dedup[(signal.strategy_id, signal.dedup_key)] = signal.signal_id
+            self.signals[signal.signal_id] = signal
+            self.leases[signal.signal_id] = at
 
 
 @dataclass

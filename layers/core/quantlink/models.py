@@ -458,6 +458,9 @@ class TerminalPosition(CamelModel):
     security: Annotated[str, Field(min_length=1, max_length=32)]
     volume: Volume
     avg_price: Price | None = None
+    # Shares sellable now (T+1: not those bought today). Absent: all of them, as after the close, when the
+    # agent reports and a sync suggestion would run the next session.
+    sellable: Volume | None = None
 
 
 class TerminalPositionsBody(CamelModel):

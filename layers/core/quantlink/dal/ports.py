@@ -7,7 +7,7 @@ one object can implement any composition of them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from quantlink.dal.queues import QueueMessage
@@ -21,6 +21,7 @@ from quantlink.models import (
     Terminal,
     TimelineEntry,
 )
+from quantlink.views.drift import DriftReport
 
 
 class StrategyStore(Protocol):
@@ -155,6 +156,35 @@ class PositionStore(Protocol):
 
     def put_terminal_positions(self, terminal_id: str, snapshot: dict[str, Any], *, at: datetime) -> None: ...
 
+    def latest_leader_positions(
+        self, strategy_id: str, *, since: datetime, until: datetime
+    ) -> dict[str, Any] | None: ...
+
+    def latest_terminal_positions(
+        self, terminal_id: str, *, since: datetime, until: datetime
+    ) -> dict[str, Any] | None: ...
+
+
+class DriftStore(Protocol):
+    def put_drift_report(self, report: DriftReport) -> None: ...
+
+    def get_drift_report(self, terminal_id: str, day: date | None = None) -> DriftReport | None:
+        """That day's, or the latest."""
+
+    def drift_history(self, terminal_id: str, *, limit: int) -> list[DriftReport]:
+        """Newest first."""
+
+    def get_drift_settings(self, terminal_id: str) -> dict[str, Any]: ...
+
+    def put_drift_settings(self, terminal_id: str, settings: dict[str, Any]) -> None: ...
+
+    def terminal_ids(self) -> list[str]: ...
+
+    def record_sync_batch(
+        self, terminal_id: str, day: date, signals: list[SignalRecord], *, at: datetime, dedup_ttl_seconds: int
+    ) -> None:
+        """Report marked sent + every signal recorded, all or nothing; Conflict when sent before."""
+
 
 class RelayStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, DeliveryStore, Protocol):
     """What the hot path reads and writes, as one object."""
@@ -180,3 +210,8 @@ class QueueAdmin(Protocol):
 
     def delete(self, queue_url: str) -> None:
         """A queue that is already gone is not an error."""
+
+
+class DriftJobStore(RelayStore, PositionStore, DriftStore, Protocol):
+    """What the drift operations take: terminals, subscriptions, snapshots, reports, and the relay's
+    stores to send a sync batch."""

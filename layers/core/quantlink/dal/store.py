@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from quantlink.dal.deliveries import DynamoDeliveryStore
+from quantlink.dal.drift import DynamoDriftStore
 from quantlink.dal.positions import DynamoPositionStore
 from quantlink.dal.signals import DynamoSignalStore
 from quantlink.dal.strategies import DynamoStrategyStore
@@ -27,8 +28,9 @@ class DynamoStore(
     DynamoSignalStore,
     DynamoDeliveryStore,
     DynamoPositionStore,
+    DynamoDriftStore,
 ):
-    """Strategies, terminals, subscriptions, signals, deliveries and position snapshots, over one Table."""
+    """Strategies, terminals, subscriptions, signals, deliveries, position snapshots and drift, over one Table."""
 
     @classmethod
     def for_table(cls, table_name: str, client: DynamoDBClient | None = None) -> DynamoStore:
