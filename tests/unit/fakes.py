@@ -326,9 +326,7 @@ class FakeStore:
     def latest_leader_positions(self, strategy_id: str, *, since: datetime, until: datetime) -> dict[str, Any] | None:
         return self._latest("leader", strategy_id, since, until)
 
-    def latest_terminal_positions(
-        self, terminal_id: str, *, since: datetime, until: datetime
-    ) -> dict[str, Any] | None:
+    def latest_terminal_positions(self, terminal_id: str, *, since: datetime, until: datetime) -> dict[str, Any] | None:
         return self._latest("terminal", terminal_id, since, until)
 
     # ---- drift ----

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date as date_type
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -527,3 +529,54 @@ class InjectBody(CamelModel):
     code: Annotated[str, Field(max_length=1_000_000)]
     rotate_token: bool = False
     send_in_backtest: bool = False
+
+
+# ---- Drift bodies (API.md "Drift") ------------------------------------------------------------------
+
+# Robots post only to the vendors' own documented hosts: a robot URL is not a way to make the server
+# call anything else (SSRF).
+ROBOT_HOSTS = {
+    "dingtalk": ("oapi.dingtalk.com",),
+    "wecom": ("qyapi.weixin.qq.com",),
+    "feishu": ("open.feishu.cn", "open.larksuite.com"),
+}
+
+
+class DriftComputeBody(CamelModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+
+    date: date_type | None = None  # default: the latest trading day with data
+
+
+class DriftSyncBody(CamelModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+
+    date: date_type
+
+
+class DriftThresholdBody(CamelModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+
+    threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class RobotConfig(CamelModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+
+    kind: Literal["dingtalk", "wecom", "feishu"]
+    url: Annotated[str, Field(min_length=10, max_length=500)]
+    secret: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _vendor_host(self) -> Self:
+        parsed = urlsplit(self.url)
+        if parsed.scheme != "https" or parsed.hostname not in ROBOT_HOSTS[self.kind] or parsed.username:
+            raise ValueError(f"a {self.kind} robot URL is https://{ROBOT_HOSTS[self.kind][0]}/…")
+        return self
+
+
+class DriftAlertsBody(CamelModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+
+    email: bool = True  # alerts to the signed-in owner's address
+    robots: Annotated[list[RobotConfig], Field(max_length=5)] = Field(default_factory=list)

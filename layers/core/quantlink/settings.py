@@ -42,6 +42,10 @@ class SweepSettings(FunctionSettings):
     sweep_batch: int = Field(default=500, ge=1)
 
 
+class DriftSettings(FunctionSettings):
+    alert_sender: str = Field(min_length=3)  # the SES identity alert emails come from
+
+
 class TerminalSettings(FunctionSettings):
     max_body_bytes: int = 64 * 1024
     visibility_timeout_seconds: int = 60
@@ -58,3 +62,5 @@ class OwnerApiSettings(FunctionSettings):
     # Items a strategy's DELETE removes in one request beyond those that must go at once (a larger
     # partition is finished by deleting again): well inside the function's timeout.
     strategy_purge_batch: int = Field(default=5000, ge=1)
+    # A drift sync's signals carry dedup markers as webhooks do (WebhookSettings.dedup_ttl_seconds).
+    dedup_ttl_seconds: int = 7 * 24 * 3600

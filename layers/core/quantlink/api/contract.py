@@ -19,6 +19,10 @@ from quantlink.models import (
     AckBody,
     CreateStrategyBody,
     CreateTerminalBody,
+    DriftAlertsBody,
+    DriftComputeBody,
+    DriftSyncBody,
+    DriftThresholdBody,
     InjectBody,
     JoinQuantPositionsBody,
     JoinQuantSignalBody,
@@ -27,6 +31,7 @@ from quantlink.models import (
     TerminalPositionsBody,
     UpdateStrategyBody,
 )
+from quantlink.views.drift import DriftAlertsView, DriftHistory, DriftReport, DriftThreshold, SyncSent
 from quantlink.views.errors import ErrorBody
 from quantlink.views.owner import (
     AuthToken,
@@ -82,6 +87,9 @@ _STATUS = Param("status", "query", {"type": "string", "enum": [s.value for s in 
                                "nextBefore until it is null)"})  # fmt: skip
 _WAIT = Param("wait", "query", {"type": "integer", "minimum": 0, "maximum": 20, "default": 20})
 _MAX = Param("max", "query", {"type": "integer", "minimum": 1, "maximum": 10, "default": 10})
+_DATE = Param("date", "query", {"type": "string", "format": "date", "description": "YYYY-MM-DD; default: the latest"})
+_SECURITY = Param("security", "query", {"type": "string", "description": "600000.SH or 600000.XSHG: that row per day"})
+_DAYS = Param("days", "query", {"type": "integer", "minimum": 1, "maximum": 366, "default": 30})
 _DEVICE = Param("X-Device-Fingerprint", "header", {"type": "string", "minLength": 8, "maxLength": 128}, True)
 _CHECKED_DEVICE = Param("X-Device-Fingerprint", "header", {"type": "string", "minLength": 8, "maxLength": 128,
                         "description": "Checked against the bound device when present"})  # fmt: skip
@@ -122,6 +130,21 @@ OPERATIONS: tuple[Operation, ...] = (
               "terminals", OWNER, 200, AuthToken),
     Operation("POST", "/api/terminals/{terminalId}/release", "Forget the bound device", "terminals", OWNER, 200,
               TerminalView),
+    Operation("POST", "/api/terminals/{terminalId}/drift", "Compute the drift report now (what the 15:20 job "
+              "does); default day: the latest trading day with data", "drift", OWNER, 200, DriftReport,
+              DriftComputeBody, body_required=False),
+    Operation("GET", "/api/terminals/{terminalId}/drift", "The stored drift report (latest when no date)", "drift",
+              OWNER, 200, DriftReport, params=(_DATE,), errors=(400,)),
+    Operation("GET", "/api/terminals/{terminalId}/drift/history", "Drift score per day, newest first (with "
+              "?security=, that security's row)", "drift", OWNER, 200, DriftHistory, params=(_SECURITY, _DAYS),
+              errors=(400,)),
+    Operation("PUT", "/api/terminals/{terminalId}/drift/threshold", "Alert above this score (0..1)", "drift", OWNER,
+              200, DriftThreshold, DriftThresholdBody),
+    Operation("PUT", "/api/terminals/{terminalId}/drift/alerts", "Where drift alerts go: your email and up to five "
+              "DingTalk / WeCom / Feishu robots", "drift", OWNER, 200, DriftAlertsView, DriftAlertsBody),
+    Operation("POST", "/api/terminals/{terminalId}/drift/sync", "Send the report's sync orders to this terminal as "
+              "signals with origin sync, once (audited)", "drift", OWNER, 202, SyncSent, DriftSyncBody,
+              errors=(409,)),
     Operation("POST", "/api/webhooks/joinquant/{strategyId}", "JoinQuant order signal (202 new, 200 duplicate)",
               "webhook", WEBHOOK, 202, SignalAccepted, JoinQuantSignalBody, errors=(409,),
               also=((200, SignalDuplicate, "Duplicate: the same bytes were received before; nothing is sent"),)),

@@ -43,6 +43,13 @@ def owner_id(router: Router) -> str:
     return str(subject)
 
 
+def owner_email(router: Router) -> str | None:
+    """The caller's verified address from its IdToken (where its alerts go), if the token has one."""
+    claims = _event(router).request_context.authorizer.claims or {}
+    email = claims.get("email")
+    return str(email) if email else None
+
+
 def raw_body(router: Router) -> bytes:
     event = router.current_event
     text = event.body or ""

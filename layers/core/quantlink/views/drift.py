@@ -83,3 +83,15 @@ class DriftThreshold(CamelModel):
 class SyncSent(CamelModel):
     signals: int
     signal_ids: list[str]
+
+
+class RobotView(CamelModel):
+    kind: str
+    url: str  # shown without its query (the access token / key stays secret)
+    signed: bool
+
+
+class DriftAlertsView(CamelModel):
+    terminal_id: str
+    email: str | None  # where alerts go (the owner's address when it set them)
+    robots: list[RobotView]
