@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from quantlink import relay
-from quantlink.dal.ports import RelayStore
+from quantlink.dal.ports import DriftJobStore, RelayStore
 from quantlink.dal.store import DynamoStore
 from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound
 from quantlink.ids import hash_secret, new_signal_id, new_strategy_id, new_terminal_id
@@ -27,6 +27,7 @@ from quantlink.models import (
     Subscription,
     Terminal,
 )
+from quantlink.views.drift import DriftReport, DriftStatus
 from tests.unit.fakes import FakeStore
 
 if TYPE_CHECKING:
@@ -398,3 +399,69 @@ def test_a_terminals_subscriptions_carry_their_sizing(store: RelayStore) -> None
 
     expected = sorted([(first.strategy_id, 2.0), (second.strategy_id, 0.5)])
     assert [(s.strategy_id, s.sizing["multiplier"]) for s in found] == expected
+
+
+# ---- the sweeper's work lists and drift ----------------------------------------------------------
+
+
+def test_only_signals_still_waiting_for_their_fan_out_are_listed_for_the_sweeper(store: RelayStore) -> None:
+    mine = strategy()
+    store.put_strategy(mine)
+    waiting, done = signal(mine.strategy_id, "a"), signal(mine.strategy_id, "b")
+    for record in (waiting, done):
+        store.record_signal(record, dedup_ttl_seconds=60, lease_until=NOW)
+    store.mark_fanned_out(mine.strategy_id, done.signal_id, deliveries=0, at=NOW)
+
+    listed = store.signals_awaiting_fanout(received_before=NOW + timedelta(seconds=1), limit=10)
+    assert (mine.strategy_id, waiting.signal_id) in listed and (mine.strategy_id, done.signal_id) not in listed
+    assert store.signals_awaiting_fanout(received_before=NOW - timedelta(seconds=1), limit=10) == []
+
+
+def test_only_deliveries_never_pulled_expire_and_only_once(store: RelayStore) -> None:
+    mine = strategy()
+    store.put_strategy(mine)
+    record = signal(mine.strategy_id)
+    store.record_signal(record, dedup_ttl_seconds=60, lease_until=NOW)
+    store.put_deliveries([
+        DeliveryRecord(signal_id=record.signal_id, strategy_id=mine.strategy_id, terminal_id=t,
+                       status=DeliveryStatus.QUEUED, received_at=NOW, queued_at=NOW, expires_at=record.expires_at)
+        for t in ("trm_idle", "trm_busy")
+    ])  # fmt: skip
+    store.mark_pulled(mine.strategy_id, record.signal_id, "trm_busy", at=NOW, receipt_hash="r")
+    after = record.expires_at + timedelta(seconds=1)
+
+    due = [d for d in store.unpulled_past_expiry(at=after, limit=10) if d[1] == record.signal_id]
+    assert due == [(mine.strategy_id, record.signal_id, "trm_idle")]
+    assert store.unpulled_past_expiry(at=record.expires_at - timedelta(seconds=1), limit=10) == []
+    assert store.expire_unpulled(mine.strategy_id, record.signal_id, "trm_idle", at=after) is True
+    assert store.expire_unpulled(mine.strategy_id, record.signal_id, "trm_idle", at=after) is False
+    assert store.expire_unpulled(mine.strategy_id, record.signal_id, "trm_busy", at=after) is False
+    assert [d for d in store.unpulled_past_expiry(at=after, limit=10) if d[1] == record.signal_id] == []
+
+
+def test_the_latest_snapshot_of_a_day_is_the_one_read(store: DriftJobStore) -> None:
+    morning, close, next_day = NOW, NOW + timedelta(hours=5), NOW + timedelta(days=1)
+    store.put_leader_positions("stg_x", {"v": 1, "positions": [], "totalValue": 1.0}, at=morning)
+    store.put_leader_positions("stg_x", {"v": 1, "positions": [], "totalValue": 2.0}, at=close)
+    store.put_leader_positions("stg_x", {"v": 1, "positions": [], "totalValue": 3.0}, at=next_day)
+    day_start = NOW.replace(hour=0, minute=0)
+    found = store.latest_leader_positions("stg_x", since=day_start, until=day_start + timedelta(days=1))
+    assert found is not None and found["totalValue"] == 2.0
+    assert store.latest_terminal_positions("trm_x", since=day_start, until=day_start + timedelta(days=1)) is None
+
+
+def test_a_reports_sync_batch_is_recorded_once(store: DriftJobStore) -> None:
+    report = DriftReport(terminal_id="trm_x", date=NOW.date(), status=DriftStatus.DRIFT, score=0.5, threshold=0.05,
+                         rows=[], sync=[], computed_at=NOW)  # fmt: skip
+    with pytest.raises(NotFound):
+        store.record_sync_batch("trm_x", NOW.date(), [], at=NOW, dedup_ttl_seconds=60)
+    store.put_drift_report(report)
+    batch = [signal("stg_x", "sync-1")]
+    store.record_sync_batch("trm_x", NOW.date(), batch, at=NOW, dedup_ttl_seconds=60)
+    with pytest.raises(Conflict):
+        store.record_sync_batch("trm_x", NOW.date(), [signal("stg_x", "sync-2")], at=NOW, dedup_ttl_seconds=60)
+    stored = store.get_drift_report("trm_x")
+    assert stored is not None and stored.sync_sent_at == NOW
+    store.put_drift_report(report)  # a recomputation keeps when the sync went
+    assert (store.get_drift_report("trm_x", NOW.date()) or report).sync_sent_at == NOW
+    assert store.get_signal("stg_x", batch[0].signal_id) is not None
