@@ -120,8 +120,12 @@ def test_the_sync_is_sent_once_and_the_terminal_pulls_it_as_origin_sync(ql: Quan
         (o["side"], o["security"], o["amount"], "sync") for o in report["sync"]]  # fmt: skip
     assert all(s["sizing"] == {"mode": "fixed", "multiplier": 1.0} for s in pulled)
     assert pulled[0]["leader"]["positionAfter"] == 0  # selling what no strategy holds closes it, odd lots too
+    ql.send_signal(strategy, seq=9)  # the source's own signal, after the repair
     timeline = ql.timeline(strategy)
-    assert {s["signalId"] for s in timeline} >= {s["signalId"] for s in pulled}
+    assert len(timeline) == 3
+    synced = [s for s in timeline if s["signalId"] in {p["signalId"] for p in pulled}]
+    assert len(synced) == 2 and all(s["origin"] == "sync" for s in synced)
+    assert all("origin" not in s for s in timeline if s not in synced)  # the source's own signals
     assert drift(ql, "get_drift", terminal, query={"date": DAY}).body["syncSentAt"] is not None
 
 

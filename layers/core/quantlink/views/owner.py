@@ -12,6 +12,7 @@ from quantlink.models import (
     DeliveryRecord,
     DeliveryStatus,
     Leader,
+    Origin,
     Side,
     SignalState,
     Sizing,
@@ -143,12 +144,16 @@ class SignalView(CamelModel):
     expires_at: Timestamp
     fanned_out_at: Timestamp | None
     deliveries: list[DeliveryView]
+    origin: Literal["sync"] | Omitted = omitted(
+        "Only for an order of an owner-approved drift repair (sent to one terminal, not from the source)."
+    )
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> SignalView:
-        fields = entry.signal.model_dump(exclude={"dedup_key", "deliveries", "status"})
+        fields = entry.signal.model_dump(exclude={"dedup_key", "deliveries", "status", "origin"})
         status = SignalState.of(entry.signal.status, [d.status for d in entry.deliveries])
-        return cls(**fields, status=status, deliveries=[DeliveryView.of(d) for d in entry.deliveries])
+        origin = "sync" if entry.signal.origin == Origin.SYNC else None
+        return cls(**fields, status=status, deliveries=[DeliveryView.of(d) for d in entry.deliveries], origin=origin)
 
 
 class TimelinePage(CamelModel):
