@@ -140,3 +140,24 @@ def test_the_daily_job_reports_every_following_terminal_and_emails_its_owner(ql:
     assert drift(ql, "get_drift", terminal, query={"date": DAY}).body["status"] == "drift"
     sent = ses.get_send_statistics()["SendDataPoints"]
     assert sum(p["DeliveryAttempts"] for p in sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("sample", "overrides"),
+    [
+        ("compute_drift", {"body": {"date": "9999-12-31"}}),
+        ("compute_drift", {"body": {"date": "2003-01-06"}}),  # before any calendar data
+        ("compute_drift", {"body": {"date": DAY, "extra": 1}}),
+        ("get_drift", {"query": {"date": "2026-13-01"}}),
+        ("drift_history", {"query": {"security": "AAPL"}}),
+        ("drift_history", {"query": {"days": "0"}}),
+        ("drift_sync", {"body": {}}),
+        ("drift_alerts", {"body": {"robots": [{"kind": "feishu", "url": "http://open.feishu.cn/open-apis/x"}]}}),
+    ],
+)
+def test_bad_drift_input_is_a_validation_error_and_writes_nothing(ql: QuantLink, drifted, sample, overrides) -> None:
+    _, terminal = drifted
+    before = ql.stack.items()
+    reply = drift(ql, sample, terminal, **overrides)
+    assert (reply.status, reply.error_code()) == (400, "VALIDATION_ERROR"), reply.text
+    assert ql.stack.items() == before

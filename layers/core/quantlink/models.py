@@ -542,16 +542,20 @@ ROBOT_HOSTS = {
 }
 
 
+# A trading day QuantLink can speak of (the calendar knows nothing earlier; later is far past its data).
+TradingDate = Annotated[date_type, Field(ge=date_type(2000, 1, 1), le=date_type(2100, 12, 31))]
+
+
 class DriftComputeBody(CamelModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
 
-    date: date_type | None = None  # default: the latest trading day with data
+    date: TradingDate | None = None  # default: the latest trading day with data
 
 
 class DriftSyncBody(CamelModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
 
-    date: date_type
+    date: TradingDate
 
 
 class DriftThresholdBody(CamelModel):

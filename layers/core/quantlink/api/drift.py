@@ -24,12 +24,15 @@ def _date_query(text: str | None) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
+        day = None
+    if day is None or not date(2000, 1, 1) <= day <= date(2100, 12, 31):
         raise ValidationFailed(
             "Query parameter 'date' must be a date, YYYY-MM-DD.",
-            details=[{"field": "query.date", "message": "expected YYYY-MM-DD"}],
-        ) from None
+            details=[{"field": "query.date", "message": "expected YYYY-MM-DD, 2000 to 2100"}],
+        )
+    return day
 
 
 @router.post("/api/terminals/<terminalId>/drift")
