@@ -161,3 +161,20 @@ def test_bad_drift_input_is_a_validation_error_and_writes_nothing(ql: QuantLink,
     reply = drift(ql, sample, terminal, **overrides)
     assert (reply.status, reply.error_code()) == (400, "VALIDATION_ERROR"), reply.text
     assert ql.stack.items() == before
+
+
+def test_snapshots_with_unknown_security_codes_are_refused_and_stored_under_their_own_day(ql: QuantLink) -> None:
+    strategy, (terminal,) = ql.linked()
+    bad_leader = {"v": 1, "dt": f"{DAY}T15:05:00+08:00", "positions": [{"security": "AAPL.US", "amount": 1}]}
+    reply = ql.call("webhook/positions", path_params={"strategyId": strategy.strategy_id},
+                    headers={"Authorization": f"Bearer {strategy.token}"}, body=bad_leader)  # fmt: skip
+    assert (reply.status, reply.body["details"][0]["field"]) == (400, "positions.0.security")
+    bad_terminal = {"asOf": f"{DAY}T15:10:00+08:00", "positions": [{"security": "600000", "volume": 1}]}
+    reply = ql.call("terminal_ack/positions", headers={"Authorization": f"Bearer {terminal.token}"}, body=bad_terminal)
+    assert (reply.status, reply.error_code()) == (400, "VALIDATION_ERROR")
+    assert [i for i in ql.stack.items() if "POSITIONS#" in str(i.get("sk"))] == []
+
+    leader_snapshot(ql, strategy, [("600000.XSHG", 100, 10.0)], total=1000.0)
+    holdings(ql, terminal, [], cash=1.0, total=1.0)
+    keys = sorted(str(i["sk"]) for i in ql.stack.items() if "POSITIONS#" in str(i.get("sk")))
+    assert keys == ["POSITIONS#2026-11-20T07:05:00.000+00:00", "POSITIONS#2026-11-20T07:10:00.000+00:00"]

@@ -1,5 +1,6 @@
 """Position snapshots for drift monitoring: the leader's (the JoinQuant strategy's daily report) and a
-terminal's real holdings. Validated (every security a real A-share code), then recorded under the time
+terminal's real holdings. Validated (every security a real A-share code; the leader's by its source's
+parser), then recorded under the time
 they describe: the leader's `dt` when it carries an offset (else when it arrived), the terminal's
 `asOf`; the drift job reads the last of each China trading day (quantlink.drift.service)."""
 
@@ -10,15 +11,13 @@ from datetime import datetime
 from quantlink.dal.ports import PositionStore
 from quantlink.errors import ValidationFailed
 from quantlink.models import JoinQuantPositionsBody, Strategy, Terminal, TerminalPositionsBody
-from quantlink.securities import normalize_security, to_exchange_form
+from quantlink.securities import normalize_security
 from quantlink.views.relay import PositionsAccepted
 
 
 def record_leader_positions(
     store: PositionStore, strategy: Strategy, snapshot: JoinQuantPositionsBody, *, at: datetime
 ) -> PositionsAccepted:
-    for index, position in enumerate(snapshot.positions):
-        to_exchange_form(position.security, field=f"positions[{index}].security")
     store.put_leader_positions(
         strategy.strategy_id, snapshot.model_dump(mode="json", by_alias=True), at=_when(snapshot.dt, at)
     )
@@ -32,7 +31,7 @@ def record_terminal_holdings(
     if bad:
         raise ValidationFailed(
             "Unknown security code: expected six digits and .SH, .SZ or .BJ (or .XSHG, .XSHE, .XBSE).",
-            details=[{"field": f"positions[{i}].security", "message": "malformed code"} for i in bad[:20]],
+            details=[{"field": f"positions.{i}.security", "message": "malformed code"} for i in bad[:20]],
         )
     store.put_terminal_positions(
         terminal.terminal_id, holdings.model_dump(mode="json", by_alias=True), at=holdings.as_of
