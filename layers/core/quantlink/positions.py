@@ -1,8 +1,7 @@
 """Position snapshots for drift monitoring: the leader's (the JoinQuant strategy's daily report) and a
 terminal's real holdings. Validated (every security a real A-share code; the leader's by its source's
-parser), then recorded under the time
-they describe: the leader's `dt` when it carries an offset (else when it arrived), the terminal's
-`asOf`; the drift job reads the last of each China trading day (quantlink.drift.service)."""
+parser), then recorded under the time they describe: the leader's `dt` when it carries an offset (else
+when it arrived), the terminal's `asOf`; the drift job reads the last of each China trading day."""
 
 from __future__ import annotations
 
