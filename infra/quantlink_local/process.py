@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -51,19 +52,35 @@ class RunningStack:
         return OwnerClient(self.api_base, sign_in(self.api_base, email, password))
 
     def stop(self) -> int:
+        """SIGTERM, as Ctrl-C or a service manager would: a clean stop (the state is kept)."""
         self.process.terminate()
+        return self.process.wait(timeout=90)
+
+    def kill(self) -> int:
+        """SIGKILL: a crash. The moto server notices it is orphaned and exits after its own snapshot."""
+        self.process.kill()
         return self.process.wait(timeout=30)
 
 
-def start_stack(workdir: Path, *, timeout: float = 120, extra_args: list[str] | None = None) -> RunningStack:
+def start_stack(
+    workdir: Path,
+    *,
+    timeout: float = 120,
+    data_dir: Path | None = None,
+    port: int = 0,
+    extra_args: list[str] | None = None,
+) -> RunningStack:
+    """The stack keeps its state in `data_dir` (default: `workdir`/data); `extra_args` may add
+    `--ephemeral` to keep nothing."""
     state = workdir / "stack.json"
-    log = (workdir / "stack.log").open("w")
+    data_dir = data_dir or workdir / "data"
+    log = (workdir / "stack.log").open("a")
+    command = [sys.executable, "-m", "quantlink_local", "--port", str(port), "--state-file", str(state),
+               "--data-dir", str(data_dir), *(extra_args or [])]  # fmt: skip
+    with contextlib.suppress(FileNotFoundError):
+        state.unlink()
     process = subprocess.Popen(
-        [sys.executable, "-m", "quantlink_local", "--port", "0", "--state-file", str(state), *(extra_args or [])],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        command, stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
