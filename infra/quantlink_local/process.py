@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -26,6 +27,8 @@ class RunningStack:
     moto_endpoint: str
     info: dict[str, Any]
     process: subprocess.Popen[str]
+    log: Path | None = None  # its stderr
+    banner: tuple[str, ...] = ()  # what it printed up to "ready"
 
     def aws(self, service: str) -> Any:
         return boto3.session.Session().client(
@@ -61,6 +64,13 @@ class RunningStack:
         self.process.kill()
         return self.process.wait(timeout=30)
 
+    def crash(self) -> int:
+        """SIGKILL to the moto server, then to the stack: a machine-level crash, nobody saves anything."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        for child in children:
+            os.kill(int(child), signal.SIGKILL)
+        return self.kill()
+
 
 def start_stack(
     workdir: Path,
@@ -69,6 +79,7 @@ def start_stack(
     data_dir: Path | None = None,
     port: int = 0,
     extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> RunningStack:
     """The stack keeps its state in `data_dir` (default: `workdir`/data); `extra_args` may add
     `--ephemeral` to keep nothing."""
@@ -80,11 +91,17 @@ def start_stack(
     with contextlib.suppress(FileNotFoundError):
         state.unlink()
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        command,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
+    banner = []
     for line in process.stdout:
+        banner.append(line.rstrip("\n"))
         if line.startswith(READY):
             break
         if time.monotonic() > deadline:
@@ -93,4 +110,4 @@ def start_stack(
     else:
         raise RuntimeError(f"the local stack exited early; see {workdir / 'stack.log'}")
     info = json.loads(state.read_text(encoding="utf-8"))
-    return RunningStack(info["apiBase"], info["motoEndpoint"], info, process)
+    return RunningStack(info["apiBase"], info["motoEndpoint"], info, process, workdir / "stack.log", tuple(banner))
