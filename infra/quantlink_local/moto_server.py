@@ -31,6 +31,7 @@ import copy
 import functools
 import importlib
 import inspect
+import io
 import json
 import os
 import signal
@@ -210,6 +211,17 @@ def patch_locking() -> Callable[[], None]:
     return undo
 
 
+@functools.lru_cache(maxsize=256)
+def _hash_key_attribute(table_name: str) -> str | None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    for _, _, backend in dynamodb_backends.iter_backends():
+        table = backend.tables.get(table_name)  # type: ignore[attr-defined]
+        if table is not None:
+            return str(table.hash_key_attr)
+    return None
+
+
 class LocalApp:
     """moto's WSGI app plus what the local stack adds: the SES outbox at OUTBOX_PATH, and telling
     the snapshotter which requests may have changed the state."""
@@ -224,12 +236,25 @@ class LocalApp:
                 body = json.dumps(outbox.sent_emails()).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
+        if environ.get("PATH_INFO") == persistence.STATS_PATH and self.snapshotter is not None:
+            body = json.dumps(self.snapshotter.stats()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         if self.snapshotter is None:
             return self.app(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET")
-        answer = self.app(environ, start_response)
         if persistence.is_read_only(environ.get("REQUEST_METHOD", ""), target):
+            return self.app(environ, start_response)
+        if target is not None and target.startswith("DynamoDB_"):
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            answer = self.app(environ, start_response)
+            buckets = persistence.written_buckets(target.rpartition(".")[2], body, _hash_key_attribute)
+            if buckets is None:
+                _hash_key_attribute.cache_clear()  # a table may have been made or dropped
+            self.snapshotter.mark_dirty(buckets)
             return answer
+        answer = self.app(environ, start_response)
         if target is not None and target.endswith(".ReceiveMessage"):
             body = b"".join(answer)
             if b'"Messages"' in body:
@@ -291,16 +316,20 @@ def main(argv: list[str] | None = None) -> None:
     snapshotter = None
     if args.state is not None:
         try:
-            persistence.load(args.state)
+            segments = persistence.load(args.state)
         except persistence.StateError as error:
             print(error, file=sys.stderr, flush=True)
             raise SystemExit(STATE_UNUSABLE) from None
-        snapshotter = persistence.Snapshotter(args.state, _LOCK)
+        snapshotter = persistence.Snapshotter(args.state, _LOCK, segments=segments)
 
         def stop(signum: int = 0, frame: FrameType | None = None) -> None:
             assert snapshotter is not None
             snapshotter.stop()
-            snapshotter.snapshot_now()
+            try:
+                snapshotter.snapshot_now()
+            except Exception as error:  # noqa: BLE001 - said in one line; the last periodic snapshot stands
+                print(f"quantlink-local: the last snapshot failed: {error}", file=sys.stderr, flush=True)
+                os._exit(1)
             os._exit(0)
 
         # The stack stops this server itself, after its gateway (Ctrl-C reaches the whole process

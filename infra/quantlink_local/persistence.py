@@ -33,7 +33,10 @@ import pickle
 import sys
 import threading
 import time
+import zlib
+from collections import defaultdict
 from collections.abc import Callable
+from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,8 @@ FORMAT = 1
 MAGIC = b"QUANTLINK-LOCAL-AWS-STATE\n"
 SERVICES = ("dynamodb", "sqs", "cognito-idp", "s3", "ses", "sesv2")
 INTERVAL = 0.25  # seconds between checks for a dirty state
+BUCKETS = 32  # files per DynamoDB table: a snapshot rewrites only those whose items changed
+STATS_PATH = "/quantlink-local/snapshots"  # on the moto server: how the snapshots go (the bench reads it)
 
 # Requests that never change state: JSON-protocol operations (X-Amz-Target) by name. Everything
 # else marks the state dirty, except an SQS ReceiveMessage that returned no message.
@@ -73,17 +78,89 @@ def _moto_version() -> str:
     return version("moto")
 
 
+def _typed_value(cls: Any, kind: str, value: Any) -> Any:
+    """A DynamoType, without its constructor's parsing (the class comes in the pickle, memoized)."""
+    restored = cls.__new__(cls)
+    restored.type = kind
+    restored.value = value
+    return restored
+
+
+def _limited_size_dict(cls: Any, items: dict[str, Any]) -> Any:
+    """An item's attributes without the size check per key (O(n²) per item): it passed on write."""
+    restored = cls.__new__(cls)
+    dict.update(restored, items)
+    return restored
+
+
 def _dispatch_table() -> dict[Any, Any]:
     """How to pickle what moto's models hold besides plain data: locks and conditions come back
-    new (nobody holds them in a fresh process), and the Cognito signing key as its JWK."""
+    new (nobody holds them in a fresh process), the Cognito signing key as its JWK, and DynamoDB's
+    values in their shortest form (they are most of the state)."""
     from joserfc import jwk
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
     table: dict[Any, Any] = dict(copyreg.dispatch_table)
     table[type(threading.Lock())] = lambda lock: (threading.Lock, ())
     table[type(threading.RLock())] = lambda lock: (threading.RLock, ())
     table[threading.Condition] = lambda condition: (threading.Condition, ())
     table[jwk.RSAKey] = lambda key: (jwk.RSAKey.import_key, (key.as_dict(private=True),))
+    table[DynamoType] = lambda value: (_typed_value, (DynamoType, value.type, value.value))
+    table[LimitedSizeDict] = lambda attrs: (_limited_size_dict, (LimitedSizeDict, dict(attrs)))
     return table
+
+
+class _ItemsRef:
+    """Stands in a table's `items` in the main file: the items are in the table's bucket files."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def bucket_of(kind: str, value: Any) -> int | None:
+    """The bucket file a hash key's items live in (None: a key kind this cannot place)."""
+    if kind == "N":
+        text = str(Decimal(value).normalize())
+    elif kind == "S" and isinstance(value, str):
+        text = value
+    else:
+        return None
+    return zlib.crc32(f"{kind}:{text}".encode()) % BUCKETS
+
+
+def written_buckets(operation: str, body: bytes, hash_keys: Callable[[str], str | None]) -> set[tuple[str, int]] | None:
+    """The (table, bucket) pairs a DynamoDB write request touches; None when it cannot be told
+    (a table operation, PartiQL, an unknown key): then every bucket is rewritten."""
+    try:
+        request = json.loads(body)
+        if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            keyed = [(request["TableName"], request.get("Item") or request["Key"])]
+        elif operation == "BatchWriteItem":
+            keyed = [
+                (table, (entry.get("PutRequest") or {}).get("Item") or entry["DeleteRequest"]["Key"])
+                for table, entries in request["RequestItems"].items()
+                for entry in entries
+            ]
+        elif operation == "TransactWriteItems":
+            keyed = []
+            for entry in request["TransactItems"]:
+                (action,) = entry.values()
+                keyed.append((action["TableName"], action.get("Item") or action["Key"]))
+        else:
+            return None
+        touched = set()
+        for table, key in keyed:
+            hash_attribute = hash_keys(table)
+            if hash_attribute is None:
+                return None
+            ((kind, value),) = key[hash_attribute].items()
+            bucket = bucket_of(kind, value)
+            if bucket is None:
+                return None
+            touched.add((table, bucket))
+        return touched
+    except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError):
+        return None
 
 
 def capture() -> dict[str, dict[str, dict[str, Any]]]:
@@ -97,6 +174,16 @@ def capture() -> dict[str, dict[str, dict[str, Any]]]:
     return state
 
 
+def _tables(state: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """ "account|region|table" → the table, for every DynamoDB table in `state`."""
+    return {
+        f"{account}|{region}|{name}": table
+        for account, regions in state.get("dynamodb", {}).items()
+        for region, backend in regions.items()
+        for name, table in backend.tables.items()
+    }
+
+
 def install(state: dict[str, dict[str, dict[str, Any]]]) -> None:
     from moto.backends import get_backend
 
@@ -108,11 +195,11 @@ def install(state: dict[str, dict[str, dict[str, Any]]]) -> None:
                 dict.__setitem__(per_account, region, backend)
 
 
-def encode(state: Any) -> bytes:
+def encode(obj: Any, **extra: Any) -> bytes:
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _dispatch_table()
-    pickler.dump(state)
+    pickler.dump(obj)
     payload = buffer.getbuffer()
     header = {
         "format": FORMAT,
@@ -121,11 +208,12 @@ def encode(state: Any) -> bytes:
         "length": len(payload),
         "sha256": hashlib.sha256(payload).hexdigest(),
         "savedAt": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
+        **extra,
     }
     return MAGIC + json.dumps(header).encode() + b"\n" + bytes(payload)
 
 
-def decode(data: bytes, path: Path) -> Any:
+def read_header(data: bytes, path: Path) -> tuple[dict[str, Any], int]:
     if not data.startswith(MAGIC):
         raise StateError(f"{path} is not a QuantLink local state file (it does not start as one).")
     end = data.find(b"\n", len(MAGIC))
@@ -135,6 +223,11 @@ def decode(data: bytes, path: Path) -> Any:
         header = None
     if not isinstance(header, dict):
         raise StateError(f"{path} is damaged: its header cannot be read.")
+    return header, end + 1
+
+
+def decode(data: bytes, path: Path) -> Any:
+    header, start = read_header(data, path)
     if header.get("format") != FORMAT:
         raise StateError(f"{path} was written in state format {header.get('format')!r}; this version reads {FORMAT}.")
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -143,29 +236,59 @@ def decode(data: bytes, path: Path) -> Any:
             f"{path} was written by moto {header.get('moto')} on Python {header.get('python')}; this stack runs "
             f"moto {_moto_version()} on Python {python}, which cannot read it."
         )
-    payload = memoryview(data)[end + 1 :]
+    payload = memoryview(data)[start:]
     if len(payload) != header.get("length"):
         raise StateError(
             f"{path} is truncated or damaged: {len(payload)} bytes of state where {header.get('length')} were written."
         )
     if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
         raise StateError(f"{path} is damaged: its checksum does not match.")
+    enabled = gc.isenabled()
+    gc.disable()  # a collection per few thousand new objects, each walking them all: 2/3 of the time
     try:
         return pickle.loads(payload)  # noqa: S301 - our own file, checksummed, in the user's data directory
     except Exception as error:  # noqa: BLE001 - any failure to rebuild the objects is the same sentence
         raise StateError(f"{path} cannot be loaded ({type(error).__name__}: {error}).") from None
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def load(path: Path) -> bool:
-    """Install the state saved at `path`; False when there is none yet (a new data directory)."""
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        return False
+        raise StateError(f"{path} is missing (the state refers to it).") from None
     except OSError as error:
         raise StateError(f"{path} cannot be read: {error.strerror or error}.") from None
-    install(decode(data, path))
-    return True
+
+
+def load(path: Path) -> dict[str, str] | None:
+    """Install the state saved at `path` (and its bucket files); None when there is none yet (a
+    new data directory), else the bucket files it refers to (what the next snapshot builds on)."""
+    if not path.exists():
+        return None
+    data = _read(path)
+    header, _ = read_header(data, path)
+    state = decode(data, path)
+    segments: dict[str, str] = header.get("segments") or {}
+    directory = segments_dir(path)
+    for key, table in _tables(state).items():
+        if not isinstance(table.items, _ItemsRef):
+            continue  # written before the bucket files existed: its items are inline
+        items: defaultdict[Any, Any] = defaultdict(dict)
+        for bucket in range(BUCKETS):
+            name = segments.get(f"{key}|{bucket}")
+            if name is None:
+                raise StateError(f"{path} is damaged: it names no bucket file for {key} #{bucket}.")
+            items.update(decode(_read(directory / name), directory / name))
+        table.items = items
+    install(state)
+    return segments
+
+
+def segments_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".d")
 
 
 def write(path: Path, data: bytes) -> None:
@@ -177,29 +300,100 @@ def write(path: Path, data: bytes) -> None:
         file.flush()
         os.fsync(file.fileno())
     os.replace(temporary, path)
-    directory = os.open(path.parent, os.O_RDONLY)
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        os.fsync(directory)
+        os.fsync(fd)
     finally:
-        os.close(directory)
+        os.close(fd)
+
+
+State = dict[str, dict[str, dict[str, Any]]]
+
+
+def save(
+    path: Path, state: State, segments: dict[str, str], dirty: set[tuple[str, int]] | None, generation: int
+) -> dict[str, str]:
+    """Write the bucket files of the `dirty` (table, bucket) pairs (None: all) under new names, then
+    the main file naming them all, then delete the files it no longer names: at every moment the
+    main file names a complete set. Returns the bucket files of the new main file."""
+    directory = segments_dir(path)
+    directory.mkdir(mode=0o700, exist_ok=True)
+    written: dict[str, str] = {}
+    tables = _tables(state)
+    kept_items = {key: table.items for key, table in tables.items()}
+    try:
+        _save_buckets(directory, tables, segments, dirty, generation, written)
+        _sync_directory(directory)
+        write(path, encode(state, segments=written))
+    finally:
+        for key, table in tables.items():
+            table.items = kept_items[key]
+    keep = set(written.values())
+    for stale in directory.iterdir():
+        if stale.name not in keep:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    return written
+
+
+def _save_buckets(
+    directory: Path, tables: dict[str, Any], segments: dict[str, str], dirty: set[tuple[str, int]] | None,
+    generation: int, written: dict[str, str],
+) -> None:  # fmt: skip
+    """Each table's items to its bucket files (the unchanged ones kept), `items` replaced by a reference."""
+    for key, table in tables.items():
+        items = table.items
+        name = key.rsplit("|", 1)[1]
+        buckets: list[dict[Any, Any]] = [{} for _ in range(BUCKETS)]
+        for hash_key, value in items.items():
+            bucket = bucket_of(hash_key.type, hash_key.value)
+            buckets[0 if bucket is None else bucket][hash_key] = value
+        for bucket, contents in enumerate(buckets):
+            segment = f"{key}|{bucket}"
+            if dirty is not None and (name, bucket) not in dirty and segment in segments:
+                written[segment] = segments[segment]
+                continue
+            file_name = f"{len(written):04d}-{generation}.bin"
+            target = directory / file_name
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(encode(contents))
+                file.flush()
+                os.fsync(file.fileno())
+            written[segment] = file_name
+        table.items = _ItemsRef(key)
 
 
 class Snapshotter:
     """Keeps `path` at most one interval (plus one snapshot) behind the backends."""
 
-    def __init__(self, path: Path, lock: threading.RLock, *, interval: float = INTERVAL) -> None:
+    def __init__(
+        self, path: Path, lock: threading.RLock, *, segments: dict[str, str] | None = None, interval: float = INTERVAL
+    ) -> None:
         self.path = path
         self.lock = lock
         self.interval = interval
         self.snapshots = 0
         self.last_duration = 0.0
+        self._segments = dict(segments or {})
+        self._generation = time.time_ns()
         self._dirty = False
+        self._buckets: set[tuple[str, int]] | None = set()  # None: every bucket
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._parent = os.getppid()
         self.on_orphaned: Callable[[], None] | None = None
 
-    def mark_dirty(self) -> None:
+    def mark_dirty(self, buckets: set[tuple[str, int]] | None = frozenset()) -> None:  # type: ignore[assignment]
+        """Something changed; `buckets` are the DynamoDB buckets it touched (None: unknown, all)."""
+        if buckets is None:
+            self._buckets = None
+        elif buckets and self._buckets is not None:
+            self._buckets |= buckets
         self._dirty = True
 
     def start(self) -> None:
@@ -219,29 +413,49 @@ class Snapshotter:
             if self._dirty:
                 self.snapshot_in_child()
 
+    def _take(self) -> tuple[set[tuple[str, int]] | None, int]:
+        buckets = self._buckets
+        self._dirty, self._buckets = False, set()
+        self._generation += 1
+        return buckets, self._generation
+
+    def _give_back(self, buckets: set[tuple[str, int]] | None) -> None:
+        self.mark_dirty(None if buckets is None else set(buckets))
+
     def snapshot_in_child(self) -> None:
         started = time.monotonic()
         with self.lock:  # no backend call is half done: the child's copy is one instant
-            self._dirty = False
+            buckets, generation = self._take()
+            segments = dict(self._segments)
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child, measured by the e2e tests
                 code = 1
                 with contextlib.suppress(BaseException):
                     gc.disable()  # collecting would copy every page for nothing; the child exits next
-                    write(self.path, encode(capture()))
+                    save(self.path, capture(), segments, buckets, generation)
                     code = 0
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
-            self._dirty = True  # try again next interval; the previous snapshot is intact
+            self._give_back(buckets)  # try again next interval; the previous snapshot is intact
             print(f"quantlink-local: a state snapshot to {self.path} failed; retrying", file=sys.stderr, flush=True)
             return
+        header, _ = read_header(self.path.read_bytes()[: 1 << 20], self.path)
+        self._segments = header.get("segments") or {}
         self.snapshots += 1
         self.last_duration = time.monotonic() - started
+
+    def stats(self) -> dict[str, Any]:
+        try:
+            size = self.path.stat().st_size + sum(f.stat().st_size for f in segments_dir(self.path).iterdir())
+        except FileNotFoundError:
+            size = 0
+        return {"snapshots": self.snapshots, "lastDurationMs": round(self.last_duration * 1000, 1), "bytes": size,
+                "intervalMs": self.interval * 1000}  # fmt: skip
 
     def snapshot_now(self) -> None:
         """In this process, under the lock: the last snapshot of a clean stop."""
         with self.lock:
             if self._dirty or not self.path.exists():
-                self._dirty = False
-                write(self.path, encode(capture()))
+                buckets, generation = self._take()
+                self._segments = save(self.path, capture(), self._segments, buckets, generation)

@@ -4,6 +4,7 @@ sent emails), and a file that is not whole is refused with a sentence, never hal
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,24 +34,31 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         undo()
 
 
-def restart(path: Path) -> None:
-    """What a new moto server does with the file: start empty, load it."""
-    path.write_bytes(persistence.encode(persistence.capture()))
+def restart(path: Path, segments: dict[str, str] | None = None, dirty: set[tuple[str, int]] | None = None) -> None:
+    """Save as the snapshotter does, then what a new moto server does: start empty, load the file."""
+    persistence.save(path, persistence.capture(), segments or {}, dirty, time.time_ns())
     BackendDict.reset()
     assert not boto3.client("dynamodb").list_tables()["TableNames"], "the reset did not empty moto"
-    assert persistence.load(path) is True
+    assert persistence.load(path) is not None
+
+
+def make_table() -> Any:
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="t", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )  # fmt: skip
+    return dynamodb
 
 
 def test_a_restored_moto_answers_as_the_saved_one(aws: None, tmp_path: Path) -> None:
     # Given a table with an item, a FIFO queue with one queued and one in-flight message, a user, an
     # object and a sent email
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
-        TableName="t", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-    )  # fmt: skip
-    dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}, "n": {"N": "1.5"}, "m": {"M": {"x": {"BOOL": True}}}})
+    dynamodb = make_table()
+    item = {"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1.5"}, "m": {"M": {"x": {"BOOL": True}}}}
+    dynamodb.put_item(TableName="t", Item=item)
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="q.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})[
         "QueueUrl"
@@ -83,7 +91,7 @@ def test_a_restored_moto_answers_as_the_saved_one(aws: None, tmp_path: Path) -> 
     restart(tmp_path / "aws-state.bin")
 
     # Then everything is there, and the in-flight message comes back only after its deadline, once
-    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]["m"] == {"M": {"x": {"BOOL": True}}}
+    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"] == item
     first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     assert [m["Body"] for m in first] == ["queued"]
     time.sleep(3.2)
@@ -137,7 +145,7 @@ def test_a_file_that_is_not_whole_is_refused_with_a_sentence(
 
 
 def test_a_new_data_directory_has_no_state_yet(tmp_path: Path) -> None:
-    assert persistence.load(tmp_path / "aws-state.bin") is False
+    assert persistence.load(tmp_path / "aws-state.bin") is None
 
 
 def test_reads_do_not_mark_the_state_dirty_and_writes_do() -> None:
@@ -157,3 +165,63 @@ def test_a_snapshot_is_written_whole_then_renamed(tmp_path: Path) -> None:
     assert path.read_bytes() == b"new"
     assert [p.name for p in tmp_path.iterdir()] == ["aws-state.bin"]  # no temporary left behind
     assert path.stat().st_mode & 0o077 == 0  # it holds logins and tokens
+
+
+def test_a_snapshot_rewrites_only_the_buckets_that_changed(aws: None, tmp_path: Path) -> None:
+    # Given a table with items in many partitions, saved whole
+    dynamodb = make_table()
+    for n in range(100):
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": f"STRATEGY#{n}"}, "sk": {"S": "#META"}, "v": {"N": "1"}})
+    path = tmp_path / "aws-state.bin"
+    segments = persistence.save(path, persistence.capture(), {}, None, 1)
+    assert len(segments) == persistence.BUCKETS
+    # When one partition changes and the snapshot is told which bucket that is
+    body = b'{"TableName": "t", "Key": {"pk": {"S": "STRATEGY#7"}, "sk": {"S": "#META"}}}'
+    touched = persistence.written_buckets("UpdateItem", body, lambda table: "pk")
+    assert touched == {("t", persistence.bucket_of("S", "STRATEGY#7"))}
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "STRATEGY#7"}, "sk": {"S": "#META"}, "v": {"N": "2"}})
+    after = persistence.save(path, persistence.capture(), segments, touched, 2)
+    # Then one bucket file is new, the others are the same files, and a restart sees every item
+    assert [k for k in after if after[k] != segments[k]] == [f"123456789012|us-east-1|t|{next(iter(touched))[1]}"]
+    assert sorted(p.name for p in persistence.segments_dir(path).iterdir()) == sorted(after.values())
+    BackendDict.reset()
+    assert persistence.load(path) == after
+    items = dynamodb.scan(TableName="t")["Items"]
+    assert len(items) == 100
+    assert next(i for i in items if i["pk"]["S"] == "STRATEGY#7")["v"] == {"N": "2"}
+
+
+def test_a_missing_bucket_file_is_refused(aws: None, tmp_path: Path) -> None:
+    make_table().put_item(TableName="t", Item={"pk": {"S": "a"}, "sk": {"S": "1"}})
+    path = tmp_path / "aws-state.bin"
+    segments = persistence.save(path, persistence.capture(), {}, None, 1)
+    (persistence.segments_dir(path) / segments["123456789012|us-east-1|t|0"]).unlink()
+    with pytest.raises(persistence.StateError, match="is missing"):
+        persistence.load(path)
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "expected"),
+    [
+        ("PutItem", {"TableName": "t", "Item": {"pk": {"S": "a"}, "x": {"N": "1"}}}, {("t", "a")}),
+        ("DeleteItem", {"TableName": "t", "Key": {"pk": {"S": "b"}}}, {("t", "b")}),
+        ("BatchWriteItem", {"RequestItems": {"t": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}},
+                                                   {"DeleteRequest": {"Key": {"pk": {"S": "c"}}}}]}},
+         {("t", "a"), ("t", "c")}),
+        ("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": "t", "Item": {"pk": {"S": "a"}}}},
+                                                  {"Update": {"TableName": "t", "Key": {"pk": {"S": "d"}}}}]},
+         {("t", "a"), ("t", "d")}),
+        ("CreateTable", {"TableName": "u"}, None),  # a table operation: every bucket
+        ("ExecuteStatement", {"Statement": "DELETE FROM t"}, None),  # PartiQL: cannot be told
+        ("PutItem", {"TableName": "unknown", "Item": {"pk": {"S": "a"}}}, None),
+        ("PutItem", {"TableName": "t", "Item": {"pk": {"B": "AAE="}}}, None),
+        ("PutItem", "not json", None),
+    ],
+)  # fmt: skip
+def test_the_buckets_a_write_touches(operation: str, body: Any, expected: set[tuple[str, str]] | None) -> None:
+    raw = (json.dumps(body) if not isinstance(body, str) else body).encode()
+    touched = persistence.written_buckets(operation, raw, lambda table: "pk" if table == "t" else None)
+    if expected is None:
+        assert touched is None
+    else:
+        assert touched == {(table, persistence.bucket_of("S", key)) for table, key in expected}
