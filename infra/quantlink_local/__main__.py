@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m quantlink_local")
         print(error, file=sys.stderr)
         return EXIT_DATA_DIR
     password = saved.get("demoPassword")
-    stack = LocalStack(host=args.host, port=_port(args.port, saved), log_level=args.log_level, data_dir=data_dir)
+    stack = LocalStack(
+        host=args.host, port=_port(args.port, saved), log_level=args.log_level, data_dir=data_dir, last_run=saved
+    )
     if isinstance(password, str) and password:
         stack.demo_password = password
     try:

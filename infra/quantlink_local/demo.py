@@ -98,3 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"The local stack at {info['apiBase']} does not answer ({type(error).__name__}): is `make run` going?")
         return 2
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -315,12 +315,14 @@ def main(argv: list[str] | None = None) -> None:
         importlib.import_module(f"moto.{module}.responses")
     snapshotter = None
     if args.state is not None:
+        started = time.monotonic()
         try:
             segments = persistence.load(args.state)
         except persistence.StateError as error:
             print(error, file=sys.stderr, flush=True)
             raise SystemExit(STATE_UNUSABLE) from None
         snapshotter = persistence.Snapshotter(args.state, _LOCK, segments=segments)
+        snapshotter.load_duration = time.monotonic() - started
 
         def stop(signum: int = 0, frame: FrameType | None = None) -> None:
             assert snapshotter is not None

@@ -30,6 +30,7 @@ import io
 import json
 import os
 import pickle
+import resource
 import sys
 import threading
 import time
@@ -93,6 +94,23 @@ def _limited_size_dict(cls: Any, items: dict[str, Any]) -> Any:
     return restored
 
 
+def _rsa_key(cls: Any, pem: bytes, original: Any) -> Any:
+    """The Cognito signing key, without re-checking its primes (~0.3 s per pool): it was checked
+    when moto made it."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    return cls(load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True), original)
+
+
+def _reduce_rsa_key(key: Any) -> Any:
+    from cryptography.hazmat.primitives import serialization
+
+    pem = key.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return (_rsa_key, (type(key), pem, key.original_value))
+
+
 def _dispatch_table() -> dict[Any, Any]:
     """How to pickle what moto's models hold besides plain data: locks and conditions come back
     new (nobody holds them in a fresh process), the Cognito signing key as its JWK, and DynamoDB's
@@ -104,7 +122,7 @@ def _dispatch_table() -> dict[Any, Any]:
     table[type(threading.Lock())] = lambda lock: (threading.Lock, ())
     table[type(threading.RLock())] = lambda lock: (threading.RLock, ())
     table[threading.Condition] = lambda condition: (threading.Condition, ())
-    table[jwk.RSAKey] = lambda key: (jwk.RSAKey.import_key, (key.as_dict(private=True),))
+    table[jwk.RSAKey] = _reduce_rsa_key
     table[DynamoType] = lambda value: (_typed_value, (DynamoType, value.type, value.value))
     table[LimitedSizeDict] = lambda attrs: (_limited_size_dict, (LimitedSizeDict, dict(attrs)))
     return table
@@ -379,6 +397,8 @@ class Snapshotter:
         self.interval = interval
         self.snapshots = 0
         self.last_duration = 0.0
+        self.load_duration = 0.0
+        self.busy = False
         self._segments = dict(segments or {})
         self._generation = time.time_ns()
         self._dirty = False
@@ -423,6 +443,13 @@ class Snapshotter:
         self.mark_dirty(None if buckets is None else set(buckets))
 
     def snapshot_in_child(self) -> None:
+        self.busy = True
+        try:
+            self._snapshot_in_child()
+        finally:
+            self.busy = False
+
+    def _snapshot_in_child(self) -> None:
         started = time.monotonic()
         with self.lock:  # no backend call is half done: the child's copy is one instant
             buckets, generation = self._take()
@@ -432,6 +459,8 @@ class Snapshotter:
                 code = 1
                 with contextlib.suppress(BaseException):
                     gc.disable()  # collecting would copy every page for nothing; the child exits next
+                    # The child's copies of the server's sockets would hold closed connections open.
+                    os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
                     save(self.path, capture(), segments, buckets, generation)
                     code = 0
                 os._exit(code)
@@ -451,7 +480,8 @@ class Snapshotter:
         except FileNotFoundError:
             size = 0
         return {"snapshots": self.snapshots, "lastDurationMs": round(self.last_duration * 1000, 1), "bytes": size,
-                "intervalMs": self.interval * 1000}  # fmt: skip
+                "intervalMs": self.interval * 1000, "loadMs": round(self.load_duration * 1000, 1),
+                "dirty": self._dirty, "busy": self.busy}  # fmt: skip
 
     def snapshot_now(self) -> None:
         """In this process, under the lock: the last snapshot of a clean stop."""

@@ -83,6 +83,7 @@ def start_stack(
 ) -> RunningStack:
     """The stack keeps its state in `data_dir` (default: `workdir`/data); `extra_args` may add
     `--ephemeral` to keep nothing."""
+    workdir.mkdir(parents=True, exist_ok=True)
     state = workdir / "stack.json"
     data_dir = data_dir or workdir / "data"
     log = (workdir / "stack.log").open("a")

@@ -134,7 +134,7 @@ def test_a_corrupt_state_file_is_a_clear_message_and_the_file_is_kept(tmp_path: 
     data = tmp_path / "data"
     state = data / "aws-state.bin"
     state.write_bytes(state.read_bytes()[:-100])
-    before = {p.name: p.read_bytes() for p in data.iterdir() if p.name not in ("moto.log", "lock")}
+    before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file() and p.name not in ("moto.log", "lock")}
     # When the stack starts on it
     result = run_local("--port", "0", "--data-dir", str(data))
     # Then it says what is wrong and how to move the directory aside, exits non-zero, and changed nothing
@@ -143,7 +143,7 @@ def test_a_corrupt_state_file_is_a_clear_message_and_the_file_is_kept(tmp_path: 
     assert "truncated or damaged" in result.stderr
     assert f"mv {data} {data}.unusable-" in result.stderr
     assert "make reset" in result.stderr
-    assert {p.name: p.read_bytes() for p in data.iterdir() if p.name not in ("moto.log", "lock")} == before
+    assert {p: p.read_bytes() for p in data.rglob("*") if p.is_file() and p.name not in ("moto.log", "lock")} == before
 
 
 def test_a_damaged_stack_file_is_a_clear_message_too(tmp_path: Path) -> None:
