@@ -4,8 +4,9 @@ terminal's token and its bound device) and real ids, so generated bodies reach v
 instead of stopping at 401/404.
 
 Asserted for every answer: never a 5xx; the status is one the document lists for that operation; the
-body matches the document's schema; every 4xx carries API.md's error body (`{code, message, details?}`). The example count is bounded
-(``QUANTLINK_FUZZ_EXAMPLES``, default 12 per operation) so the run fits CI; raise it locally to dig deeper."""
+body matches the document's schema; every 4xx carries API.md's error body (`{code, message, details?}`).
+The example count is bounded (``QUANTLINK_FUZZ_EXAMPLES``, default 12 per operation) so the run fits CI;
+raise it locally to dig deeper."""
 
 from __future__ import annotations
 
