@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,12 +18,9 @@ from quantlink_local.scheduler import PERIOD_OVERRIDE_VARIABLE
 
 @pytest.fixture(scope="module")
 def fast_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv(PERIOD_OVERRIDE_VARIABLE, "1")  # every rate() schedule fires each second
-    try:
-        stack = start_stack(tmp_path_factory.mktemp("fast-stack"))
-    finally:
-        mp.undo()
+    workdir = tmp_path_factory.mktemp("fast-stack")
+    # every rate() schedule fires each second
+    stack = start_stack(workdir, data_dir=workdir / "data", env={PERIOD_OVERRIDE_VARIABLE: "1"})
     yield stack
     stack.stop()
 
@@ -49,12 +45,13 @@ def test_the_sweep_timer_fires_and_expires_a_delivery_nobody_pulled(fast_stack: 
     assert status == "EXPIRED"
 
 
-def test_schedule_run_by_hand_with_a_chosen_clock(fast_stack: RunningStack, tmp_path: Path) -> None:
-    state = tmp_path / "stack.json"
-    state.write_text(json.dumps(fast_stack.info), encoding="utf-8")
+def test_schedule_run_by_hand_with_a_chosen_clock(
+    fast_stack: RunningStack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data_dir = next(p for p in tmp_path_factory.getbasetemp().glob("fast-stack*/data"))
     ran = subprocess.run(
         [sys.executable, "-m", "quantlink.cli", "schedule", "run", "Sweep", "--now", "2026-11-20T15:30:00+08:00",
-         "--state-file", str(state)],
+         "--data-dir", str(data_dir)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
@@ -62,7 +59,7 @@ def test_schedule_run_by_hand_with_a_chosen_clock(fast_stack: RunningStack, tmp_
     assert set(result["handled"]) >= {"redriveStuckSignals", "expireUnpulledDeliveries"} and result["failed"] == {}
 
     wrong = subprocess.run(
-        [sys.executable, "-m", "quantlink.cli", "schedule", "run", "Nope", "--state-file", str(state)],
+        [sys.executable, "-m", "quantlink.cli", "schedule", "run", "Nope", "--data-dir", str(data_dir)],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert wrong.returncode == 2 and "Sweep" in wrong.stderr
