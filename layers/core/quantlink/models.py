@@ -561,7 +561,7 @@ class DriftSyncBody(CamelModel):
 class DriftThresholdBody(CamelModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
 
-    threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), _NOT_DUST]
 
 
 class RobotConfig(CamelModel):
