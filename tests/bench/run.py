@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import relay
+import sources
 import spa
 from common import Figure
 
@@ -62,6 +63,7 @@ def main() -> int:
         stack = start_stack(Path(tmp))
         try:
             figures += relay.run(stack, args.quick)
+            figures += sources.run(stack, args.quick)
             figures += spa.run(stack, args.quick)
         finally:
             stack.stop()
@@ -89,6 +91,8 @@ def main() -> int:
             "  BatchWriteItem, SendMessage → the waiting ReceiveMessage returns → UpdateItem, with the\n"
             "  webhook's UpdateItem FANNED_OUT alongside), issued back-to-back by the bench with boto3\n"
             "  against the same moto server; relay and floor samples alternate.\n"
+            "- sources: each source's webhook answer time (request start → its 202, one subscribed terminal),\n"
+            "  the three sources interleaved; QuantDinger and TradingView against JoinQuant in the same run.\n"
             "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n"
             "- SPA: gzip -9 of web/dist; first render = navigation start → the sign-in screen's <h1> in\n"
             "  headless Chromium with an empty cache, against the floor of the same browser loading\n"
