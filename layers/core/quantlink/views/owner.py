@@ -153,7 +153,7 @@ class SignalView(CamelModel):
     expires_at: Timestamp
     fanned_out_at: Timestamp | None
     deliveries: list[DeliveryView]
-    close_all: Literal[True] | Omitted = omitted("Only when the source meant \"sell all that is sellable\".")
+    close_all: Literal[True] | Omitted = omitted('Only when the source meant "sell all that is sellable".')
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> SignalView:
