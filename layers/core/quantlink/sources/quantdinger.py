@@ -207,7 +207,7 @@ def to_signal(body: QdSignalBody) -> IncomingSignal:
         ),
         leader=Leader(),
         run_type=body.trace.mode or None,
-        dt=body.timestamp_iso,
+        dt=body.timestamp_iso or None,
         sent_at=iso(datetime.fromtimestamp(body.timestamp, tz=UTC)) if body.timestamp is not None else None,
         close_all=close_all,
     )
