@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import persistence
 import relay
 import sources
 import spa
@@ -67,6 +68,7 @@ def main() -> int:
             figures += spa.run(stack, args.quick)
         finally:
             stack.stop()
+        figures += persistence.run(Path(tmp), args.quick)  # its own stacks, one at a time beside the above
     try:
         import injection  # the injection benchmark needs no stack
     except ImportError:
@@ -93,6 +95,9 @@ def main() -> int:
             "  against the same moto server; relay and floor samples alternate.\n"
             "- sources: each source's webhook answer time (request start → its 202, one subscribed terminal),\n"
             "  the three sources interleaved; QuantDinger and TradingView against JoinQuant in the same run.\n"
+            "- persistence: a realistic data directory (50 strategies, 100 terminals, 10,000 signals sent\n"
+            "  through the webhook and left queued; built once into .artifacts/), restarted 3 times; the relay\n"
+            "  p50 on it with persistence vs the same relay with --ephemeral, in alternating blocks of 10.\n"
             "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n"
             "- SPA: gzip -9 of web/dist; first render = navigation start → the sign-in screen's <h1> in\n"
             "  headless Chromium with an empty cache, against the floor of the same browser loading\n"
