@@ -53,6 +53,8 @@ def test_a_quantdinger_strategy_shows_its_signing_secret_once_and_its_own_webhoo
     record = ql.stack.item(f"STRATEGY#{strategy_id}", "#META")
     assert record is not None and record["webhookTokenHash"] == hash_secret(created["webhookToken"])
     assert created["webhookToken"] not in json.dumps(record)
+    assert created["signingSecret"] not in json.dumps(record)  # sealed under the token (quantlink.sealing)
+    assert record["sealedSigningSecret"].startswith("v1.")
 
 
 def test_a_tradingview_strategy_shows_the_alert_message_to_paste_with_its_token(ql: QuantLink) -> None:

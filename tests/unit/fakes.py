@@ -63,12 +63,12 @@ class FakeStore:
         return strategy
 
     def set_webhook_token_hash(
-        self, strategy_id: str, owner_id: str, token_hash: str, *, signing_secret: str | None = None
+        self, strategy_id: str, owner_id: str, token_hash: str, *, sealed_signing_secret: str | None = None
     ) -> None:
         strategy = self._owned_strategy(strategy_id, owner_id)
         changes: dict[str, Any] = {"webhook_token_hash": token_hash}
-        if signing_secret is not None:
-            changes["signing_secret"] = signing_secret
+        if sealed_signing_secret is not None:
+            changes["sealed_signing_secret"] = sealed_signing_secret
         self.strategies[strategy_id] = strategy.model_copy(update=changes)
 
     def update_strategy(

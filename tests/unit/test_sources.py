@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from quantlink import sealing
 from quantlink.errors import Unauthorized, ValidationFailed
 from quantlink.http import Request
 from quantlink.models import CreateStrategyBody, Sizing, SizingMode, Strategy
@@ -20,6 +21,9 @@ SECRET = "qds_unit-test-secret"
 MAX_BYTES = 64 * 1024
 
 
+TOKEN = "qlw_token"
+
+
 def strategy(source: str, secret: str | None = None) -> Strategy:
     return Strategy(
         strategy_id="stg_unit",
@@ -27,7 +31,7 @@ def strategy(source: str, secret: str | None = None) -> Strategy:
         name="s",
         webhook_token_hash="h",
         source=source,
-        signing_secret=secret,
+        sealed_signing_secret=None if secret is None else sealing.seal(TOKEN, "stg_unit", secret),
         created_at=NOW,
     )
 
@@ -414,3 +418,28 @@ def test_ratio_sizing_is_only_for_sources_that_send_a_portfolio_value() -> None:
     assert sizing_for(strategy("tradingview"), Sizing(mode=SizingMode.FIXED, multiplier=2)).mode == SizingMode.FIXED
     with pytest.raises(ValidationFailed, match="does not send"):
         sizing_for(strategy("quantdinger"), Sizing(mode=SizingMode.RATIO))
+
+
+# ---- the sealed signing secret -------------------------------------------------------------------------
+
+
+def test_a_sealed_secret_opens_only_with_its_token_and_record() -> None:
+    sealed = sealing.seal("qlw_token", "stg_a", "qds_secret")
+
+    assert "qds_secret" not in sealed and sealed != sealing.seal("qlw_token", "stg_a", "qds_secret")  # nonce
+    assert sealing.unseal("qlw_token", "stg_a", sealed) == "qds_secret"
+    assert sealing.unseal("qlw_other", "stg_a", sealed) is None
+    assert sealing.unseal("qlw_token", "stg_b", sealed) is None
+    flipped = sealed[:-3] + ("A" if sealed[-3] != "A" else "B") + sealed[-2:]
+    assert sealing.unseal("qlw_token", "stg_a", flipped) is None
+    assert sealing.unseal("qlw_token", "stg_a", "v1.not base64!") is None
+    assert sealing.unseal("qlw_token", "stg_a", "v2.AAAA") is None
+
+
+def test_a_signature_cannot_be_checked_with_a_token_that_does_not_open_the_secret() -> None:
+    request = qd_request(qd_body())
+    with_other_token = Request(
+        request.method, request.resource, {**request.headers, "authorization": "Bearer qlw_other"}, {}, {}, request.body
+    )
+    with pytest.raises(Unauthorized, match="cannot be read"):
+        quantdinger.parse(with_other_token, strategy("quantdinger", SECRET), MAX_BYTES, NOW)

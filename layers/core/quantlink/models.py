@@ -276,9 +276,9 @@ class Strategy(CamelModel):
     name: str
     webhook_token_hash: str
     source: str = JOINQUANT  # records from before sources existed are JoinQuant's
-    # QuantDinger's HMAC key (it must be readable to check a signature, unlike a token, which is hashed);
-    # never part of an answer after the one that created or rotated it.
-    signing_secret: str | None = None
+    # QuantDinger's HMAC key, sealed under the webhook token (quantlink.sealing): checking a signature needs
+    # the key itself, so unlike the token it cannot be stored as a hash. In no answer after the one that made it.
+    sealed_signing_secret: str | None = None
     signal_ttl_seconds: int = 300
     paused: bool = False  # the owner's kill switch: signals are recorded HELD, delivered to no terminal
     created_at: Timestamp

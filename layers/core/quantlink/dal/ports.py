@@ -34,9 +34,9 @@ class StrategyStore(Protocol):
         """Newest first."""
 
     def set_webhook_token_hash(
-        self, strategy_id: str, owner_id: str, token_hash: str, *, signing_secret: str | None = None
+        self, strategy_id: str, owner_id: str, token_hash: str, *, sealed_signing_secret: str | None = None
     ) -> None:
-        """The token's hash and, when given, the signing secret, in one write, only on the owner's own
+        """The token's hash and, when given, the sealed signing secret, in one write, only on the owner's own
         strategy; raises NotFound otherwise."""
 
     def update_strategy(

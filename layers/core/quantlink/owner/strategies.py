@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from quantlink import sealing
 from quantlink.dal.ports import OwnerStore, StrategyStore
 from quantlink.errors import NotFound, ValidationFailed
 from quantlink.ids import STRATEGY_PREFIX, hash_secret, is_id, new_strategy_id, new_webhook_token
@@ -38,6 +39,12 @@ def _url(api_base: str, strategy: Strategy) -> str:
     return webhook_url(api_base, strategy.strategy_id, strategy.source)
 
 
+def _sealed(shown: dict[str, str], token: str, strategy_id: str) -> str | None:
+    """The signing secret as stored: sealed under the webhook token, which is stored only as a hash."""
+    secret = shown.get("signing_secret")
+    return None if secret is None else sealing.seal(token, strategy_id, secret)
+
+
 def _source_secrets(source: str, token: str) -> dict[str, str]:
     """What a source needs beside the token, shown with it (once): QuantDinger's signing secret,
     TradingView's alert message (which carries the token)."""
@@ -60,13 +67,14 @@ def create_strategy(store: StrategyStore, owner_id: str, body: CreateStrategyBod
     token's hash is stored."""
     token = new_webhook_token()
     shown = _source_secrets(body.source, token)
+    strategy_id = new_strategy_id()
     strategy = Strategy(
-        strategy_id=new_strategy_id(),
+        strategy_id=strategy_id,
         owner_id=owner_id,
         name=body.name,
         webhook_token_hash=hash_secret(token),
         source=body.source,
-        signing_secret=shown.get("signing_secret"),
+        sealed_signing_secret=_sealed(shown, token, strategy_id),
         signal_ttl_seconds=body.signal_ttl_seconds,
         created_at=now(),
     )
@@ -121,7 +129,8 @@ def rotate_webhook_token(store: StrategyStore, owner_id: str, strategy_id: str) 
     strategy = owned_strategy(store, owner_id, strategy_id)
     token = new_webhook_token()
     shown = _source_secrets(strategy.source, token)
-    store.set_webhook_token_hash(strategy_id, owner_id, hash_secret(token), signing_secret=shown.get("signing_secret"))
+    sealed = _sealed(shown, token, strategy_id)
+    store.set_webhook_token_hash(strategy_id, owner_id, hash_secret(token), sealed_signing_secret=sealed)
     return WebhookToken(webhook_token=token, **shown)
 
 

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quantlink import sealing
 from quantlink.errors import Unauthorized, ValidationFailed
 from quantlink.http import Request, bearer_token, parse_body
 from quantlink.models import (
@@ -214,8 +215,12 @@ def to_signal(body: QdSignalBody) -> IncomingSignal:
 
 
 def parse(request: Request, strategy: Strategy, max_bytes: int, received_at: datetime) -> Parsed:
-    if strategy.signing_secret is not None:
-        verify_signature(request, strategy.signing_secret, received_at)
+    if strategy.sealed_signing_secret is not None:
+        # The caller's token was checked against the stored hash already: it opens the sealed secret.
+        secret = sealing.unseal(token(request) or "", strategy.strategy_id, strategy.sealed_signing_secret)
+        if secret is None:
+            raise Unauthorized("Invalid signature: the strategy's signing secret cannot be read with this token.")
+        verify_signature(request, secret, received_at)
     event = parse_body(QdEnvelope, request.body, max_bytes=max_bytes).event
     if event != SIGNAL_EVENT:
         return Parsed(ignored=event)
