@@ -10,6 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from quantlink import positions, relay
+from quantlink.dal.connections import PushConnections
 from quantlink.http import Request, bearer_token, check_size, dispatch, json_response
 from quantlink.ids import new_signal_id
 from quantlink.observability import capture_lambda_handler, logger, metrics
@@ -23,6 +24,12 @@ from quantlink.views.relay import SignalAccepted, SignalDuplicate
 @cache
 def runtime() -> Runtime[WebhookSettings]:
     return Runtime.load(WebhookSettings, os.environ)
+
+
+@cache
+def push() -> PushConnections | None:
+    endpoint = runtime().settings.push_endpoint
+    return PushConnections(endpoint) if endpoint else None
 
 
 def receive_signal(request: Request) -> dict[str, Any]:
@@ -42,6 +49,7 @@ def receive_signal(request: Request) -> dict[str, Any]:
         dedup_ttl_seconds=env.settings.dedup_ttl_seconds,
         lease_seconds=env.settings.fanout_lease_seconds,
         received_at=received_at,
+        push=push(),
     )
     if result.duplicate:
         return json_response(200, SignalDuplicate(signal_id=result.signal_id))

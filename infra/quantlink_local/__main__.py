@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  OpenAPI      {stack.api_base}/api/openapi.json")
         print(f"  Owner SPA    {spa}")
         print(f"  Moto server  {stack.moto_endpoint}  (DynamoDB, SQS, Cognito, S3)")
+        if info.get("pushUrl"):
+            print(f"  Push         {info['pushUrl']}  (the terminals' WebSocket)")
         print(f"  Demo login   {info['demoEmail']} / {info['demoPassword']}")
         print("  Try it       make demo   (one signal through webhook → queue → long-poll → ack)")
         print(f"QuantLink local stack ready at {stack.api_base}", flush=True)
