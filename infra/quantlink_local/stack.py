@@ -314,4 +314,5 @@ class LocalStack:
             "demoEmail": DEMO_EMAIL,
             "demoPassword": self.demo_password,
             "pushUrl": self.push.url if self.push else None,
+            "pushManagementUrl": self.push.management_url if self.push else None,
         }
