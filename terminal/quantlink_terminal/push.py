@@ -102,6 +102,7 @@ class PushChannel:
         self._signals: queue.Queue[list[dict[str, Any]]] = queue.Queue()
         self._stop = threading.Event()
         self._connected = threading.Event()
+        self._attempted = threading.Event()
         self._thread: threading.Thread | None = None
         self._socket: Any = None
         self._lock = threading.Lock()
@@ -123,7 +124,9 @@ class PushChannel:
         return "long-poll (push unavailable: %s)" % (self.last_error or "connecting")
 
     def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+        """Until the first attempt to open the socket succeeded or failed (at most `timeout` seconds)."""
+        self._attempted.wait(timeout)
+        return self.connected
 
     def take(self, timeout: float) -> list[dict[str, Any]]:
         """Signals pushed since the last call, waiting up to `timeout` seconds for the first."""
@@ -175,6 +178,7 @@ class PushChannel:
             try:
                 socket = self._open()
             except Exception as exc:  # noqa: BLE001 - anything that stops the socket from opening
+                self._attempted.set()
                 refused = _refusal(exc)
                 if refused is not None:
                     self.fatal = refused
@@ -199,6 +203,7 @@ class PushChannel:
         """Receive until the socket fails or is due for its refresh; then hand over to a new one."""
         self._socket = socket
         self._connected.set()
+        self._attempted.set()
         self._catch_up.set()
         log.info("push connected (%s)", self.url)
         opened = time.monotonic()

@@ -197,6 +197,7 @@ def fan_out(
         s for s in subscriptions if s.terminal_id not in known or known[s.terminal_id].status == DeliveryStatus.QUEUED
     ]
 
+    # Waited for here, not inside the sends: they run on the shared pool the lookup's own reads need.
     live = _live_connections(connections)
 
     def send(subscription: Subscription) -> None:
