@@ -27,8 +27,8 @@ from quantlink_terminal.executors.paper import PaperExecutor, PaperSettings
 from quantlink_terminal.executors.qmt import QmtExecutor, QmtSettings
 from quantlink_terminal.journal import ACKED, Journal
 from quantlink_terminal.pause import PauseSwitch
-from quantlink_terminal.push import PushChannel
 from quantlink_terminal.polling import PollingSettings, PollPolicy
+from quantlink_terminal.push import PushChannel
 from quantlink_terminal.report import HoldingsReporter
 from quantlink_terminal.risk import RiskGuard, RiskLimits
 from quantlink_terminal.sizing import SizingRule
