@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from quantlink import positions, relay
+from quantlink.dal.connections import PushConnections
 from quantlink.http import Request, Route, bearer_token, check_size, dispatch, json_response
 from quantlink.ids import new_signal_id
 from quantlink.observability import Metric, MetricUnit, capture_lambda_handler, logger, metrics
@@ -24,6 +25,12 @@ from quantlink.views.relay import SignalAccepted, SignalDuplicate, WebhookIgnore
 @cache
 def runtime() -> Runtime[WebhookSettings]:
     return Runtime.load(WebhookSettings, os.environ)
+
+
+@cache
+def push() -> PushConnections | None:
+    endpoint = runtime().settings.push_endpoint
+    return PushConnections(endpoint) if endpoint else None
 
 
 def receive_signal(request: Request, source: Source) -> dict[str, Any]:
@@ -54,6 +61,7 @@ def receive_signal(request: Request, source: Source) -> dict[str, Any]:
             dedup_ttl_seconds=env.settings.dedup_ttl_seconds,
             lease_seconds=env.settings.fanout_lease_seconds,
             received_at=received_at,
+            push=push(),
         )
         if result.duplicate:
             answer = json_response(200, SignalDuplicate(signal_id=result.signal_id))

@@ -35,6 +35,8 @@ STACK_NAME = "quantlink-it"
 EVENTS_DIR = REPO_ROOT / "events"
 # What `!Ref UserPool` / `!Ref UserPoolClient` resolve to: the owner API only echoes them (/api/config).
 COGNITO_PHYSICAL_IDS = {"UserPool": f"{REGION}_IntegTest1", "UserPoolClient": "1example23456789integtest0"}
+# What `!Ref PushApi` resolves to: the webhook's PostToConnection endpoint (moto's management API).
+PUSH_API_ID = "integpush1"
 _UNCHANGED: Any = object()
 
 
@@ -241,7 +243,7 @@ def mock_aws(
 
     with moto_mock_aws():
         forget_clients()
-        physical_ids = dict(COGNITO_PHYSICAL_IDS)
+        physical_ids = {**COGNITO_PHYSICAL_IDS, "PushApi": PUSH_API_ID}
 
         def attribute(logical_id: str, name: str) -> str:
             if (logical_id, name) == ("Table", "Arn"):

@@ -148,9 +148,9 @@ RELEASED_TERMINAL = [("terminalId", "str"), ("name", "str"), ("kind", "str"), ("
                      ("deviceBoundAt", "NoneType"), ("lastSeenAt", "str"), ("createdAt", "str")]  # fmt: skip
 LEADER = [("totalValue", "float"), ("positionAfter", "float")]
 DELIVERY = [("terminalId", "str"), ("status", "str"), ("receivedAt", "str"), ("queuedAt", "str"),
-            ("pulledAt", "str"), ("executedAt", "str"), ("ackedAt", "str"), ("latencyMs", "int"),
-            ("ackLatencyMs", "int"), ("brokerOrderId", "str"), ("filled", "float"), ("avgPrice", "float"),
-            ("error", "NoneType")]  # fmt: skip
+            ("pushedAt", "NoneType"), ("pulledAt", "str"), ("executedAt", "str"), ("ackedAt", "str"),
+            ("latencyMs", "int"), ("ackLatencyMs", "int"), ("brokerOrderId", "str"), ("filled", "float"),
+            ("avgPrice", "float"), ("error", "NoneType")]  # fmt: skip
 SIGNAL = [("signalId", "str"), ("strategyId", "str"), ("status", "str"), ("seq", "int"), ("security", "str"),
           ("sourceSecurity", "str"), ("side", "str"), ("amount", "int"), ("price", "float"), ("style", "str"),
           ("limitPrice", "NoneType"), ("sourceOrderId", "str"), ("leader", LEADER), ("runType", "str"),
@@ -164,7 +164,8 @@ PULLED = [("signalId", "str"), ("strategyId", "str"), ("seq", "int"), ("security
 EXPECTED: dict[str, tuple[int, Any]] = {
     "health": (200, [("status", "str")]),
     "config": (200, [("region", "str"), ("cognito", [("endpoint", "str"), ("userPoolId", "str"),
-                                                    ("clientId", "str")]), ("apiBase", "str")]),
+                                                    ("clientId", "str")]), ("apiBase", "str"),
+                      ("push", [("url", "str")])]),
     "create_strategy": (201, [*STRATEGY, ("webhookToken", "str")]),
     "list_strategies": (200, [("items", [STRATEGY])]),
     "get_strategy": (200, STRATEGY),

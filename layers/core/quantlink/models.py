@@ -294,6 +294,9 @@ class Terminal(CamelModel):
     device_fingerprint_hash: str | None = None
     device_bound_at: Timestamp | None = None
     last_seen_at: Timestamp | None = None
+    # The terminal's open push WebSocket (API Gateway connection id), while it holds one.
+    push_connection_id: str | None = None
+    push_connected_at: Timestamp | None = None
     created_at: Timestamp
 
 
@@ -380,9 +383,16 @@ class DeliveryRecord(CamelModel):
     status: DeliveryStatus
     received_at: Timestamp
     queued_at: Timestamp
+    pushed_at: Timestamp | None = None
     pulled_at: Timestamp | None = None
     acked_at: Timestamp | None = None
     outcome: Outcome = Field(default_factory=Outcome)
+
+    @property
+    def handed_at(self) -> datetime | None:
+        """When the terminal first had the signal: pushed or pulled, whichever came first."""
+        times = [t for t in (self.pushed_at, self.pulled_at) if t is not None]
+        return min(times) if times else None
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,9 @@ class Metric:
     ACKED = "DeliveriesAcked"
     RELAY_LATENCY = "RelayLatency"
     DEVICE_CONFLICTS = "DeviceTakenOver"
+    PUSHED = "DeliveriesPushed"
+    PUSH_FAILURES = "PushFailures"
+    PUSH_CONNECTIONS = "PushConnections"
 
 
 __all__ = ["Metric", "MetricUnit", "capture_lambda_handler", "logger", "metrics", "tracer"]

@@ -36,10 +36,15 @@ class CognitoConfig(CamelModel):
     client_id: str
 
 
+class PushConfig(CamelModel):
+    url: str = Field(description='The terminals\' push WebSocket (wss://…), API.md "Push"')
+
+
 class PublicConfig(CamelModel):
     region: str
     cognito: CognitoConfig
     api_base: str
+    push: PushConfig | Omitted = omitted("Only when push is offered.")
 
 
 # ---- strategies -----------------------------------------------------------------------------------
@@ -102,10 +107,11 @@ class DeliveryView(CamelModel):
     status: DeliveryStatus
     received_at: Timestamp
     queued_at: Timestamp
+    pushed_at: Timestamp | None
     pulled_at: Timestamp | None
     executed_at: Timestamp | None
     acked_at: Timestamp | None
-    latency_ms: int | None = Field(description="received → pulled")
+    latency_ms: int | None = Field(description="received → pushed or pulled, whichever came first")
     ack_latency_ms: int | None = Field(description="received → acked")
     broker_order_id: str | None
     filled: float | None
@@ -120,10 +126,11 @@ class DeliveryView(CamelModel):
             status=delivery.status,
             received_at=delivery.received_at,
             queued_at=delivery.queued_at,
+            pushed_at=delivery.pushed_at,
             pulled_at=delivery.pulled_at,
             executed_at=outcome.executed_at,
             acked_at=delivery.acked_at,
-            latency_ms=millis_between(delivery.received_at, delivery.pulled_at),
+            latency_ms=millis_between(delivery.received_at, delivery.handed_at),
             ack_latency_ms=millis_between(delivery.received_at, delivery.acked_at),
             broker_order_id=outcome.broker_order_id,
             filled=outcome.filled,

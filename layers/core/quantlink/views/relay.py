@@ -46,6 +46,13 @@ class PullAnswer(CamelModel):
     signals: list[PulledSignal]
 
 
+class PushFrame(CamelModel):
+    """A text frame the server sends on a terminal's push WebSocket (API.md, "Push")."""
+
+    type: Literal["signals", "ping"]
+    signals: list[PulledSignal] | Omitted = omitted("With type signals: each item exactly as in a pull answer.")
+
+
 class AckResult(CamelModel):
     signal_id: str
     ok: bool
