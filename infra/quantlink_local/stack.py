@@ -24,13 +24,24 @@ from quantlink_local.gateway import CognitoAuthorizer, FunctionPool, Gateway, se
 from quantlink_local.moto_server import STATE_UNUSABLE
 from quantlink_local.scheduler import Scheduler, start_local_scheduler
 from quantlink_local.template import ACCOUNT_ID, REPO_ROOT, TEMPLATE_PATH, Resolver, Template
+from quantlink_local.websocket import PushGateway, WebSocketApi
 
 REGION = "us-east-1"
 STACK_NAME = "quantlink-local"
 DEMO_EMAIL = "demo@quantlink.local"
 # Resource types the local stack deliberately does not create: the layer is the installed package,
-# and IAM / API resources are what the gateway emulates.
-NOT_PROVISIONED = {"AWS::Serverless::LayerVersion", "AWS::Serverless::Api", "AWS::Serverless::Function"}
+# and IAM / API resources are what the gateways emulate (REST: gateway.py, WebSocket: websocket.py).
+NOT_PROVISIONED = {
+    "AWS::Serverless::LayerVersion",
+    "AWS::Serverless::Api",
+    "AWS::Serverless::Function",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::RouteResponse",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::Lambda::Permission",
+}
 PROVISIONING_SERVICES = ("dynamodb", "s3", "cognito-idp", "ses")
 
 
@@ -78,6 +89,7 @@ class LocalStack:
         self._moto: subprocess.Popen[bytes] | None = None
         self._server: Any = None
         self._scheduler: Scheduler | None = None
+        self.push: PushGateway | None = None
         self.user_pool_id = ""
         self.client_id = ""
         self._clients: dict[tuple[str, str], Any] = {}
@@ -133,6 +145,9 @@ class LocalStack:
         if self._scheduler is not None:
             self._scheduler.stop()
             self._scheduler = None
+        if self.push is not None:
+            self.push.stop()
+            self.push = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -353,6 +368,8 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "REGION": REGION,
         }
+        if self.push is not None:  # the functions reach the local WebSocket API, not AWS's
+            overrides.update({"PUSH_URL": self.push.url, "PUSH_ENDPOINT": self.push.management_url})
         merged: dict[str, str] = {}
         for spec in self.template.functions():
             for name, raw in spec.environment.items():
@@ -364,10 +381,15 @@ class LocalStack:
         return merged
 
     def _start_gateway(self) -> None:
+        pools = {spec.logical_id: FunctionPool(spec) for spec in self.template.functions()}
+        stage = self.template.parameters.get("StageName", "prod")
+        websocket_api = WebSocketApi.from_template(self.template)
+        if websocket_api is not None:
+            self.push = PushGateway(websocket_api, pools, host=self.host, stage=stage).start()
+            self.physical[websocket_api.logical_id] = self.push.api_id
         os.environ.update(self.function_environment())
         # Powertools warns when an invocation adds no metric (every owner-API call); locally it is noise.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        pools = {spec.logical_id: FunctionPool(spec) for spec in self.template.functions()}
         issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{self.user_pool_id}"
         jwks = f"{self.moto_endpoint}/{self.user_pool_id}/.well-known/jwks.json"
         gateway = Gateway(
@@ -412,4 +434,6 @@ class LocalStack:
             "clientId": self.client_id,
             "demoEmail": DEMO_EMAIL,
             "demoPassword": self.demo_password,
+            "pushUrl": self.push.url if self.push else None,
+            "pushManagementUrl": self.push.management_url if self.push else None,
         }

@@ -21,8 +21,12 @@ def all_samples() -> dict[str, dict[str, Any]]:
 
 
 def samples() -> dict[str, dict[str, Any]]:
-    """The API Gateway proxy samples (the others are scheduled events)."""
-    return {name: event for name, event in all_samples().items() if "schedule" not in event}
+    """The REST proxy events (scheduled events carry a schedule, the WebSocket API's a routeKey instead)."""
+    return {
+        name: event
+        for name, event in all_samples().items()
+        if "schedule" not in event and "routeKey" not in event["requestContext"]
+    }
 
 
 def test_every_schedule_has_its_input_as_a_sample_in_its_functions_folder(template: Template) -> None:
@@ -37,6 +41,16 @@ def test_every_schedule_has_its_input_as_a_sample_in_its_functions_folder(templa
         if event["Type"] == "ScheduleV2"
     }
     assert inputs and inputs == scheduled
+
+
+def test_every_websocket_route_has_a_sample_event_for_its_function(template: Template) -> None:
+    routes = {r["Properties"]["RouteKey"] for r in template.of_type("AWS::ApiGatewayV2::Route").values()}
+    websocket = [
+        event["requestContext"] for event in all_samples().values() if "routeKey" in event.get("requestContext", {})
+    ]
+
+    assert {context["routeKey"] for context in websocket} == routes
+    assert {context["eventType"] for context in websocket} == {"CONNECT", "MESSAGE", "DISCONNECT"}
 
 
 def test_every_route_in_the_template_has_a_sample_event_in_its_functions_folder(template: Template) -> None:

@@ -32,6 +32,8 @@ class WebhookSettings(FunctionSettings):
     dedup_ttl_seconds: int = 7 * 24 * 3600
     # A fan-out that has not finished after this long is presumed dead and may be re-driven.
     fanout_lease_seconds: int = 15
+    # The push WebSocket's management endpoint (PostToConnection); unset: signals are only queued.
+    push_endpoint: str | None = None
 
 
 class SweepSettings(FunctionSettings):
@@ -64,3 +66,5 @@ class OwnerApiSettings(FunctionSettings):
     strategy_purge_batch: int = Field(default=5000, ge=1)
     # A drift sync's signals carry dedup markers as webhooks do (WebhookSettings.dedup_ttl_seconds).
     dedup_ttl_seconds: int = 7 * 24 * 3600
+    # The terminals' push WebSocket, offered by GET /api/config when set.
+    push_url: str | None = None

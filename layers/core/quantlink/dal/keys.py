@@ -12,6 +12,7 @@
     TERMINAL#<id>       POSITIONS#<asOf>                 terminal holdings snapshot
     TERMINAL#<id>       DRIFT#<YYYY-MM-DD>               drift report of one trading day
     TERMINAL#<id>       DRIFTCFG                         drift threshold and alert channels
+    CONNECTION#<id>     #META                            push WebSocket -> its terminal (TTL)
 
 A newest-first timeline is one Query over `SIGNAL#` .. `SIGNAL$` of the strategy's partition: each
 signal's deliveries sort between it and the next signal. The owner's lists are one Query on gsi1.
@@ -42,6 +43,7 @@ _UNPULLED = "UNPULLED#"
 _DRIFT = "DRIFT#"
 DRIFT_SETTINGS = "DRIFTCFG"
 WORK_SHARDS = 8  # shards of each sweeper work list (a query per shard per sweep)
+_CONNECTION = "CONNECTION#"
 
 
 class Owned(StrEnum):
@@ -57,6 +59,11 @@ def strategy_pk(strategy_id: str) -> str:
 
 def terminal_pk(terminal_id: str) -> str:
     return f"{_TERMINAL}{terminal_id}"
+
+
+def connection_pk(connection_id: str) -> str:
+    """A push WebSocket's record: which terminal holds it ($disconnect carries no credentials)."""
+    return f"{_CONNECTION}{connection_id}"
 
 
 def owner_gsi1pk(owner_id: str) -> str:
