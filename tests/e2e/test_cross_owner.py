@@ -33,6 +33,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("DELETE", "/api/terminals/{terminalId}/subscriptions/{strategyId}"): None,
     ("POST", "/api/terminals/{terminalId}/token"): None,
     ("POST", "/api/terminals/{terminalId}/release"): None,
+    ("POST", "/api/terminals/{terminalId}/drift"): {"date": "2026-11-20"},
+    ("GET", "/api/terminals/{terminalId}/drift"): None,
+    ("GET", "/api/terminals/{terminalId}/drift/history"): None,
+    ("PUT", "/api/terminals/{terminalId}/drift/threshold"): {"threshold": 0.5},
+    ("PUT", "/api/terminals/{terminalId}/drift/alerts"): {"email": True},
+    ("POST", "/api/terminals/{terminalId}/drift/sync"): {"date": "2026-11-20"},
 }
 
 
