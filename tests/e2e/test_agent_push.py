@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,22 +18,18 @@ from quantlink_local.process import RunningStack
 from quantlink_terminal.activity import read_activity
 from tests.e2e.test_terminal_agent import (
     AgentProcess,
+    agents,
     journal_state,
     orders_sent,
+    paper_agent_config,
     paper_state,
     signal_body,
     wait_for_delivery,
 )
 
+__all__ = ["agents"]  # the fixture, shared with the agent's own e2e tests
+
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def agents() -> Iterator[list[AgentProcess]]:
-    started: list[AgentProcess] = []
-    yield started
-    for agent in started:  # never leave an agent behind a failed assertion
-        agent.kill()
 
 
 @pytest.fixture
@@ -42,14 +37,7 @@ def push_setup(owner: OwnerClient, local_stack: RunningStack, tmp_path: Path) ->
     strategy = owner.create_strategy("push-agent")
     terminal = owner.create_terminal("push-pc")
     owner.subscribe(terminal["terminalId"], strategy["strategyId"], {"mode": "mirror"})
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f'api_base = "{local_stack.api_base}"\nauth_token = "{terminal["authToken"]}"\n'
-        f'terminal_id = "{terminal["terminalId"]}"\nexecutor = "paper"\njournal = "journal.sqlite3"\n'
-        '[paper]\nstate_file = "paper.json"\ninitial_cash = 1000000.0\n[report]\nenabled = false\n'
-        "[polling]\nidle_interval = 0\npush = true\n",
-        encoding="utf-8",
-    )
+    config = paper_agent_config(local_stack, terminal, tmp_path, push=True)
     return {"strategy": strategy, "terminal": terminal, "config": config, "dir": tmp_path}
 
 

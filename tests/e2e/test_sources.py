@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -20,36 +19,11 @@ from quantlink_local.client import (
     tradingview_alert,
 )
 from quantlink_local.process import RunningStack
-from tests.e2e.test_terminal_agent import AgentProcess, agents, paper_state, wait_for_delivery
+from tests.e2e.test_terminal_agent import AgentProcess, agents, paper_agent_config, paper_state, wait_for_delivery
 
 pytestmark = pytest.mark.e2e
 
 __all__ = ["agents"]  # the fixture, shared with the agent's own e2e tests
-
-
-def agent_config(local_stack: RunningStack, terminal: dict[str, Any], folder: Path) -> Path:
-    config = folder / "config.toml"
-    config.write_text(
-        "\n".join(
-            [
-                f'api_base = "{local_stack.api_base}"',
-                f'auth_token = "{terminal["authToken"]}"',
-                f'terminal_id = "{terminal["terminalId"]}"',
-                'executor = "paper"',
-                'journal = "journal.sqlite3"',
-                "[paper]",
-                'state_file = "paper.json"',
-                "initial_cash = 1000000.0",
-                "[report]",
-                "enabled = false",
-                "[polling]",
-                "idle_interval = 0",
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    return config
 
 
 def held_before_today(folder: Path, positions: dict[str, int]) -> None:
@@ -77,7 +51,7 @@ def test_quantdinger_and_tradingview_signals_reach_the_paper_account_and_close_a
         assert owner.subscribe(terminal["terminalId"], strategy["strategyId"])["sizing"]["mode"] == "mirror"
     # 1,550 held (an odd lot included); the sources will say 1,000 and 300: closeAll sells all there is.
     held_before_today(tmp_path, {"600000.SH": 1550, "000001.SZ": 850})
-    agent = AgentProcess(agent_config(local_stack, terminal, tmp_path), tmp_path / "agent.log")
+    agent = AgentProcess(paper_agent_config(local_stack, terminal, tmp_path, push=False), tmp_path / "agent.log")
     agents.append(agent)
     url, token, secret = quantdinger["webhookUrl"], quantdinger["webhookToken"], quantdinger["signingSecret"]
 

@@ -70,33 +70,35 @@ class AgentProcess:
         return self.log.read_text(encoding="utf-8")
 
 
+def paper_agent_config(local_stack: RunningStack, terminal: dict[str, Any], folder: Path, *, push: bool) -> Path:
+    """The config a trader's paper-executor agent would have for this terminal (one place for the e2e tests).
+    `push`: take the WebSocket (tests/e2e/test_agent_push.py) or the long-poll path."""
+    config = folder / "config.toml"
+    lines = [
+        f'api_base = "{local_stack.api_base}"',
+        f'auth_token = "{terminal["authToken"]}"',
+        f'terminal_id = "{terminal["terminalId"]}"',
+        'executor = "paper"',
+        'journal = "journal.sqlite3"',
+        "[paper]",
+        'state_file = "paper.json"',
+        "initial_cash = 1000000.0",
+        "[report]",
+        "enabled = false",
+        "[polling]",
+        "idle_interval = 0",  # long-poll at any hour: the e2e suite runs at night too
+        f"push = {'true' if push else 'false'}",
+    ]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
 @pytest.fixture
 def terminal_setup(owner: OwnerClient, local_stack: RunningStack, tmp_path: Path) -> dict[str, Any]:
     strategy = owner.create_strategy("agent-e2e")
     terminal = owner.create_terminal("paper-pc")
     owner.subscribe(terminal["terminalId"], strategy["strategyId"], {"mode": "mirror"})
-    config = tmp_path / "config.toml"
-    config.write_text(
-        "\n".join(
-            [
-                f'api_base = "{local_stack.api_base}"',
-                f'auth_token = "{terminal["authToken"]}"',
-                f'terminal_id = "{terminal["terminalId"]}"',
-                'executor = "paper"',
-                'journal = "journal.sqlite3"',
-                "[paper]",
-                'state_file = "paper.json"',
-                "initial_cash = 1000000.0",
-                "[report]",
-                "enabled = false",
-                "[polling]",
-                "idle_interval = 0",  # long-poll at any hour: the e2e suite runs at night too
-                "push = false",  # the long-poll path; tests/e2e/test_agent_push.py takes the push path
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    config = paper_agent_config(local_stack, terminal, tmp_path, push=False)
     return {"strategy": strategy, "terminal": terminal, "config": config, "dir": tmp_path}
 
 
