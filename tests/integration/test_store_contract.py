@@ -492,6 +492,8 @@ def test_a_push_receipt_written_with_the_delivery_settles_it_and_pushed_at_keeps
     stored = {d.terminal_id: d for d in store.deliveries_of("stg_a", record.signal_id)}
     assert set(stored) == {"trm_1", "trm_2"}
     assert (stored["trm_1"].status, stored["trm_1"].pushed_at) == (DeliveryStatus.EXECUTED, NOW + timedelta(seconds=1))
+    # handed over at the push: the ack does not move pulledAt to its own time
+    assert stored["trm_1"].pulled_at == NOW + timedelta(seconds=1)
     assert (stored["trm_2"].status, stored["trm_2"].pushed_at) == (DeliveryStatus.QUEUED, None)
 
 

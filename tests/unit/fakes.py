@@ -297,6 +297,7 @@ class FakeStore:
         changes: dict[str, object] = {"pushed_at": delivery.pushed_at or at}
         if delivery.status == DeliveryStatus.QUEUED:
             changes["status"] = DeliveryStatus.PULLED
+            changes["pulled_at"] = delivery.pulled_at or at
         self.deliveries[(signal_id, terminal_id)] = delivery.model_copy(update=changes)
         self.log.append(f"pushed {terminal_id}")
 

@@ -40,7 +40,8 @@ class DynamoDeliveryStore(TableStore):
         self.table.put_all(items)
 
     def mark_pushed(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> None:
-        """Record when the signal was pushed (the first push counts); QUEUED becomes PULLED (handed out).
+        """Record when the signal was pushed (the first push counts); QUEUED becomes PULLED (handed out),
+        and pulledAt, the timeline's "the terminal has it", is the push's time, not the later ack's.
         A delivery settled meanwhile (the terminal acked before this write) only gains pushedAt."""
         pk, sk = keys.strategy_pk(strategy_id), keys.delivery_sk(signal_id, terminal_id)
         moment = {"at": iso(at)}
@@ -48,7 +49,10 @@ class DynamoDeliveryStore(TableStore):
             self.table.update(
                 pk,
                 sk,
-                update="SET #s = :pulled, pushedAt = if_not_exists(pushedAt, :at)" + _LEAVE_WORK,
+                update=(
+                    "SET #s = :pulled, pushedAt = if_not_exists(pushedAt, :at),"
+                    " pulledAt = if_not_exists(pulledAt, :at)" + _LEAVE_WORK
+                ),
                 condition="#s = :queued",
                 names=_STATUS,
                 attribute_values={
