@@ -1,4 +1,4 @@
-"""The moto server's state on disk: every AWS resource of the local stack in one snapshot file.
+"""The moto server's state on disk: every AWS resource of the local stack, snapshotted.
 
 What is kept: moto's backends of the services the stack uses (DynamoDB tables, SQS queues with
 their queued and in-flight messages, the Cognito pool with its users, passwords and signing key,
@@ -6,30 +6,25 @@ S3 buckets, SES identities and sent emails), pickled as they are, so a restored 
 exactly as the saved one did. An in-flight message keeps its absolute visibility deadline: it
 comes back when that passes, like on SQS.
 
-When: the server marks the state dirty after a request that can change it (`is_read_only` says
-which cannot). Every `INTERVAL` seconds, if dirty, the snapshot thread forks the server while
-holding the backend lock: the child holds a copy of the state at one instant across all services
-and pickles it while the parent goes on serving (no request waits for pickling, only for the
-fork itself, a few ms). The child writes write-then-rename (never a half-written file), so a crash
-loses at most the changes of the last `INTERVAL` plus the time one snapshot takes (the crash
-window, < 1 s at 10,000 signals; docs/PERFORMANCE.md). A clean stop takes a last snapshot after
-the gateway has stopped, and loses nothing.
+Where: `aws-state.bin` holds everything but the DynamoDB items, which are in `aws-state.bin.d/`,
+BUCKETS files per table by a hash of the partition key; the main file names the bucket files it
+goes with, and is written last (statefile.py: write-then-rename), so it always names a complete set.
 
-The file: a magic line, a JSON header (format, moto version, payload length and SHA-256), then
-the pickle. Anything unexpected (truncated, altered, another moto version) is a `StateError` with
-a sentence for the user; the file is never changed on a failed read."""
+When: the server marks the state dirty after a request that can change it (`is_read_only` says
+which cannot), with the buckets a DynamoDB write touched (`written_buckets`, from the request).
+Every `INTERVAL` seconds, if dirty, the snapshot thread forks the server while holding the backend
+lock: the child holds a copy of the state at one instant across all services and writes the
+changed buckets and the main file while the parent goes on serving (a request waits only for the
+fork itself). A crash loses at most the changes of the last `INTERVAL` plus the time one snapshot
+takes (the crash window; docs/PERFORMANCE.md measures it on a realistic directory). A clean stop
+takes a last snapshot after the gateway has stopped, and loses nothing."""
 
 from __future__ import annotations
 
 import contextlib
-import copyreg
-import datetime
 import gc
-import hashlib
-import io
 import json
 import os
-import pickle
 import resource
 import sys
 import threading
@@ -38,12 +33,22 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
-MAGIC = b"QUANTLINK-LOCAL-AWS-STATE\n"
+from quantlink_local.statefile import (
+    MAGIC,
+    StateError,
+    decode,
+    encode,
+    read,
+    read_header,
+    sync_directory,
+    write,
+)
+
+__all__ = ["MAGIC", "Snapshotter", "StateError", "decode", "encode", "load", "save", "write"]
+
 SERVICES = ("dynamodb", "sqs", "cognito-idp", "s3", "ses", "sesv2")
 INTERVAL = 0.25  # seconds between checks for a dirty state
 BUCKETS = 32  # files per DynamoDB table: a snapshot rewrites only those whose items changed
@@ -65,67 +70,10 @@ READ_ONLY_OPERATIONS = frozenset(
 )  # fmt: skip
 
 
-class StateError(Exception):
-    """The snapshot file cannot be used; the message says why, in a sentence."""
-
-
 def is_read_only(method: str, target: str | None) -> bool:
     if method in ("GET", "HEAD", "OPTIONS"):
         return True
     return target is not None and target.rpartition(".")[2] in READ_ONLY_OPERATIONS
-
-
-def _moto_version() -> str:
-    return version("moto")
-
-
-def _typed_value(cls: Any, kind: str, value: Any) -> Any:
-    """A DynamoType, without its constructor's parsing (the class comes in the pickle, memoized)."""
-    restored = cls.__new__(cls)
-    restored.type = kind
-    restored.value = value
-    return restored
-
-
-def _limited_size_dict(cls: Any, items: dict[str, Any]) -> Any:
-    """An item's attributes without the size check per key (O(n²) per item): it passed on write."""
-    restored = cls.__new__(cls)
-    dict.update(restored, items)
-    return restored
-
-
-def _rsa_key(cls: Any, pem: bytes, original: Any) -> Any:
-    """The Cognito signing key, without re-checking its primes (~0.3 s per pool): it was checked
-    when moto made it."""
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    return cls(load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True), original)
-
-
-def _reduce_rsa_key(key: Any) -> Any:
-    from cryptography.hazmat.primitives import serialization
-
-    pem = key.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return (_rsa_key, (type(key), pem, key.original_value))
-
-
-def _dispatch_table() -> dict[Any, Any]:
-    """How to pickle what moto's models hold besides plain data: locks and conditions come back
-    new (nobody holds them in a fresh process), the Cognito signing key as its JWK, and DynamoDB's
-    values in their shortest form (they are most of the state)."""
-    from joserfc import jwk
-    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
-
-    table: dict[Any, Any] = dict(copyreg.dispatch_table)
-    table[type(threading.Lock())] = lambda lock: (threading.Lock, ())
-    table[type(threading.RLock())] = lambda lock: (threading.RLock, ())
-    table[threading.Condition] = lambda condition: (threading.Condition, ())
-    table[jwk.RSAKey] = _reduce_rsa_key
-    table[DynamoType] = lambda value: (_typed_value, (DynamoType, value.type, value.value))
-    table[LimitedSizeDict] = lambda attrs: (_limited_size_dict, (LimitedSizeDict, dict(attrs)))
-    return table
 
 
 class _ItemsRef:
@@ -213,80 +161,12 @@ def install(state: dict[str, dict[str, dict[str, Any]]]) -> None:
                 dict.__setitem__(per_account, region, backend)
 
 
-def encode(obj: Any, **extra: Any) -> bytes:
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = _dispatch_table()
-    pickler.dump(obj)
-    payload = buffer.getbuffer()
-    header = {
-        "format": FORMAT,
-        "moto": _moto_version(),
-        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
-        "length": len(payload),
-        "sha256": hashlib.sha256(payload).hexdigest(),
-        "savedAt": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
-        **extra,
-    }
-    return MAGIC + json.dumps(header).encode() + b"\n" + bytes(payload)
-
-
-def read_header(data: bytes, path: Path) -> tuple[dict[str, Any], int]:
-    if not data.startswith(MAGIC):
-        raise StateError(f"{path} is not a QuantLink local state file (it does not start as one).")
-    end = data.find(b"\n", len(MAGIC))
-    try:
-        header = json.loads(data[len(MAGIC) : end]) if end > 0 else None
-    except ValueError:
-        header = None
-    if not isinstance(header, dict):
-        raise StateError(f"{path} is damaged: its header cannot be read.")
-    return header, end + 1
-
-
-def decode(data: bytes, path: Path) -> Any:
-    header, start = read_header(data, path)
-    if header.get("format") != FORMAT:
-        raise StateError(f"{path} was written in state format {header.get('format')!r}; this version reads {FORMAT}.")
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if header.get("moto") != _moto_version() or header.get("python") != python:
-        raise StateError(
-            f"{path} was written by moto {header.get('moto')} on Python {header.get('python')}; this stack runs "
-            f"moto {_moto_version()} on Python {python}, which cannot read it."
-        )
-    payload = memoryview(data)[start:]
-    if len(payload) != header.get("length"):
-        raise StateError(
-            f"{path} is truncated or damaged: {len(payload)} bytes of state where {header.get('length')} were written."
-        )
-    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
-        raise StateError(f"{path} is damaged: its checksum does not match.")
-    enabled = gc.isenabled()
-    gc.disable()  # a collection per few thousand new objects, each walking them all: 2/3 of the time
-    try:
-        return pickle.loads(payload)  # noqa: S301 - our own file, checksummed, in the user's data directory
-    except Exception as error:  # noqa: BLE001 - any failure to rebuild the objects is the same sentence
-        raise StateError(f"{path} cannot be loaded ({type(error).__name__}: {error}).") from None
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise StateError(f"{path} is missing (the state refers to it).") from None
-    except OSError as error:
-        raise StateError(f"{path} cannot be read: {error.strerror or error}.") from None
-
-
 def load(path: Path) -> dict[str, str] | None:
     """Install the state saved at `path` (and its bucket files); None when there is none yet (a
     new data directory), else the bucket files it refers to (what the next snapshot builds on)."""
     if not path.exists():
         return None
-    data = _read(path)
+    data = read(path)
     header, _ = read_header(data, path)
     state = decode(data, path)
     segments: dict[str, str] = header.get("segments") or {}
@@ -299,7 +179,7 @@ def load(path: Path) -> dict[str, str] | None:
             name = segments.get(f"{key}|{bucket}")
             if name is None:
                 raise StateError(f"{path} is damaged: it names no bucket file for {key} #{bucket}.")
-            items.update(decode(_read(directory / name), directory / name))
+            items.update(decode(read(directory / name), directory / name))
         table.items = items
     install(state)
     return segments
@@ -307,26 +187,6 @@ def load(path: Path) -> dict[str, str] | None:
 
 def segments_dir(path: Path) -> Path:
     return path.with_name(path.name + ".d")
-
-
-def write(path: Path, data: bytes) -> None:
-    """Write-then-rename, synced: the file at `path` is always a whole snapshot, old or new."""
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # logins and tokens: the owner's only
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-    _sync_directory(path.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 State = dict[str, dict[str, dict[str, Any]]]
@@ -345,7 +205,7 @@ def save(
     kept_items = {key: table.items for key, table in tables.items()}
     try:
         _save_buckets(directory, tables, segments, dirty, generation, written)
-        _sync_directory(directory)
+        sync_directory(directory)
         write(path, encode(state, segments=written))
     finally:
         for key, table in tables.items():
