@@ -245,22 +245,22 @@ class LocalApp:
         target = environ.get("HTTP_X_AMZ_TARGET")
         if persistence.is_read_only(environ.get("REQUEST_METHOD", ""), target):
             return self.app(environ, start_response)
-        if target is not None and target.startswith("DynamoDB_"):
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            environ["wsgi.input"] = io.BytesIO(body)
+        if target is None:  # S3, the query protocol (SES): in the main file, rewritten every snapshot
             answer = self.app(environ, start_response)
-            buckets = persistence.written_buckets(target.rpartition(".")[2], body, _hash_key_attribute)
-            if buckets is None:
-                _hash_key_attribute.cache_clear()  # a table may have been made or dropped
-            self.snapshotter.mark_dirty(buckets)
+            self.snapshotter.mark_dirty(set())
             return answer
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
         answer = self.app(environ, start_response)
-        if target is not None and target.endswith(".ReceiveMessage"):
-            body = b"".join(answer)
-            if b'"Messages"' in body:
-                self.snapshotter.mark_dirty()
-            return [body]
-        self.snapshotter.mark_dirty()
+        touched = persistence.touched_by(target, body, _hash_key_attribute)
+        if touched is None:
+            _hash_key_attribute.cache_clear()  # a table may have been made or dropped
+        if target.endswith(".ReceiveMessage"):
+            answered = b"".join(answer)
+            if b'"Messages"' in answered:  # an empty long-poll changed nothing
+                self.snapshotter.mark_dirty(touched)
+            return [answered]
+        self.snapshotter.mark_dirty(touched)
         return answer
 
 

@@ -6,12 +6,13 @@ S3 buckets, SES identities and sent emails), pickled as they are, so a restored 
 exactly as the saved one did. An in-flight message keeps its absolute visibility deadline: it
 comes back when that passes, like on SQS.
 
-Where: `aws-state.bin` holds everything but the DynamoDB items, which are in `aws-state.bin.d/`,
-BUCKETS files per table by a hash of the partition key; the main file names the bucket files it
-goes with, and is written last (statefile.py: write-then-rename), so it always names a complete set.
+Where: `aws-state.bin` holds everything but the DynamoDB items and the SQS queues, which are in
+`aws-state.bin.d/`: BUCKETS files per table (by a hash of the partition key) and one per queue. The
+main file names the files it goes with and is written last (statefile.py: write-then-rename), so it
+always names a complete set; a snapshot rewrites only the files whose contents changed.
 
 When: the server marks the state dirty after a request that can change it (`is_read_only` says
-which cannot), with the buckets a DynamoDB write touched (`written_buckets`, from the request).
+which cannot), with what it touched outside the main file (`touched_by`, from the request).
 Every `INTERVAL` seconds, if dirty, the snapshot thread forks the server while holding the backend
 lock: the child holds a copy of the state at one instant across all services and writes the
 changed buckets and the main file while the parent goes on serving (a request waits only for the
@@ -22,6 +23,7 @@ takes a last snapshot after the gateway has stopped, and loses nothing."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -76,8 +78,11 @@ def is_read_only(method: str, target: str | None) -> bool:
     return target is not None and target.rpartition(".")[2] in READ_ONLY_OPERATIONS
 
 
-class _ItemsRef:
-    """Stands in a table's `items` in the main file: the items are in the table's bucket files."""
+Touched = set[tuple[Any, ...]]  # ("dynamodb", table, bucket) and ("sqs", queue name)
+
+
+class _Ref:
+    """Stands in the main file for what is in a file of its own: a table's items, a queue."""
 
     def __init__(self, key: str) -> None:
         self.key = key
@@ -94,11 +99,19 @@ def bucket_of(kind: str, value: Any) -> int | None:
     return zlib.crc32(f"{kind}:{text}".encode()) % BUCKETS
 
 
-def written_buckets(operation: str, body: bytes, hash_keys: Callable[[str], str | None]) -> set[tuple[str, int]] | None:
-    """The (table, bucket) pairs a DynamoDB write request touches; None when it cannot be told
-    (a table operation, PartiQL, an unknown key): then every bucket is rewritten."""
+def touched_by(target: str, body: bytes, hash_keys: Callable[[str], str | None]) -> Touched | None:
+    """What a write request (JSON protocol, `X-Amz-Target`) changes outside the main file: the
+    DynamoDB buckets or the SQS queue it names. None when it cannot be told (a table operation,
+    PartiQL, an unknown key): then every file is rewritten. Other services live in the main file."""
+    service, _, operation = target.partition(".")
     try:
         request = json.loads(body)
+        if service == "AmazonSQS":
+            url = request.get("QueueUrl")
+            name = url.rstrip("/").rsplit("/", 1)[-1] if isinstance(url, str) else request.get("QueueName")
+            return {("sqs", name)} if isinstance(name, str) and name else None
+        if not service.startswith("DynamoDB_"):
+            return set()
         if operation in ("PutItem", "UpdateItem", "DeleteItem"):
             keyed = [(request["TableName"], request.get("Item") or request["Key"])]
         elif operation == "BatchWriteItem":
@@ -114,7 +127,7 @@ def written_buckets(operation: str, body: bytes, hash_keys: Callable[[str], str 
                 keyed.append((action["TableName"], action.get("Item") or action["Key"]))
         else:
             return None
-        touched = set()
+        touched: Touched = set()
         for table, key in keyed:
             hash_attribute = hash_keys(table)
             if hash_attribute is None:
@@ -123,24 +136,27 @@ def written_buckets(operation: str, body: bytes, hash_keys: Callable[[str], str 
             bucket = bucket_of(kind, value)
             if bucket is None:
                 return None
-            touched.add((table, bucket))
+            touched.add(("dynamodb", table, bucket))
         return touched
     except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError):
         return None
 
 
-def capture() -> dict[str, dict[str, dict[str, Any]]]:
+State = dict[str, dict[str, dict[str, Any]]]
+
+
+def capture() -> State:
     """service → account → region → backend, of every backend in use."""
     from moto.backends import get_backend
 
-    state: dict[str, dict[str, dict[str, Any]]] = {}
+    state: State = {}
     for service in SERVICES:
         backends = get_backend(service)  # type: ignore[call-overload]
         state[service] = {account: dict(regions) for account, regions in dict.items(backends)}
     return state
 
 
-def _tables(state: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+def _tables(state: State) -> dict[str, Any]:
     """ "account|region|table" → the table, for every DynamoDB table in `state`."""
     return {
         f"{account}|{region}|{name}": table
@@ -150,7 +166,17 @@ def _tables(state: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     }
 
 
-def install(state: dict[str, dict[str, dict[str, Any]]]) -> None:
+def _queues(state: State) -> list[tuple[str, Any, str]]:
+    """("sqs|account|region|queue", its backend, its name), for every SQS queue in `state`."""
+    return [
+        (f"sqs|{account}|{region}|{name}", backend, name)
+        for account, regions in state.get("sqs", {}).items()
+        for region, backend in regions.items()
+        for name in list(backend.queues)
+    ]
+
+
+def install(state: State) -> None:
     from moto.backends import get_backend
 
     for service, accounts in state.items():
@@ -162,8 +188,8 @@ def install(state: dict[str, dict[str, dict[str, Any]]]) -> None:
 
 
 def load(path: Path) -> dict[str, str] | None:
-    """Install the state saved at `path` (and its bucket files); None when there is none yet (a
-    new data directory), else the bucket files it refers to (what the next snapshot builds on)."""
+    """Install the state saved at `path` (and its files); None when there is none yet (a new data
+    directory), else the files it refers to (what the next snapshot builds on)."""
     if not path.exists():
         return None
     data = read(path)
@@ -171,16 +197,22 @@ def load(path: Path) -> dict[str, str] | None:
     state = decode(data, path)
     segments: dict[str, str] = header.get("segments") or {}
     directory = segments_dir(path)
+
+    def segment(key: str) -> Any:
+        name = segments.get(key)
+        if name is None:
+            raise StateError(f"{path} is damaged: it names no file for {key}.")
+        return decode(read(directory / name), directory / name)
+
     for key, table in _tables(state).items():
-        if not isinstance(table.items, _ItemsRef):
-            continue  # written before the bucket files existed: its items are inline
-        items: defaultdict[Any, Any] = defaultdict(dict)
-        for bucket in range(BUCKETS):
-            name = segments.get(f"{key}|{bucket}")
-            if name is None:
-                raise StateError(f"{path} is damaged: it names no bucket file for {key} #{bucket}.")
-            items.update(decode(read(directory / name), directory / name))
-        table.items = items
+        if isinstance(table.items, _Ref):
+            items: defaultdict[Any, Any] = defaultdict(dict)
+            for bucket in range(BUCKETS):
+                items.update(segment(f"{key}|{bucket}"))
+            table.items = items
+    for key, backend, name in _queues(state):
+        if isinstance(backend.queues[name], _Ref):
+            backend.queues[name] = segment(key)
     install(state)
     return segments
 
@@ -189,61 +221,58 @@ def segments_dir(path: Path) -> Path:
     return path.with_name(path.name + ".d")
 
 
-State = dict[str, dict[str, dict[str, Any]]]
-
-
-def save(
-    path: Path, state: State, segments: dict[str, str], dirty: set[tuple[str, int]] | None, generation: int
-) -> dict[str, str]:
-    """Write the bucket files of the `dirty` (table, bucket) pairs (None: all) under new names, then
-    the main file naming them all, then delete the files it no longer names: at every moment the
-    main file names a complete set. Returns the bucket files of the new main file."""
+def save(path: Path, state: State, segments: dict[str, str], dirty: Touched | None, generation: int) -> dict[str, str]:
+    """Write the files of what is `dirty` (None: everything) under new names, then the main file
+    naming them all, then delete the files it no longer names: at every moment the main file names
+    a complete set. Returns the files of the new main file."""
     directory = segments_dir(path)
     directory.mkdir(mode=0o700, exist_ok=True)
     written: dict[str, str] = {}
-    tables = _tables(state)
-    kept_items = {key: table.items for key, table in tables.items()}
+    undo: list[Callable[[], None]] = []
+
+    def put(key: str, touch: tuple[Any, ...], obj: Any) -> None:
+        if dirty is not None and touch not in dirty and key in segments:
+            written[key] = segments[key]  # unchanged since the last snapshot: its file stands
+            return
+        file_name = f"{len(written):05d}-{generation}.bin"
+        fd = os.open(directory / file_name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(encode(obj))
+            file.flush()
+            os.fsync(file.fileno())
+        written[key] = file_name
+
     try:
-        _save_buckets(directory, tables, segments, dirty, generation, written)
+        for key, table in _tables(state).items():
+            items, name = table.items, key.rsplit("|", 1)[1]
+            buckets: list[dict[Any, Any]] = [{} for _ in range(BUCKETS)]
+            for hash_key, value in items.items():
+                bucket = bucket_of(hash_key.type, hash_key.value)
+                buckets[0 if bucket is None else bucket][hash_key] = value
+            for bucket, contents in enumerate(buckets):
+                put(f"{key}|{bucket}", ("dynamodb", name, bucket), contents)
+            table.items = _Ref(key)
+            undo.append(functools.partial(setattr, table, "items", items))
+        for key, backend, name in _queues(state):
+            queue = backend.queues[name]
+            if queue.dead_letter_queue is not None or any(
+                q.dead_letter_queue is queue for q in backend.queues.values() if not isinstance(q, _Ref)
+            ):
+                continue  # queues that refer to each other stay together, in the main file
+            put(key, ("sqs", name), queue)
+            backend.queues[name] = _Ref(key)
+            undo.append(functools.partial(backend.queues.__setitem__, name, queue))
         sync_directory(directory)
         write(path, encode(state, segments=written))
     finally:
-        for key, table in tables.items():
-            table.items = kept_items[key]
+        for step in reversed(undo):
+            step()
     keep = set(written.values())
     for stale in directory.iterdir():
         if stale.name not in keep:
             with contextlib.suppress(OSError):
                 stale.unlink()
     return written
-
-
-def _save_buckets(
-    directory: Path, tables: dict[str, Any], segments: dict[str, str], dirty: set[tuple[str, int]] | None,
-    generation: int, written: dict[str, str],
-) -> None:  # fmt: skip
-    """Each table's items to its bucket files (the unchanged ones kept), `items` replaced by a reference."""
-    for key, table in tables.items():
-        items = table.items
-        name = key.rsplit("|", 1)[1]
-        buckets: list[dict[Any, Any]] = [{} for _ in range(BUCKETS)]
-        for hash_key, value in items.items():
-            bucket = bucket_of(hash_key.type, hash_key.value)
-            buckets[0 if bucket is None else bucket][hash_key] = value
-        for bucket, contents in enumerate(buckets):
-            segment = f"{key}|{bucket}"
-            if dirty is not None and (name, bucket) not in dirty and segment in segments:
-                written[segment] = segments[segment]
-                continue
-            file_name = f"{len(written):04d}-{generation}.bin"
-            target = directory / file_name
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as file:
-                file.write(encode(contents))
-                file.flush()
-                os.fsync(file.fileno())
-            written[segment] = file_name
-        table.items = _ItemsRef(key)
 
 
 class Snapshotter:
@@ -262,18 +291,18 @@ class Snapshotter:
         self._segments = dict(segments or {})
         self._generation = time.time_ns()
         self._dirty = False
-        self._buckets: set[tuple[str, int]] | None = set()  # None: every bucket
+        self._touched: Touched | None = set()  # None: everything
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
         self._parent = os.getppid()
         self.on_orphaned: Callable[[], None] | None = None
 
-    def mark_dirty(self, buckets: set[tuple[str, int]] | None = frozenset()) -> None:  # type: ignore[assignment]
-        """Something changed; `buckets` are the DynamoDB buckets it touched (None: unknown, all)."""
-        if buckets is None:
-            self._buckets = None
-        elif buckets and self._buckets is not None:
-            self._buckets |= buckets
+    def mark_dirty(self, touched: Touched | None) -> None:
+        """Something changed; `touched` says what outside the main file (None: unknown, everything)."""
+        if touched is None:
+            self._touched = None
+        elif touched and self._touched is not None:
+            self._touched |= touched
         self._dirty = True
 
     def start(self) -> None:
@@ -293,13 +322,13 @@ class Snapshotter:
             if self._dirty:
                 self.snapshot_in_child()
 
-    def _take(self) -> tuple[set[tuple[str, int]] | None, int]:
-        buckets = self._buckets
-        self._dirty, self._buckets = False, set()
+    def _take(self) -> tuple[Touched | None, int]:
+        buckets = self._touched
+        self._dirty, self._touched = False, set()
         self._generation += 1
         return buckets, self._generation
 
-    def _give_back(self, buckets: set[tuple[str, int]] | None) -> None:
+    def _give_back(self, buckets: Touched | None) -> None:
         self.mark_dirty(None if buckets is None else set(buckets))
 
     def snapshot_in_child(self) -> None:
