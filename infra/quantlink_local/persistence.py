@@ -28,6 +28,7 @@ import gc
 import json
 import os
 import resource
+import signal
 import sys
 import threading
 import time
@@ -43,6 +44,7 @@ from quantlink_local.statefile import (
     StateError,
     decode,
     encode,
+    prepare_keys,
     read,
     read_header,
     sync_directory,
@@ -53,6 +55,7 @@ __all__ = ["MAGIC", "Snapshotter", "StateError", "decode", "encode", "load", "sa
 
 SERVICES = ("dynamodb", "sqs", "cognito-idp", "s3", "ses", "sesv2")
 INTERVAL = 0.25  # seconds between checks for a dirty state
+CHILD_TIMEOUT = 60.0  # seconds a snapshot child may take before it is killed and the snapshot retried
 BUCKETS = 32  # files per DynamoDB table: a snapshot rewrites only those whose items changed
 STATS_PATH = "/quantlink-local/snapshots"  # on the moto server: how the snapshots go (the bench reads it)
 
@@ -275,6 +278,29 @@ def save(path: Path, state: State, segments: dict[str, str], dirty: Touched | No
     return written
 
 
+def _signing_keys() -> list[Any]:
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    return [
+        pool.json_web_key
+        for _, _, backend in cognitoidp_backends.iter_backends()
+        for pool in backend.user_pools.values()  # type: ignore[attr-defined]
+    ]
+
+
+def _wait(pid: int, timeout: float) -> int | None:
+    """The child's wait status; None if it had to be killed (stuck: the snapshot is retried)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
+
+
 class Snapshotter:
     """Keeps `path` at most one interval (plus one snapshot) behind the backends."""
 
@@ -343,6 +369,7 @@ class Snapshotter:
         with self.lock:  # no backend call is half done: the child's copy is one instant
             buckets, generation = self._take()
             segments = dict(self._segments)
+            prepare_keys(_signing_keys())
             pid = os.fork()
             if pid == 0:  # pragma: no cover - the child, measured by the e2e tests
                 code = 1
@@ -353,8 +380,8 @@ class Snapshotter:
                     save(self.path, capture(), segments, buckets, generation)
                     code = 0
                 os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
+        status = _wait(pid, CHILD_TIMEOUT)
+        if status is None or os.waitstatus_to_exitcode(status) != 0:
             self._give_back(buckets)  # try again next interval; the previous snapshot is intact
             print(f"quantlink-local: a state snapshot to {self.path} failed; retrying", file=sys.stderr, flush=True)
             return

@@ -1,5 +1,5 @@
 """The files of the local stack's AWS state (persistence.py decides what goes in them and when):
-a magic line, a JSON header (format, moto and Python versions, payload length and SHA-256, and
+a magic line, a JSON header (format, moto and Python versions, payload length and checksum, and
 whatever the caller adds), then a pickle of moto's objects. Anything unexpected on reading
 (truncated, altered, another moto version) is a `StateError` with a sentence for the user; a file is
 never changed by a failed read, and always written whole (write-then-rename, synced)."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copyreg
 import datetime
+import functools
 import gc
 import hashlib
 import io
@@ -28,6 +29,7 @@ class StateError(Exception):
     """The snapshot file cannot be used; the message says why, in a sentence."""
 
 
+@functools.cache
 def _moto_version() -> str:
     return version("moto")
 
@@ -55,13 +57,30 @@ def _rsa_key(cls: Any, pem: bytes, original: Any) -> Any:
     return cls(load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True), original)
 
 
-def _reduce_rsa_key(key: Any) -> Any:
+def checksum(payload: Any) -> str:
+    """BLAKE2b, CPython's own: the snapshot child must not call into OpenSSL, whose locks another
+    thread of the server may have held at the fork (the child would wait for them forever)."""
+    return hashlib.blake2b(payload, digest_size=32).hexdigest()
+
+
+_PEMS: dict[int, tuple[Any, bytes]] = {}  # id(key) → (key, its PEM): made in the parent, before a fork
+
+
+def prepare_keys(keys: Any) -> None:
+    """Serialize the signing keys now (OpenSSL), so that pickling them in a fork's child does not."""
     from cryptography.hazmat.primitives import serialization
 
-    pem = key.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return (_rsa_key, (type(key), pem, key.original_value))
+    for key in keys:
+        if id(key) not in _PEMS:
+            pem = key.private_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+            _PEMS[id(key)] = (key, pem)
+
+
+def _reduce_rsa_key(key: Any) -> Any:
+    prepare_keys([key])  # a no-op when prepared before the fork
+    return (_rsa_key, (type(key), _PEMS[id(key)][1], key.original_value))
 
 
 def _dispatch_table() -> dict[Any, Any]:
@@ -92,7 +111,7 @@ def encode(obj: Any, **extra: Any) -> bytes:
         "moto": _moto_version(),
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         "length": len(payload),
-        "sha256": hashlib.sha256(payload).hexdigest(),
+        "blake2b": checksum(payload),
         "savedAt": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
         **extra,
     }
@@ -127,7 +146,7 @@ def decode(data: bytes, path: Path) -> Any:
         raise StateError(
             f"{path} is truncated or damaged: {len(payload)} bytes of state where {header.get('length')} were written."
         )
-    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+    if checksum(payload) != header.get("blake2b"):
         raise StateError(f"{path} is damaged: its checksum does not match.")
     enabled = gc.isenabled()
     gc.disable()  # a collection per few thousand new objects, each walking them all: 2/3 of the time
