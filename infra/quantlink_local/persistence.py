@@ -199,6 +199,7 @@ def load(path: Path) -> dict[str, str] | None:
     header, _ = read_header(data, path)
     state = decode(data, path)
     segments: dict[str, str] = header.get("segments") or {}
+    buckets = header.get("buckets", 32)  # how many the writer used (32 before the header said)
     directory = segments_dir(path)
 
     def segment(key: str) -> Any:
@@ -210,14 +211,14 @@ def load(path: Path) -> dict[str, str] | None:
     for key, table in _tables(state).items():
         if isinstance(table.items, _Ref):
             items: defaultdict[Any, Any] = defaultdict(dict)
-            for bucket in range(BUCKETS):
+            for bucket in range(buckets):
                 items.update(segment(f"{key}|{bucket}"))
             table.items = items
     for key, backend, name in _queues(state):
         if isinstance(backend.queues[name], _Ref):
             backend.queues[name] = segment(key)
     install(state)
-    return segments
+    return segments if buckets == BUCKETS else {}  # another bucket count: the next snapshot rewrites all
 
 
 def segments_dir(path: Path) -> Path:
@@ -266,7 +267,7 @@ def save(path: Path, state: State, segments: dict[str, str], dirty: Touched | No
             backend.queues[name] = _Ref(key)
             undo.append(functools.partial(backend.queues.__setitem__, name, queue))
         sync_directory(directory)
-        write(path, encode(state, segments=written))
+        write(path, encode(state, segments=written, buckets=BUCKETS))
     finally:
         for step in reversed(undo):
             step()
