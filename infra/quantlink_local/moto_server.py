@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import faulthandler
 import functools
 import importlib
 import inspect
@@ -295,6 +296,17 @@ def patch_dispatch() -> Callable[[], None]:
     return undo
 
 
+def _who_holds_the_lock(signum: int, frame: FrameType | None) -> None:
+    import re
+    import traceback
+
+    owner = re.search(r"owner=(\d+)", repr(_LOCK))
+    print(f"quantlink-local: backend lock {_LOCK!r}", file=sys.stderr)
+    stack = sys._current_frames().get(int(owner.group(1))) if owner else None
+    if stack is not None:
+        print("".join(traceback.format_stack(stack)), file=sys.stderr, flush=True)
+
+
 STATE_UNUSABLE = 3  # exit code: the state file cannot be used (the message is on stderr)
 
 
@@ -305,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=256, help="concurrent requests (long-polls hold one each)")
     parser.add_argument("--state", type=Path, help="keep the state in this file (persistence.py); default: memory only")
     args = parser.parse_args(argv)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack, to stderr
+    signal.signal(signal.SIGUSR2, _who_holds_the_lock)  # `kill -USR2 <pid>`: the backend lock's holder, to stderr
     patch_dynamodb()
     patch_sqs()
     patch_dispatch()
