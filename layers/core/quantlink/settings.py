@@ -32,6 +32,8 @@ class WebhookSettings(FunctionSettings):
     dedup_ttl_seconds: int = 7 * 24 * 3600
     # A fan-out that has not finished after this long is presumed dead and may be re-driven.
     fanout_lease_seconds: int = 15
+    # The push WebSocket's management endpoint (PostToConnection); unset: signals are only queued.
+    push_endpoint: str | None = None
 
 
 class TerminalSettings(FunctionSettings):
@@ -50,3 +52,5 @@ class OwnerApiSettings(FunctionSettings):
     # Items a strategy's DELETE removes in one request beyond those that must go at once (a larger
     # partition is finished by deleting again): well inside the function's timeout.
     strategy_purge_batch: int = Field(default=5000, ge=1)
+    # The terminals' push WebSocket, offered by GET /api/config when set.
+    push_url: str | None = None

@@ -10,6 +10,7 @@
     TERMINAL#<id>       #META                            Terminal              OWNER#<uid> / TERMINAL#<created>#<id>
     TERMINAL#<id>       SUB#<strategyId>                 the same subscription seen from the terminal
     TERMINAL#<id>       POSITIONS#<asOf>                 terminal holdings snapshot
+    CONNECTION#<id>     #META                            push WebSocket -> its terminal (TTL)
 
 A newest-first timeline is one Query over `SIGNAL#` .. `SIGNAL$` of the strategy's partition: each
 signal's deliveries sort between it and the next signal. The owner's lists are one Query on gsi1.
@@ -32,6 +33,7 @@ _POSITIONS = "POSITIONS#"
 _STRATEGY = "STRATEGY#"
 _TERMINAL = "TERMINAL#"
 _OWNER = "OWNER#"
+_CONNECTION = "CONNECTION#"
 
 
 class Owned(StrEnum):
@@ -47,6 +49,11 @@ def strategy_pk(strategy_id: str) -> str:
 
 def terminal_pk(terminal_id: str) -> str:
     return f"{_TERMINAL}{terminal_id}"
+
+
+def connection_pk(connection_id: str) -> str:
+    """A push WebSocket's record: which terminal holds it ($disconnect carries no credentials)."""
+    return f"{_CONNECTION}{connection_id}"
 
 
 def owner_gsi1pk(owner_id: str) -> str:
