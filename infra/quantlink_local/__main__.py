@@ -5,6 +5,7 @@ data directory across restarts: a clean stop keeps everything, a crash loses at 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m quantlink_local")
             return 1
         return reset(data_dir, yes=args.yes)
     _configure_logging(args.log_level)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack, to stderr
 
     stopping = threading.Event()
 

@@ -16,13 +16,18 @@ from quantlink_local.datadir import DataDir, default_path, write_json
 
 
 def demo_setup(owner: OwnerClient, saved: dict[str, Any]) -> dict[str, Any]:
-    """The demo strategy and terminal of the last run when they still exist, else new ones."""
+    """The demo strategy and terminal of the last run when they still exist, with fresh tokens
+    (demo.json keeps their ids, never a token), else new ones."""
     if saved.get("strategyId") and saved.get("terminalId"):
-        strategies = {s["strategyId"] for s in owner._ok(owner.request("GET", "/api/strategies"))["items"]}
+        strategies = {s["strategyId"]: s for s in owner._ok(owner.request("GET", "/api/strategies"))["items"]}
         terminals = {t["terminalId"] for t in owner._ok(owner.request("GET", "/api/terminals"))["items"]}
         if saved["strategyId"] in strategies and saved["terminalId"] in terminals:
             print(f"reusing the demo strategy {saved['strategyId']} and terminal {saved['terminalId']}")
-            return saved
+            strategy_id, terminal_id = saved["strategyId"], saved["terminalId"]
+            rotated = owner._ok(owner.request("POST", f"/api/strategies/{strategy_id}/token"))
+            terminal = owner._ok(owner.request("POST", f"/api/terminals/{terminal_id}/token"))
+            return {**saved, "webhookUrl": strategies[strategy_id]["webhookUrl"],
+                    "webhookToken": rotated["webhookToken"], "authToken": terminal["authToken"]}  # fmt: skip
     strategy = owner.create_strategy("demo: equal-weight rebalancer")
     terminal = owner.create_terminal("demo terminal")
     owner.subscribe(terminal["terminalId"], strategy["strategyId"], {"mode": "ratio"})
@@ -50,7 +55,7 @@ def run_demo(api_base: str, email: str, password: str, demo_file: Path | None = 
         demo = demo_setup(owner, {})
     demo["seq"] = int(demo.get("seq", 0)) + 1  # a new signal each run: the same bytes would be a duplicate
     if demo_file is not None:
-        write_json(demo_file, demo)
+        write_json(demo_file, {k: demo[k] for k in ("strategyId", "terminalId", "seq")})
     strategy = {k: demo[k] for k in ("strategyId", "webhookUrl", "webhookToken")}
     terminal = {k: demo[k] for k in ("terminalId", "authToken")}
     print(f"strategy {strategy['strategyId']}  webhook {strategy['webhookUrl']}")

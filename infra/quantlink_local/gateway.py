@@ -4,7 +4,13 @@ It turns HTTP into proxy events, verifies the Cognito ID token on authorized rou
 authorizer would (RS256 against the pool's JWKS), answers with the template's GatewayResponses, and
 runs each function in a pool of execution environments: like Lambda, one environment serves one
 invocation at a time, and a new one is loaded (a cold start) when all are busy, so many long-polls
-run at once without sharing a Powertools resolver's per-request state."""
+run at once without sharing a Powertools resolver's per-request state.
+
+At the HTTP level it answers what http.server would answer with an HTML page (a malformed request
+line, an unknown method, an over-long line or header, a Content-Length that is not one non-negative
+integer) with API.md's JSON error body, then closes the connection; it reads chunked bodies; and a
+client that leaves before its answer (a dropped long-poll) is one log line. `GET /local/outbox`
+lists the emails the stack sent (outbox.py)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import faulthandler
 import functools
 import importlib
 import inspect
@@ -245,22 +246,22 @@ class LocalApp:
         target = environ.get("HTTP_X_AMZ_TARGET")
         if persistence.is_read_only(environ.get("REQUEST_METHOD", ""), target):
             return self.app(environ, start_response)
-        if target is not None and target.startswith("DynamoDB_"):
-            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            environ["wsgi.input"] = io.BytesIO(body)
+        if target is None:  # S3, the query protocol (SES): in the main file, rewritten every snapshot
             answer = self.app(environ, start_response)
-            buckets = persistence.written_buckets(target.rpartition(".")[2], body, _hash_key_attribute)
-            if buckets is None:
-                _hash_key_attribute.cache_clear()  # a table may have been made or dropped
-            self.snapshotter.mark_dirty(buckets)
+            self.snapshotter.mark_dirty(set())
             return answer
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
         answer = self.app(environ, start_response)
-        if target is not None and target.endswith(".ReceiveMessage"):
-            body = b"".join(answer)
-            if b'"Messages"' in body:
-                self.snapshotter.mark_dirty()
-            return [body]
-        self.snapshotter.mark_dirty()
+        touched = persistence.touched_by(target, body, _hash_key_attribute)
+        if touched is None:
+            _hash_key_attribute.cache_clear()  # a table may have been made or dropped
+        if target.endswith(".ReceiveMessage"):
+            answered = b"".join(answer)
+            if b'"Messages"' in answered:  # an empty long-poll changed nothing
+                self.snapshotter.mark_dirty(touched)
+            return [answered]
+        self.snapshotter.mark_dirty(touched)
         return answer
 
 
@@ -295,6 +296,17 @@ def patch_dispatch() -> Callable[[], None]:
     return undo
 
 
+def _who_holds_the_lock(signum: int, frame: FrameType | None) -> None:
+    import re
+    import traceback
+
+    owner = re.search(r"owner=(\d+)", repr(_LOCK))
+    print(f"quantlink-local: backend lock {_LOCK!r}", file=sys.stderr)
+    stack = sys._current_frames().get(int(owner.group(1))) if owner else None
+    if stack is not None:
+        print("".join(traceback.format_stack(stack)), file=sys.stderr, flush=True)
+
+
 STATE_UNUSABLE = 3  # exit code: the state file cannot be used (the message is on stderr)
 
 
@@ -305,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=256, help="concurrent requests (long-polls hold one each)")
     parser.add_argument("--state", type=Path, help="keep the state in this file (persistence.py); default: memory only")
     args = parser.parse_args(argv)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack, to stderr
+    signal.signal(signal.SIGUSR2, _who_holds_the_lock)  # `kill -USR2 <pid>`: the backend lock's holder, to stderr
     patch_dynamodb()
     patch_sqs()
     patch_dispatch()

@@ -153,12 +153,15 @@ def relay_cost(kept: Path, scratch: Path, quick: bool) -> list[Figure]:
             for _ in range(5):  # warm: cold starts
                 bench.relay_once(*setups[name])
         samples: dict[str, list[float]] = {"on": [], "off": []}
+        durations: list[float] = []
         blocks, per_block = (4, 5) if quick else (10, 10)
         for _ in range(blocks):
             for name in ("off", "on"):
                 if name == "off":
                     wait_until_saved(persisted)
                 samples[name] += [benches[name].relay_once(*setups[name]) for _ in range(per_block)]
+                if name == "on":
+                    durations.append(snapshot_stats(persisted)["lastDurationMs"])
     finally:
         persisted.stop()
         ephemeral.stop()
@@ -170,6 +173,9 @@ def relay_cost(kept: Path, scratch: Path, quick: bool) -> list[Figure]:
         Figure(f"relay p95 with persistence, n={n}", percentile(samples["on"], 95), "ms",
                ratio=percentile(samples["on"], 95) / percentile(samples["off"], 95),
                floor=f"--ephemeral p95 = {percentile(samples['off'], 95):.1f} ms"),
+        Figure("snapshot duration while the relay runs (realistic directory), median of the blocks",
+               statistics.median(durations), "ms",
+               note=f"crash window under this load: {(250 + statistics.median(durations)) / 1000:.2f} s"),
     ]  # fmt: skip
 
 

@@ -137,7 +137,7 @@ def test_a_client_leaving_mid_long_poll_is_one_quiet_log_line(local_stack: Runni
 
 def test_empty_long_polls_wait_together_not_one_after_another(owner: OwnerClient) -> None:
     # Given N terminals with nothing to pull
-    n, wait = 6, 2
+    n, wait = 6, 3
     terminals = [owner.create_terminal(f"idle-{i}") for i in range(n)]
 
     # When each long-polls with wait=w at the same moment
@@ -152,4 +152,5 @@ def test_empty_long_polls_wait_together_not_one_after_another(owner: OwnerClient
     total = time.monotonic() - started
     # Then each one waited about w, and all together took about w, not N×w
     assert min(each) >= wait - 0.2, each
-    assert total < wait * 2, f"{n} polls of {wait}s took {total:.1f}s: served one after another"
+    # (served one after another they take N×w = 18 s; half of that leaves room for a loaded machine)
+    assert total < n * wait / 2, f"{n} polls of {wait}s took {total:.1f}s: served one after another"

@@ -180,12 +180,12 @@ def test_a_snapshot_rewrites_only_the_buckets_that_changed(aws: None, tmp_path: 
     assert len(segments) == persistence.BUCKETS
     # When one partition changes and the snapshot is told which bucket that is
     body = b'{"TableName": "t", "Key": {"pk": {"S": "STRATEGY#7"}, "sk": {"S": "#META"}}}'
-    touched = persistence.written_buckets("UpdateItem", body, lambda table: "pk")
-    assert touched == {("t", persistence.bucket_of("S", "STRATEGY#7"))}
+    touched = persistence.touched_by("DynamoDB_20120810.UpdateItem", body, lambda table: "pk")
+    assert touched == {("dynamodb", "t", persistence.bucket_of("S", "STRATEGY#7"))}
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "STRATEGY#7"}, "sk": {"S": "#META"}, "v": {"N": "2"}})
     after = persistence.save(path, persistence.capture(), segments, touched, 2)
     # Then one bucket file is new, the others are the same files, and a restart sees every item
-    assert [k for k in after if after[k] != segments[k]] == [f"123456789012|us-east-1|t|{next(iter(touched))[1]}"]
+    assert [k for k in after if after[k] != segments[k]] == [f"123456789012|us-east-1|t|{next(iter(touched))[2]}"]
     assert sorted(p.name for p in persistence.segments_dir(path).iterdir()) == sorted(after.values())
     BackendDict.reset()
     assert persistence.load(path) == after
@@ -223,8 +223,33 @@ def test_a_missing_bucket_file_is_refused(aws: None, tmp_path: Path) -> None:
 )  # fmt: skip
 def test_the_buckets_a_write_touches(operation: str, body: Any, expected: set[tuple[str, str]] | None) -> None:
     raw = (json.dumps(body) if not isinstance(body, str) else body).encode()
-    touched = persistence.written_buckets(operation, raw, lambda table: "pk" if table == "t" else None)
+    touched = persistence.touched_by(f"DynamoDB_20120810.{operation}", raw, lambda t: "pk" if t == "t" else None)
     if expected is None:
         assert touched is None
     else:
-        assert touched == {(table, persistence.bucket_of("S", key)) for table, key in expected}
+        assert touched == {("dynamodb", table, persistence.bucket_of("S", key)) for table, key in expected}
+
+
+def test_sqs_writes_touch_their_queue_and_other_services_only_the_main_file() -> None:
+    url = b'{"QueueUrl": "http://127.0.0.1:5000/123456789012/quantlink-local-terminal-trm_1.fifo"}'
+    assert persistence.touched_by("AmazonSQS.SendMessage", url, lambda t: None) == {
+        ("sqs", "quantlink-local-terminal-trm_1.fifo")
+    }
+    assert persistence.touched_by("AmazonSQS.CreateQueue", b'{"QueueName": "q"}', lambda t: None) == {("sqs", "q")}
+    assert persistence.touched_by("AmazonSQS.SendMessage", b"{}", lambda t: None) is None
+    assert persistence.touched_by("AWSCognitoIdentityProviderService.InitiateAuth", b"{}", lambda t: None) == set()
+
+
+def test_a_snapshot_rewrites_only_the_queues_that_changed(aws: None, tmp_path: Path) -> None:
+    sqs = boto3.client("sqs")
+    urls = [sqs.create_queue(QueueName=f"q{i}")["QueueUrl"] for i in range(3)]
+    sqs.send_message(QueueUrl=urls[0], MessageBody="first")
+    path = tmp_path / "aws-state.bin"
+    segments = persistence.save(path, persistence.capture(), {}, None, 1)
+    sqs.send_message(QueueUrl=urls[1], MessageBody="second")
+    after = persistence.save(path, persistence.capture(), segments, {("sqs", "q1")}, 2)
+    assert [k for k in after if after[k] != segments.get(k)] == ["sqs|123456789012|us-east-1|q1"]
+    BackendDict.reset()
+    persistence.load(path)
+    bodies = [[m["Body"] for m in sqs.receive_message(QueueUrl=u).get("Messages", [])] for u in urls]
+    assert bodies == [["first"], ["second"], []]
