@@ -9,10 +9,11 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import boto3
 
@@ -72,6 +73,13 @@ class RunningStack:
         return self.kill()
 
 
+def _copy_lines(source: IO[str], sink: IO[str]) -> None:
+    with contextlib.suppress(ValueError, OSError):  # the log was closed, or the pipe broke: the stack is gone
+        for line in source:
+            sink.write(line)
+            sink.flush()
+
+
 def start_stack(
     workdir: Path,
     *,
@@ -110,5 +118,9 @@ def start_stack(
             raise RuntimeError("the local stack did not become ready in time")
     else:
         raise RuntimeError(f"the local stack exited early; see {workdir / 'stack.log'}")
+    # What the stack prints from now on (its functions' JSON logs and metrics) goes on into its log. A
+    # pipe nobody reads fills at 64 KiB and then blocks the next print, and with it, under stdout's
+    # lock, every request that logs: the stack stalled minutes into a webhook burst.
+    threading.Thread(target=_copy_lines, args=(process.stdout, log), name="stack-stdout", daemon=True).start()
     info = json.loads(state.read_text(encoding="utf-8"))
     return RunningStack(info["apiBase"], info["motoEndpoint"], info, process, workdir / "stack.log", tuple(banner))

@@ -117,7 +117,8 @@ class LocalStack:
             str(self.moto_port),
         ]
         if self.data_dir is None:
-            self._moto = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # its stderr is the stack's: `kill -USR1/-USR2` diagnostics (moto_server.py) must be seen
+            self._moto = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         else:
             with self.data_dir.moto_log.open("wb") as log:  # the moto server holds the lock too, while it lives
                 self._moto = subprocess.Popen(
