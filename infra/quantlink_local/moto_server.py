@@ -14,9 +14,10 @@
    rebuilds each queue's attribute names from CamelCase four times per SendMessage (~2 ms, most of a
    send's cost, which a fan-out to 100 terminals pays 100 times); that pure function is memoized.
 
-5. moto finds the backend for every request by trying hundreds of URL regexes in turn, and lists a
-   response class's methods with inspect.getmembers (~0.3 ms); both answers depend only on the host
-   or the class, which do not change while the server runs, so both are memoized.
+5. moto finds the backend for every request by trying hundreds of URL regexes in turn, Flask then
+   matches the path against the service's hundreds of rules, and moto lists a response class's methods
+   with inspect.getmembers (~0.3 ms); the answers depend only on the host, the (domain, path, method)
+   or the class, which do not change while the server runs, so all three are memoized.
 
 Each is a change of cost only, never of answers: the tests in tests/unit/test_moto_server.py hold
 the answers to moto's own.
@@ -27,6 +28,7 @@ the answers to moto's own.
 from __future__ import annotations
 
 import argparse
+import bisect
 import copy
 import faulthandler
 import functools
@@ -39,6 +41,7 @@ import signal
 import sys
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType
@@ -115,19 +118,116 @@ def _with_item_rollback(transact: Callable[..., Any]) -> Callable[..., Any]:
     return transact_write_items
 
 
+def _invalidating(name: str) -> Any:
+    """A rarer dict mutator of _SortedPartition: the order is rebuilt when next asked for."""
+
+    def mutate(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self._order = None
+        return getattr(dict, name)(self, *args, **kwargs)
+
+    return mutate
+
+
+class _SortedPartition(dict):  # type: ignore[type-arg]
+    """One partition's items (range key -> item) that also keeps its string range keys in order, so a
+    Query's key condition is a bisect and a slice, not a pass over the partition (which holds every
+    signal and delivery of a strategy: the webhook's subscriptions Query slowed as they piled up)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._order: list[tuple[str, Any]] | None = None  # (the key's string, the key); built when first asked
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_SortedPartition, (dict(self),))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if self._order is not None and key not in self:
+            if getattr(key, "type", None) == "S":
+                bisect.insort(self._order, (key.value, key))
+            else:
+                self._order = None
+        super().__setitem__(key, value)
+
+    def _forget(self, key: Any) -> None:
+        if self._order is not None and key in self:
+            at = bisect.bisect_left(self._order, key.value, key=_first)
+            if at < len(self._order) and self._order[at][1] == key:
+                del self._order[at]
+            else:
+                self._order = None
+
+    def __delitem__(self, key: Any) -> None:
+        self._forget(key)
+        super().__delitem__(key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        self._forget(key)
+        return super().pop(key, *default)
+
+    popitem = _invalidating("popitem")
+    clear = _invalidating("clear")
+    update = _invalidating("update")
+    setdefault = _invalidating("setdefault")
+    __ior__ = _invalidating("__ior__")
+
+    def in_range(self, comparison: str, operands: list[Any]) -> list[Any] | None:
+        """The items whose range key can meet the condition, in key order; None: not an ordered case."""
+        if comparison not in _ORDERED or any(getattr(o, "type", None) != "S" for o in operands):
+            return None
+        if self._order is None:
+            if any(getattr(k, "type", None) != "S" for k in self):
+                return None
+            self._order = sorted(((k.value, k) for k in self), key=_first)
+        order, values = self._order, [o.value for o in operands]
+        if comparison == "BEGINS_WITH":
+            start = end = bisect.bisect_left(order, values[0], key=_first)
+            while end < len(order) and order[end][0].startswith(values[0]):
+                end += 1
+        else:
+            low, high = _ORDERED[comparison]
+            start = 0 if low is None else getattr(bisect, low)(order, values[0], key=_first)
+            end = len(order) if high is None else getattr(bisect, high)(order, values[-1], key=_first)
+        return [dict.__getitem__(self, key) for _, key in order[start:end]]
+
+
+def _first(pair: tuple[str, Any]) -> str:
+    return pair[0]
+
+
+# comparison -> (bisect for the slice's start, for its end); None: the partition's start / end
+_ORDERED: dict[str, tuple[str | None, str | None]] = {
+    "EQ": ("bisect_left", "bisect_right"), "BETWEEN": ("bisect_left", "bisect_right"),
+    "LT": (None, "bisect_left"), "LE": (None, "bisect_right"),
+    "GT": ("bisect_right", None), "GE": ("bisect_left", None), "BEGINS_WITH": (None, None),
+}  # fmt: skip
+_ORDERED.update({"=": _ORDERED["EQ"], "<": _ORDERED["LT"], "<=": _ORDERED["LE"], ">": _ORDERED["GT"],
+                 ">=": _ORDERED["GE"]})  # fmt: skip
+
+
 def _partition_only(query: Callable[..., Any]) -> Callable[..., Any]:
-    """Table.query without an index reads one partition: hand it that partition, not the table."""
+    """Table.query without an index reads one partition: hand it that partition's items that can meet
+    the key condition (a slice of its ordered keys), not the table."""
     signature = inspect.signature(query)
 
     @functools.wraps(query)
     def partitioned(self: Any, *args: Any, **kwargs: Any) -> Any:
         arguments = signature.bind(self, *args, **kwargs).arguments
         hash_key = arguments.get("hash_key")
-        if arguments.get("index_name") or hash_key is None or not self.range_key_attr:
+        if arguments.get("index_name"):
+            return _on_index(self, query, arguments, args, kwargs)
+        if hash_key is None or not self.range_key_attr:
             return query(self, *args, **kwargs)
-        partition = list(self.items.get(hash_key, {}).values())
+        if isinstance(self.items, defaultdict):
+            self.items.default_factory = _SortedPartition
+        found = self.items.get(hash_key)
+        if type(found) is dict:  # restored from a state file, or made before the patch
+            found = self.items[hash_key] = _SortedPartition(found)
         comparison, operands = arguments.get("range_comparison"), arguments.get("range_objs")
-        if comparison:
+        candidates = None
+        if found is not None and comparison:
+            candidates = found.in_range(comparison.upper(), operands or [])
+        partition = list(found.values()) if candidates is None and found is not None else candidates or []
+        if comparison:  # moto applies the condition again; this keeps the list to what meets it
             partition = [item for item in partition if item.range_key.compare(comparison, operands)]
         self.all_items = lambda: partition  # an instance attribute shadows the method, for this call only
         try:
@@ -136,6 +236,36 @@ def _partition_only(query: Callable[..., Any]) -> Callable[..., Any]:
             del self.all_items
 
     return partitioned
+
+
+def _on_index(table: Any, query: Callable[..., Any], arguments: dict[str, Any], args: Any, kwargs: Any) -> Any:
+    """An index Query must look at every item (moto keeps no index), but only the items with the
+    index's hash key value (and meeting the range condition) need moto's slow matching and sorting:
+    a sweep's Query of one work-list shard sorted the whole table, under the backend lock."""
+    index = next((i for i in table.all_indexes() if i.name == arguments["index_name"]), None)
+    conditions = arguments.get("hash_key_conditions") or []
+    hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index is not None else []
+    ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"] if index is not None else []
+    if len(hashes) != 1 or len(conditions) != 1 or conditions[0][0] != hashes[0] or len(ranges) > 1:
+        return query(table, *args, **kwargs)
+    name, wanted = hashes[0], conditions[0][1]
+    comparison, operands = arguments.get("range_comparison"), arguments.get("range_objs")
+    matching = []
+    for stored in table.items.values():
+        for item in stored.values() if table.range_key_attr else (stored,):
+            value = item.attrs.get(name)
+            if value is None or value.type != wanted.type or value.value != wanted.value:
+                continue
+            if comparison and ranges:
+                bound = item.attrs.get(ranges[0])
+                if bound is None or not bound.compare(comparison, operands):
+                    continue
+            matching.append(item)
+    table.all_items = lambda: matching  # moto still applies every condition to these
+    try:
+        return query(table, *args, **kwargs)
+    finally:
+        del table.all_items
 
 
 def _serialize_backend(backend: type, originals: dict[tuple[type, str], Any]) -> None:
@@ -281,17 +411,34 @@ def patch_dispatch() -> Callable[[], None]:
     """Fix 5; returns a function that undoes it (tests)."""
     from moto.core import responses
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from werkzeug.routing.matcher import StateMachineMatcher
 
     original = responses.method_names_from_class  # type: ignore[attr-defined]
     original_backend = DomainDispatcherApplication.get_backend_for_host
+    original_match = StateMachineMatcher.match
     responses.method_names_from_class = functools.cache(original)  # type: ignore[attr-defined]
     DomainDispatcherApplication.get_backend_for_host = functools.lru_cache(maxsize=4096)(  # type: ignore[method-assign]
         original_backend
     )
 
+    def match(self: Any, domain: str, path: str, method: str, websocket: bool) -> tuple[Any, dict[str, Any]]:
+        """Flask's URL matching of every request against a service's hundreds of rules (16% of the
+        server's time under a webhook burst): the same (domain, path, method) finds the same rule."""
+        cache: dict[tuple[str, str, str, bool], tuple[Any, Any]] = self.__dict__.setdefault("_matched", {})
+        key = (domain, path, method, websocket)
+        if key not in cache:
+            if len(cache) >= 4096:
+                cache.clear()
+            cache[key] = original_match(self, domain, path, method, websocket)  # a miss raises, and is not kept
+        rule, values = cache[key]
+        return rule, dict(values)
+
+    StateMachineMatcher.match = match  # type: ignore[method-assign]
+
     def undo() -> None:
         responses.method_names_from_class = original  # type: ignore[attr-defined]
         DomainDispatcherApplication.get_backend_for_host = original_backend  # type: ignore[method-assign]
+        StateMachineMatcher.match = original_match  # type: ignore[method-assign]
 
     return undo
 

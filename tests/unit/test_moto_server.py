@@ -167,3 +167,119 @@ def test_the_memoized_dispatch_routes_every_host_as_moto_does() -> None:
         assert [memoized.get_backend_for_host(host) for host in hosts] == expected
     finally:
         undo()
+
+
+def test_the_memoized_url_matching_finds_the_rules_moto_finds() -> None:
+    from moto.moto_server.werkzeug_app import create_backend_app
+    from werkzeug.exceptions import NotFound
+
+    from quantlink_local.moto_server import patch_dispatch
+
+    requests = [("sqs", "/", "POST"), ("sqs", "/123456789012/q.fifo", "POST"), ("dynamodb", "/", "POST"),
+                ("s3", "/bucket/some/key", "GET"), ("s3", "/bucket", "PUT"), ("sqs", "/", "GET")]  # fmt: skip
+
+    def matches() -> list[Any]:
+        found = []
+        for service, path, method in requests * 2:
+            adapter = create_backend_app(service).url_map.bind("localhost")
+            try:
+                rule, values = adapter.match(path, method, return_rule=True)
+                found.append((rule.rule, rule.endpoint, sorted(values.items())))
+                values["touched"] = True  # a caller's change must not reach the next match
+            except NotFound:
+                found.append("404")
+        return found
+
+    expected = matches()
+    undo = patch_dispatch()
+    try:
+        assert matches() == expected
+    finally:
+        undo()
+
+
+@pytest.mark.parametrize(
+    ("condition", "values"),
+    [
+        ("begins_with(sk, :a)", {":a": "SIGNAL#1"}),
+        ("begins_with(sk, :a)", {":a": "zz"}),
+        ("sk = :a", {":a": "SIGNAL#10"}),
+        ("sk BETWEEN :a AND :b", {":a": "D#", ":b": "SIGNAL#05"}),
+        ("sk < :a", {":a": "SIGNAL#03"}),
+        ("sk <= :a", {":a": "SIGNAL#03"}),
+        ("sk > :a", {":a": "SIGNAL#17"}),
+        ("sk >= :a", {":a": "SIGNAL#17"}),
+    ],
+)
+def test_a_ranged_query_slices_the_ordered_partition_and_answers_as_a_full_pass(
+    table: Any, condition: str, values: dict[str, str]
+) -> None:
+    """The partition's ordered keys follow puts, deletes and a failed transaction's rollback."""
+    for n in range(20):
+        table.put_item(TableName="t", Item=key("p", f"SIGNAL#{n:02d}"))
+        table.put_item(TableName="t", Item=key("p", f"D#{n:02d}"))
+    table.query(TableName="t", KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                ExpressionAttributeValues={":p": {"S": "p"}, ":s": {"S": "S"}})  # fmt: skip  # orders the partition
+    table.delete_item(TableName="t", Key=key("p", "SIGNAL#04"))
+    table.put_item(TableName="t", Item=key("p", "SIGNAL#045"))
+    with pytest.raises(ClientError):
+        table.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t", "Item": key("p", "SIGNAL#10a")}},
+                {"ConditionCheck": {"TableName": "t", "Key": key("p", "none"),
+                                    "ConditionExpression": "attribute_exists(pk)"}},
+            ]
+        )  # fmt: skip
+    keys = sorted([f"SIGNAL#{n:02d}" for n in range(20) if n != 4] + ["SIGNAL#045"] + [f"D#{n:02d}" for n in range(20)])
+    ops = {"begins_with(sk, :a)": lambda k, v: k.startswith(v[":a"]), "sk = :a": lambda k, v: k == v[":a"],
+           "sk BETWEEN :a AND :b": lambda k, v: v[":a"] <= k <= v[":b"], "sk < :a": lambda k, v: k < v[":a"],
+           "sk <= :a": lambda k, v: k <= v[":a"], "sk > :a": lambda k, v: k > v[":a"],
+           "sk >= :a": lambda k, v: k >= v[":a"]}  # fmt: skip
+    answer = table.query(
+        TableName="t",
+        KeyConditionExpression=f"pk = :p AND {condition}",
+        ExpressionAttributeValues={":p": {"S": "p"}, **{k: {"S": v} for k, v in values.items()}},
+    )
+    assert [item["sk"]["S"] for item in answer["Items"]] == [k for k in keys if ops[condition](k, values)]
+
+
+def test_an_index_query_answers_as_moto_alone_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work-list shards (gsi1pk = shard, gsi1sk = time): the prefiltered Query answers item for item,
+    in pages of the same limit, as unpatched moto (which may end on one more, empty, page: DynamoDB may too)."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+    def pages(patched: bool) -> list[list[str]]:
+        undo = patch_dynamodb() if patched else (lambda: None)
+        try:
+            with mock_aws():
+                client = boto3.client("dynamodb")
+                client.create_table(
+                    TableName="t", BillingMode="PAY_PER_REQUEST",
+                    AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g", "gs")],
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    GlobalSecondaryIndexes=[{"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
+                                             "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                                           {"AttributeName": "gs", "KeyType": "RANGE"}]}],
+                )  # fmt: skip
+                for n in range(60):
+                    item = key(f"p{n % 7}", f"D#{n:02d}")
+                    if n % 5:  # some items are not in the index at all
+                        item |= {"g": {"S": f"SHARD#{n % 3}"}, "gs": {"S": f"2026-01-{n % 28 + 1:02d}#{n}"}}
+                    client.put_item(TableName="t", Item=item)
+                found, start = [], None
+                while True:
+                    extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
+                    values = {":g": {"S": "SHARD#1"}, ":before": {"S": "2026-01-20"}}
+                    page = client.query(TableName="t", IndexName="gsi1", Limit=4, ExpressionAttributeValues=values,
+                                        KeyConditionExpression="g = :g AND gs < :before", **extra)  # fmt: skip
+                    found.append([item["sk"]["S"] for item in page["Items"]])
+                    start = page.get("LastEvaluatedKey")
+                    if not start:
+                        return found
+        finally:
+            undo()
+
+    expected, answered = pages(patched=False), pages(patched=True)
+    assert sum(len(page) for page in expected) > 4
+    assert [sk for page in answered for sk in page] == [sk for page in expected for sk in page]
+    assert [len(page) for page in answered if page] == [len(page) for page in expected if page]
