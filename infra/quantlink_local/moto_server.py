@@ -343,13 +343,13 @@ def patch_locking() -> Callable[[], None]:
 
 
 @functools.lru_cache(maxsize=256)
-def _hash_key_attribute(table_name: str) -> str | None:
+def _key_attributes(table_name: str) -> tuple[str, str | None] | None:
     from moto.dynamodb.models import dynamodb_backends
 
     for _, _, backend in dynamodb_backends.iter_backends():
         table = backend.tables.get(table_name)  # type: ignore[attr-defined]
         if table is not None:
-            return str(table.hash_key_attr)
+            return str(table.hash_key_attr), str(table.range_key_attr) if table.range_key_attr else None
     return None
 
 
@@ -383,9 +383,9 @@ class LocalApp:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         environ["wsgi.input"] = io.BytesIO(body)
         answer = self.app(environ, start_response)
-        touched = persistence.touched_by(target, body, _hash_key_attribute)
+        touched = persistence.touched_by(target, body, _key_attributes)
         if touched is None:
-            _hash_key_attribute.cache_clear()  # a table may have been made or dropped
+            _key_attributes.cache_clear()  # a table may have been made or dropped
         if target.endswith(".ReceiveMessage"):
             answered = b"".join(answer)
             if b'"Messages"' in answered:  # an empty long-poll changed nothing

@@ -7,7 +7,9 @@ exactly as the saved one did. An in-flight message keeps its absolute visibility
 comes back when that passes, like on SQS.
 
 Where: `aws-state.bin` holds everything but the DynamoDB items and the SQS queues, which are in
-`aws-state.bin.d/`: BUCKETS files per table (by a hash of the partition key) and one per queue. The
+`aws-state.bin.d/`: BUCKETS files per table (by a hash of the item's whole key: a strategy's partition,
+which holds every signal and delivery of the strategy, is spread over all of them, and a burst of
+webhooks touches a few items in many partitions) and one per queue. The
 main file names the files it goes with and is written last (statefile.py: write-then-rename), so it
 always names a complete set; a snapshot rewrites only the files whose contents changed.
 
@@ -56,7 +58,8 @@ __all__ = ["MAGIC", "Snapshotter", "StateError", "decode", "encode", "load", "sa
 SERVICES = ("dynamodb", "sqs", "cognito-idp", "s3", "ses", "sesv2")
 INTERVAL = 0.25  # seconds between checks for a dirty state
 CHILD_TIMEOUT = 60.0  # seconds a snapshot child may take before it is killed and the snapshot retried
-BUCKETS = 32  # files per DynamoDB table: a snapshot rewrites only those whose items changed
+BUCKETS = 1024  # files per DynamoDB table: a snapshot rewrites only those whose items changed
+BUCKETING = "item"  # what a bucket is the hash of (the header says; "partition" before it did)
 STATS_PATH = "/quantlink-local/snapshots"  # on the moto server: how the snapshots go (the bench reads it)
 
 # Requests that never change state: JSON-protocol operations (X-Amz-Target) by name. Everything
@@ -91,18 +94,32 @@ class _Ref:
         self.key = key
 
 
-def bucket_of(kind: str, value: Any) -> int | None:
-    """The bucket file a hash key's items live in (None: a key kind this cannot place)."""
+def _key_text(kind: str, value: Any) -> str | None:
     if kind == "N":
-        text = str(Decimal(value).normalize())
-    elif kind == "S" and isinstance(value, str):
-        text = value
-    else:
+        return f"N:{Decimal(value).normalize()}"
+    if kind == "S" and isinstance(value, str):
+        return f"S:{value}"
+    return None
+
+
+def bucket_of(kind: str, value: Any, range_kind: str | None = None, range_value: Any = None) -> int | None:
+    """The bucket file an item lives in, by its hash key and (on a table that has one) its range key
+    (None: a key kind this cannot place)."""
+    text = _key_text(kind, value)
+    if text is None:
         return None
-    return zlib.crc32(f"{kind}:{text}".encode()) % BUCKETS
+    if range_kind is not None:
+        range_text = _key_text(range_kind, range_value)
+        if range_text is None:
+            return None
+        text = f"{text}|{range_text}"
+    return zlib.crc32(text.encode()) % BUCKETS
 
 
-def touched_by(target: str, body: bytes, hash_keys: Callable[[str], str | None]) -> Touched | None:
+KeyAttributes = Callable[[str], "tuple[str, str | None] | None"]  # table -> (hash key, range key) names
+
+
+def touched_by(target: str, body: bytes, key_attributes: KeyAttributes) -> Touched | None:
     """What a write request (JSON protocol, `X-Amz-Target`) changes outside the main file: the
     DynamoDB buckets or the SQS queue it names. None when it cannot be told (a table operation,
     PartiQL, an unknown key): then every file is rewritten. Other services live in the main file."""
@@ -132,11 +149,13 @@ def touched_by(target: str, body: bytes, hash_keys: Callable[[str], str | None])
             return None
         touched: Touched = set()
         for table, key in keyed:
-            hash_attribute = hash_keys(table)
-            if hash_attribute is None:
+            attributes = key_attributes(table)
+            if attributes is None:
                 return None
+            hash_attribute, range_attribute = attributes
             ((kind, value),) = key[hash_attribute].items()
-            bucket = bucket_of(kind, value)
+            ((range_kind, range_value),) = key[range_attribute].items() if range_attribute else ((None, None),)
+            bucket = bucket_of(kind, value, range_kind, range_value)
             if bucket is None:
                 return None
             touched.add(("dynamodb", table, bucket))
@@ -208,17 +227,25 @@ def load(path: Path) -> dict[str, str] | None:
             raise StateError(f"{path} is damaged: it names no file for {key}.")
         return decode(read(directory / name), directory / name)
 
+    sparse = header.get("bucketing") == BUCKETING  # an empty bucket has no file
     for key, table in _tables(state).items():
         if isinstance(table.items, _Ref):
             items: defaultdict[Any, Any] = defaultdict(dict)
             for bucket in range(buckets):
-                items.update(segment(f"{key}|{bucket}"))
+                if sparse and f"{key}|{bucket}" not in segments:
+                    continue
+                for hash_key, stored in segment(f"{key}|{bucket}").items():
+                    if table.range_key_attr:  # a partition's items may be in many buckets
+                        items[hash_key].update(stored)
+                    else:
+                        items[hash_key] = stored
             table.items = items
     for key, backend, name in _queues(state):
         if isinstance(backend.queues[name], _Ref):
             backend.queues[name] = segment(key)
     install(state)
-    return segments if buckets == BUCKETS else {}  # another bucket count: the next snapshot rewrites all
+    same = buckets == BUCKETS and header.get("bucketing", "partition") == BUCKETING
+    return segments if same else {}  # bucketed otherwise: the next snapshot rewrites all
 
 
 def segments_dir(path: Path) -> Path:
@@ -234,10 +261,12 @@ def save(path: Path, state: State, segments: dict[str, str], dirty: Touched | No
     written: dict[str, str] = {}
     undo: list[Callable[[], None]] = []
 
-    def put(key: str, touch: tuple[Any, ...], obj: Any) -> None:
+    def put(key: str, touch: tuple[Any, ...], obj: Any, *, optional: bool = False) -> None:
         if dirty is not None and touch not in dirty and key in segments:
             written[key] = segments[key]  # unchanged since the last snapshot: its file stands
             return
+        if optional and not obj:
+            return  # an empty bucket: no file (one fsync fewer for each)
         file_name = f"{len(written):05d}-{generation}.bin"
         fd = os.open(directory / file_name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as file:
@@ -251,10 +280,15 @@ def save(path: Path, state: State, segments: dict[str, str], dirty: Touched | No
             items, name = table.items, key.rsplit("|", 1)[1]
             buckets: list[dict[Any, Any]] = [{} for _ in range(BUCKETS)]
             for hash_key, value in items.items():
-                bucket = bucket_of(hash_key.type, hash_key.value)
-                buckets[0 if bucket is None else bucket][hash_key] = value
+                if not table.range_key_attr:
+                    bucket = bucket_of(hash_key.type, hash_key.value)
+                    buckets[0 if bucket is None else bucket][hash_key] = value
+                    continue
+                for range_key, item in value.items():
+                    bucket = bucket_of(hash_key.type, hash_key.value, range_key.type, range_key.value)
+                    buckets[0 if bucket is None else bucket].setdefault(hash_key, {})[range_key] = item
             for bucket, contents in enumerate(buckets):
-                put(f"{key}|{bucket}", ("dynamodb", name, bucket), contents)
+                put(f"{key}|{bucket}", ("dynamodb", name, bucket), contents, optional=True)
             table.items = _Ref(key)
             undo.append(functools.partial(setattr, table, "items", items))
         for key, backend, name in _queues(state):
@@ -267,7 +301,7 @@ def save(path: Path, state: State, segments: dict[str, str], dirty: Touched | No
             backend.queues[name] = _Ref(key)
             undo.append(functools.partial(backend.queues.__setitem__, name, queue))
         sync_directory(directory)
-        write(path, encode(state, segments=written, buckets=BUCKETS))
+        write(path, encode(state, segments=written, buckets=BUCKETS, bucketing=BUCKETING))
     finally:
         for step in reversed(undo):
             step()

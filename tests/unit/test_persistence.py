@@ -177,11 +177,11 @@ def test_a_snapshot_rewrites_only_the_buckets_that_changed(aws: None, tmp_path: 
         dynamodb.put_item(TableName="t", Item={"pk": {"S": f"STRATEGY#{n}"}, "sk": {"S": "#META"}, "v": {"N": "1"}})
     path = tmp_path / "aws-state.bin"
     segments = persistence.save(path, persistence.capture(), {}, None, 1)
-    assert len(segments) == persistence.BUCKETS
+    assert len(segments) == len({persistence.bucket_of("S", f"STRATEGY#{n}", "S", "#META") for n in range(100)})
     # When one partition changes and the snapshot is told which bucket that is
     body = b'{"TableName": "t", "Key": {"pk": {"S": "STRATEGY#7"}, "sk": {"S": "#META"}}}'
-    touched = persistence.touched_by("DynamoDB_20120810.UpdateItem", body, lambda table: "pk")
-    assert touched == {("dynamodb", "t", persistence.bucket_of("S", "STRATEGY#7"))}
+    touched = persistence.touched_by("DynamoDB_20120810.UpdateItem", body, lambda table: ("pk", "sk"))
+    assert touched == {("dynamodb", "t", persistence.bucket_of("S", "STRATEGY#7", "S", "#META"))}
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "STRATEGY#7"}, "sk": {"S": "#META"}, "v": {"N": "2"}})
     after = persistence.save(path, persistence.capture(), segments, touched, 2)
     # Then one bucket file is new, the others are the same files, and a restart sees every item
@@ -194,11 +194,36 @@ def test_a_snapshot_rewrites_only_the_buckets_that_changed(aws: None, tmp_path: 
     assert next(i for i in items if i["pk"]["S"] == "STRATEGY#7")["v"] == {"N": "2"}
 
 
+def test_one_partition_is_spread_over_the_buckets_and_a_change_rewrites_one(aws: None, tmp_path: Path) -> None:
+    # Given one strategy's partition of 300 items (its signals and deliveries live in one partition)
+    dynamodb = make_table()
+    for n in range(300):
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "STRATEGY#1"}, "sk": {"S": f"SIGNAL#{n:04d}"}})
+    path = tmp_path / "aws-state.bin"
+    segments = persistence.save(path, persistence.capture(), {}, None, 1)
+    sizes = sorted(p.stat().st_size for p in persistence.segments_dir(path).iterdir())
+    assert sizes[-1] < 20 * sizes[len(sizes) // 2]  # no bucket holds the partition
+    # When one of its items changes
+    body = b'{"TableName": "t", "Item": {"pk": {"S": "STRATEGY#1"}, "sk": {"S": "SIGNAL#0042"}, "v": {"N": "2"}}}'
+    touched = persistence.touched_by("DynamoDB_20120810.PutItem", body, lambda table: ("pk", "sk"))
+    dynamodb.put_item(TableName="t", Item={"pk": {"S": "STRATEGY#1"}, "sk": {"S": "SIGNAL#0042"}, "v": {"N": "2"}})
+    after = persistence.save(path, persistence.capture(), segments, touched, 2)
+    # Then one bucket file is rewritten, and a restart has the whole partition, in order, changed
+    assert len([k for k in after if after[k] != segments[k]]) == 1
+    BackendDict.reset()
+    persistence.load(path)
+    items = dynamodb.query(TableName="t", KeyConditionExpression="pk = :p",
+                           ExpressionAttributeValues={":p": {"S": "STRATEGY#1"}})["Items"]  # fmt: skip
+    assert [i["sk"]["S"] for i in items] == [f"SIGNAL#{n:04d}" for n in range(300)]
+    assert next(i for i in items if i["sk"]["S"] == "SIGNAL#0042")["v"] == {"N": "2"}
+
+
 def test_a_missing_bucket_file_is_refused(aws: None, tmp_path: Path) -> None:
     make_table().put_item(TableName="t", Item={"pk": {"S": "a"}, "sk": {"S": "1"}})
     path = tmp_path / "aws-state.bin"
     segments = persistence.save(path, persistence.capture(), {}, None, 1)
-    (persistence.segments_dir(path) / segments["123456789012|us-east-1|t|0"]).unlink()
+    bucket = persistence.bucket_of("S", "a", "S", "1")
+    (persistence.segments_dir(path) / segments[f"123456789012|us-east-1|t|{bucket}"]).unlink()
     with pytest.raises(persistence.StateError, match="is missing"):
         persistence.load(path)
 
@@ -223,7 +248,9 @@ def test_a_missing_bucket_file_is_refused(aws: None, tmp_path: Path) -> None:
 )  # fmt: skip
 def test_the_buckets_a_write_touches(operation: str, body: Any, expected: set[tuple[str, str]] | None) -> None:
     raw = (json.dumps(body) if not isinstance(body, str) else body).encode()
-    touched = persistence.touched_by(f"DynamoDB_20120810.{operation}", raw, lambda t: "pk" if t == "t" else None)
+    touched = persistence.touched_by(
+        f"DynamoDB_20120810.{operation}", raw, lambda t: ("pk", None) if t == "t" else None
+    )
     if expected is None:
         assert touched is None
     else:
