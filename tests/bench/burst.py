@@ -9,7 +9,8 @@ burst and reports the stall. So it can never hang: at worst it ends `stall_secon
 
     .venv/bin/python tests/bench/burst.py --seconds 300 [--ephemeral] [--senders 8]
 
-It prints the throughput of every 10 s window; `make bench` runs a short one (burst.run)."""
+It prints the throughput of every 10 s window; `make bench` runs a short one on the realistic data
+directory (persistence.burst_figures), and tests/e2e/test_stack_under_load.py is the stall's own check."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from common import Figure
 
 from quantlink_local.client import joinquant_signal
 from quantlink_local.process import RunningStack, start_stack
@@ -143,25 +143,6 @@ def burst(
         thread.join(timeout=stall_seconds + 20)
     result.seconds = min(seconds, time.perf_counter() - started)
     return result
-
-
-def run(stack: RunningStack, quick: bool) -> list[Figure]:
-    """`make bench`'s part: a burst long enough to cross a sweep (template.yaml: every 3 minutes) is too
-    long for every run, so this one is 60 s (20 s quick), with the watchdog at 15 s."""
-    seconds = 20.0 if quick else 60.0
-    strategies = setup(stack, 4, 2)
-    result = burst(stack, strategies, senders=8, seconds=seconds, first_seq=10_000_000)
-    windows = result.windows(result.answered[0] if result.answered else 0.0)
-    if result.stalled_at is not None:
-        raise RuntimeError(f"the burst stalled at {result.stalled_at:.0f} s: no webhook answered for 15 s "
-                           f"(thread dumps in {stack.log})")  # fmt: skip
-    if result.failures:
-        raise RuntimeError(f"the burst had {len(result.failures)} failed webhooks: {result.failures[:3]}")
-    slowest = min(windows[:-1] or windows)
-    return [
-        Figure(f"8-sender burst, {seconds:.0f} s (4 strategies × 2 terminals)", result.rate, "signals/s",
-               note=f"slowest 10 s window {slowest:.1f} signals/s; no stall (watchdog: 15 s without an answer)"),
-    ]  # fmt: skip
 
 
 def main() -> int:

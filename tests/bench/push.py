@@ -127,14 +127,17 @@ class PushBench:
     # ---- 1,000 connected terminals -------------------------------------------------------------------
 
     def many(self, count: int) -> dict[str, float]:
+        """`count` terminals subscribed to one strategy connect their WebSockets; one signal is fanned out
+        to all. Each phase has a deadline (MANY_DEADLINES): a stuck phase fails the bench, saying which."""
+        started = time.perf_counter()
         strategy = self.owner.create_strategy(f"bench-fan-{count}")
         with ThreadPoolExecutor(max_workers=8) as pool:
             terminals = list(pool.map(lambda i: self.owner.create_terminal(f"ws{i}"), range(count)))
             list(pool.map(lambda t: self.owner.subscribe(t["terminalId"], strategy["strategyId"]), terminals))
+        result: dict[str, float] = {"setup_s": time.perf_counter() - started}
         pid = self.stack.process.pid
         before = rss_kib(pid)
         url = push_url(self.stack)
-        result: dict[str, float] = {}
 
         async def run() -> None:
             limit = asyncio.Semaphore(64)
@@ -143,34 +146,59 @@ class PushBench:
                 async with limit:
                     return await websockets.connect(
                         url, additional_headers=headers(terminal, f"bench-device-{i:05d}"),
-                        ping_interval=None, compression=None, open_timeout=120,
+                        ping_interval=None, compression=None, open_timeout=MANY_DEADLINES["connect"],
                     )  # fmt: skip
 
             started = time.perf_counter()
-            sockets = await asyncio.gather(*(open_one(i, t) for i, t in enumerate(terminals)))
+            sockets = await _within(
+                "connecting",
+                MANY_DEADLINES["connect"],
+                asyncio.gather(*(open_one(i, t) for i, t in enumerate(terminals))),
+            )
             result["connect_s"] = time.perf_counter() - started
-            await asyncio.sleep(1.0)  # the emulator settles (every $connect ran, handlers registered)
-            result["rss_delta_kib"] = rss_kib(pid) - before
+            try:
+                await asyncio.sleep(1.0)  # the emulator settles (every $connect ran, handlers registered)
+                result["rss_kib"] = rss_kib(pid)
+                result["rss_delta_kib"] = result["rss_kib"] - before
 
-            async def first_frame(socket: Any) -> float:
-                json.loads(await asyncio.wait_for(socket.recv(), timeout=600))
-                return time.perf_counter()
+                async def first_frame(socket: Any) -> float:
+                    json.loads(await socket.recv())
+                    return time.perf_counter()
 
-            waiting = [asyncio.ensure_future(first_frame(s)) for s in sockets]
-            started = time.perf_counter()
-            # The local stack answers a fan-out to 1,000 slower than API Gateway's 29 s would allow on a busy
-            # machine (moto serializes every call); the bench waits for it.
-            await asyncio.get_running_loop().run_in_executor(None, lambda: self.post(strategy, timeout=600))
-            result["webhook_s"] = time.perf_counter() - started
-            arrivals = await asyncio.gather(*waiting, return_exceptions=True)
-            times = [a - started for a in arrivals if isinstance(a, float)]
-            result["received"] = len(times)
-            result["all_s"] = max(times) if times else float("nan")
-            result["p50_s"] = percentile(times, 50) if times else float("nan")
-            await asyncio.gather(*(s.close() for s in sockets))
+                waiting = [asyncio.ensure_future(first_frame(s)) for s in sockets]
+                started = time.perf_counter()
+                timeout = MANY_DEADLINES["fan-out"]
+                await _within("the fan-out's webhook", timeout, asyncio.get_running_loop().run_in_executor(
+                    None, lambda: self.post(strategy, timeout=timeout)))  # fmt: skip
+                result["webhook_s"] = time.perf_counter() - started
+                done, late = await asyncio.wait(waiting, timeout=max(1.0, timeout - result["webhook_s"]))
+                for future in late:
+                    future.cancel()
+                times = [f.result() - started for f in done if f.exception() is None]
+                result["received"] = len(times)
+                result["all_s"] = max(times) if times else float("nan")
+                result["p50_s"] = percentile(times, 50) if times else float("nan")
+            finally:
+                await _within(
+                    "closing",
+                    MANY_DEADLINES["closing"],
+                    asyncio.gather(*(s.close() for s in sockets), return_exceptions=True),
+                )
 
         asyncio.run(run())
         return result
+
+
+MANY_DEADLINES = {"connect": 300.0, "fan-out": 300.0, "closing": 120.0}  # seconds per phase; a miss fails the bench
+
+
+async def _within(phase: str, deadline: float, work: Any) -> Any:
+    try:
+        return await asyncio.wait_for(work, timeout=deadline)
+    except TimeoutError:
+        raise RuntimeError(
+            f"push bench: {phase} took longer than {deadline:.0f} s (the local stack is stuck?)"
+        ) from None
 
 
 def run(stack: RunningStack, quick: bool) -> list[Figure]:
@@ -197,14 +225,20 @@ def run(stack: RunningStack, quick: bool) -> list[Figure]:
     count = 100 if quick else 1000
     many = bench.many(count)
     figures.append(
-        Figure(f"{count} terminals: connect all (64 at a time)", many["connect_s"], "s", note="$connect each")
+        Figure(
+            f"{count} terminals: connect all (64 at a time)",
+            many["connect_s"],
+            "s",
+            note=f"$connect each; creating and subscribing them took {many['setup_s']:.0f} s",
+        )
     )
     figures.append(
         Figure(
             f"{count} terminals: local stack memory for the connections",
             many["rss_delta_kib"] / 1024,
             "MiB",
-            note=f"{many['rss_delta_kib'] / count:.1f} KiB per connection (gateway + emulator process RSS)",
+            note=f"{many['rss_delta_kib'] / count:.1f} KiB per connection; the stack process's RSS with all "
+            f"connected: {many['rss_kib'] / 1024:.0f} MiB (gateway + WebSocket emulator + functions)",
         )
     )
     figures.append(

@@ -1,12 +1,15 @@
 """`make bench`: start the local stack, run every benchmark, print the figures (each where it can be
 as a ratio to a floor measured in the same run) and write them to docs/PERFORMANCE.md.
 
-Exits 1 if a benchmark finds a correctness problem (a lost or duplicated signal); a missed speed
-target is reported, not hidden, and does not fail the run (use --strict for that)."""
+Exits 1 if a benchmark finds a correctness problem (a lost or duplicated signal) or a stall; a missed
+speed target is reported, not hidden, and does not fail the run (use --strict for that). It never
+hangs: each phase that waits has its own deadline, and past DEADLINE_SECONDS in all every thread's
+stack is printed and the run exits 1."""
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import platform
 import subprocess
@@ -24,6 +27,8 @@ import spa
 from common import Figure
 
 from quantlink_local.process import start_stack
+
+DEADLINE_SECONDS = 3600  # a whole run takes ~15 min on 2 cores (more the first time: the realistic directory)
 
 
 def table(figures: list[Figure]) -> str:
@@ -59,6 +64,7 @@ def main() -> int:
     parser.add_argument("--write", type=Path, help="write the figures to this Markdown file")
     parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     args = parser.parse_args()
+    faulthandler.dump_traceback_later(DEADLINE_SECONDS, exit=True)  # fail loudly, with the stacks, never hang
 
     started = time.time()
     figures: list[Figure] = []
@@ -102,7 +108,11 @@ def main() -> int:
             "  the three sources interleaved; QuantDinger and TradingView against JoinQuant in the same run.\n"
             "- persistence: a realistic data directory (50 strategies, 100 terminals, 10,000 signals sent\n"
             "  through the webhook and left queued; built once into .artifacts/), restarted 3 times; the relay\n"
-            "  p50 on it with persistence vs the same relay with --ephemeral, in alternating blocks of 10.\n"
+            "  p50 on it with persistence vs the same relay with --ephemeral, in alternating blocks of 10; an\n"
+            "  8-sender burst on it (4 new strategies × 2 terminals, nobody pulling, the sweep every 15 s,\n"
+            "  a watchdog failing the run after 15 s without an answer) with the snapshots' durations meanwhile.\n"
+            "- webhook throughput: the same single-terminal strategy, 1 sender then 8 concurrent senders,\n"
+            "  each posting as fast as it is answered.\n"
             "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n"
             "- SPA: gzip -9 of web/dist; first render = navigation start → the sign-in screen's <h1> in\n"
             "  headless Chromium with an empty cache, against the floor of the same browser loading\n"
