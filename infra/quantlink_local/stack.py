@@ -24,6 +24,8 @@ from quantlink_local.template import ACCOUNT_ID, REPO_ROOT, Resolver, Template
 REGION = "us-east-1"
 STACK_NAME = "quantlink-local"
 DEMO_EMAIL = "demo@quantlink.local"
+# A second, free-plan user, so sharing can be tried at once (the demo owner is an admin on the pro plan).
+FRIEND_EMAIL = "friend@quantlink.local"
 # Resource types the local stack deliberately does not create: the layer is the installed package,
 # and IAM / API resources are what the gateway emulates.
 NOT_PROVISIONED = {"AWS::Serverless::LayerVersion", "AWS::Serverless::Api", "AWS::Serverless::Function"}
@@ -166,6 +168,8 @@ class LocalStack:
             "AWS::S3::Bucket": self._bucket,
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::Cognito::UserPoolClient": self._user_pool_client,
+            "AWS::Cognito::UserPoolGroup": self._user_pool_group,
+            "AWS::SES::EmailIdentity": self._email_identity,
             "AWS::S3::BucketPolicy": self._bucket_policy,
         }
         unknown = {r["Type"] for r in self.template.resources.values()} - set(steps) - NOT_PROVISIONED
@@ -226,6 +230,14 @@ class LocalStack:
         self.client_id = created["UserPoolClient"]["ClientId"]
         self.physical[logical_id] = self.client_id
 
+    def _user_pool_group(self, logical_id: str, props: dict[str, Any]) -> None:
+        self.client("cognito-idp").create_group(**props)
+        self.physical[logical_id] = props["GroupName"]
+
+    def _email_identity(self, logical_id: str, props: dict[str, Any]) -> None:
+        self.client("ses").verify_email_identity(EmailAddress=props["EmailIdentity"])
+        self.physical[logical_id] = props["EmailIdentity"]
+
     # ---- owners ---------------------------------------------------------------------------------
 
     def create_owner(self, email: str, password: str) -> None:
@@ -240,6 +252,12 @@ class LocalStack:
 
     def seed_demo_owner(self) -> None:
         self.create_owner(DEMO_EMAIL, self.demo_password)
+        for group in self.template.of_type("AWS::Cognito::UserPoolGroup").values():
+            name = self.resolver().resolve(group["Properties"])["GroupName"]
+            self.client("cognito-idp").admin_add_user_to_group(
+                UserPoolId=self.user_pool_id, Username=DEMO_EMAIL, GroupName=name
+            )
+        self.create_owner(FRIEND_EMAIL, self.demo_password)
 
     # ---- the gateway ----------------------------------------------------------------------------
 
@@ -291,4 +309,6 @@ class LocalStack:
             "clientId": self.client_id,
             "demoEmail": DEMO_EMAIL,
             "demoPassword": self.demo_password,
+            "friendEmail": FRIEND_EMAIL,
+            "friendPassword": self.demo_password,
         }

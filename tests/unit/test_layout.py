@@ -13,7 +13,10 @@ from quantlink_local.template import REPO_ROOT
 
 # f-strings are one STRING token up to Python 3.11, and FSTRING_MIDDLE parts from 3.12 on.
 STRINGS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
-PREFIX = re.compile(r"(#META|(STRATEGY|TERMINAL|OWNER|SUB|SIGNAL|DEDUP|POSITIONS)[#$]|#D#)")
+PREFIX = re.compile(
+    r"(#META|\b(STRATEGY|TERMINAL|OWNER|SUB|SIGNAL|DEDUP|POSITIONS|SHARE|GRANT|USER|EMAIL|RECIPIENT|INVITATION|USE"
+    r"|AUDIT|AT)[#$]|#D#)"
+)
 
 
 def string_literals(path: Path) -> list[tuple[int, str]]:

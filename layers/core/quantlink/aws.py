@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
 # Fan-out sends to up to hundreds of queues concurrently, and the local stack serves many
@@ -52,7 +53,13 @@ def sqs() -> SQSClient:
     return client
 
 
+@cache
+def ses() -> SESClient:
+    client: SESClient = _session().client("ses", config=_config())
+    return client
+
+
 def reset() -> None:
     """Forget cached clients (tests that switch endpoints or mocks)."""
-    for factory in (_session, _config, dynamodb, sqs):
+    for factory in (_session, _config, dynamodb, sqs, ses):
         factory.cache_clear()

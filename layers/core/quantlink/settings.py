@@ -50,3 +50,11 @@ class OwnerApiSettings(FunctionSettings):
     # Items a strategy's DELETE removes in one request beyond those that must go at once (a larger
     # partition is finished by deleting again): well inside the function's timeout.
     strategy_purge_batch: int = Field(default=5000, ge=1)
+    # Sharing (API.md "Sharing"): where invitation links point (the SPA), who emails come from, and
+    # what the pro plan allows.
+    web_url: str = "http://localhost:3000"
+    mail_from: str = "noreply@quantlink.local"
+    pro_max_shares: int = Field(default=1000, ge=0)
+    pro_max_recipients_per_strategy: int = Field(default=100, ge=0)
+    pro_max_bundles: int = Field(default=20, ge=0)
+    pro_max_groups: int = Field(default=20, ge=0)

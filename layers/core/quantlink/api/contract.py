@@ -27,6 +27,15 @@ from quantlink.models import (
     TerminalPositionsBody,
     UpdateStrategyBody,
 )
+from quantlink.sharing.records import (
+    CreateInvitationBody,
+    SetPlanBody,
+    Settings,
+    SettingsBody,
+    ShareSide,
+    TokenBody,
+    UpdateShareBody,
+)
 from quantlink.views.errors import ErrorBody
 from quantlink.views.owner import (
     AuthToken,
@@ -45,6 +54,18 @@ from quantlink.views.owner import (
     WebhookToken,
 )
 from quantlink.views.relay import AckAnswer, PositionsAccepted, PullAnswer, SignalAccepted, SignalDuplicate
+from quantlink.views.sharing import (
+    Accepted,
+    AuditPage,
+    CreatedInvitation,
+    InvitationList,
+    InvitationPreview,
+    Me,
+    ShareList,
+    ShareView,
+    UserList,
+    UserView,
+)
 
 OWNER, WEBHOOK, TERMINAL = "cognito", "webhookToken", "terminalToken"
 _REF = "#/components/schemas/{model}"
@@ -80,6 +101,16 @@ _BEFORE = Param("before", "query", {"type": "string", "description": "nextBefore
 _STATUS = Param("status", "query", {"type": "string", "enum": [s.value for s in SignalState],
                 "description": "Only signals of this status (a page may then hold fewer than limit: follow "
                                "nextBefore until it is null)"})  # fmt: skip
+_AS = Param("as", "query", {"type": "string", "enum": [s.value for s in ShareSide], "default": "owner"})
+_AUDIT = (
+    Param("strategyId", "query", {"type": "string"}),
+    Param("actor", "query", {"type": "string", "description": "A user id or email address"}),
+    Param("action", "query", {"type": "string", "description": "An action (share.paused) or a category (share)"}),
+    Param("since", "query", {"type": "string", "format": "date-time"}),
+    Param("until", "query", {"type": "string", "format": "date-time"}),
+    _LIMIT,
+    Param("cursor", "query", {"type": "string", "description": "nextCursor of the previous page"}),
+)
 _WAIT = Param("wait", "query", {"type": "integer", "minimum": 0, "maximum": 20, "default": 20})
 _MAX = Param("max", "query", {"type": "integer", "minimum": 1, "maximum": 10, "default": 10})
 _DEVICE = Param("X-Device-Fingerprint", "header", {"type": "string", "minLength": 8, "maxLength": 128}, True)
@@ -114,14 +145,41 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/terminals/{terminalId}", "One terminal", "terminals", OWNER, 200, TerminalDetail),
     Operation("DELETE", "/api/terminals/{terminalId}", "Delete a terminal, its queue and subscriptions",
               "terminals", OWNER, 204, None),
-    Operation("PUT", "/api/terminals/{terminalId}/subscriptions/{strategyId}", "Subscribe a terminal to a strategy",
-              "terminals", OWNER, 200, SubscriptionView, SubscribeBody, body_required=False),
+    Operation("PUT", "/api/terminals/{terminalId}/subscriptions/{strategyId}", "Subscribe a terminal to a strategy "
+              "(yours, or one shared with you: within the share's terminalLimit)",
+              "terminals", OWNER, 200, SubscriptionView, SubscribeBody, body_required=False, errors=(409,)),
     Operation("DELETE", "/api/terminals/{terminalId}/subscriptions/{strategyId}", "Unsubscribe", "terminals",
               OWNER, 204, None),
     Operation("POST", "/api/terminals/{terminalId}/token", "Rotate the terminal's auth token (shown once)",
               "terminals", OWNER, 200, AuthToken),
     Operation("POST", "/api/terminals/{terminalId}/release", "Forget the bound device", "terminals", OWNER, 200,
               TerminalView),
+    Operation("GET", "/api/me", "You: plan, admin flag and what your plan allows", "sharing", OWNER, 200, Me),
+    Operation("POST", "/api/invitations", "Invite a person by email (sent at once, valid 7 days, only for that "
+              "address) or create a link invitation", "sharing", OWNER, 201, CreatedInvitation, CreateInvitationBody,
+              errors=(403,)),
+    Operation("GET", "/api/invitations", "The invitations you sent", "sharing", OWNER, 200, InvitationList),
+    Operation("DELETE", "/api/invitations/{invitationId}", "Revoke an invitation (shares made stay)", "sharing",
+              OWNER, 204, None),
+    Operation("POST", "/api/invitations/inspect", "What an invitation token offers", "sharing", OWNER, 200,
+              InvitationPreview, TokenBody, errors=(404,)),
+    Operation("POST", "/api/invitations/accept", "Accept an invitation: the shares it gives", "sharing", OWNER,
+              200, Accepted, TokenBody, errors=(403, 404, 409, 410)),
+    Operation("GET", "/api/shares", "Shares you gave (as=owner) or received (as=recipient)", "sharing", OWNER, 200,
+              ShareList, params=(_AS,), errors=(400,)),
+    Operation("PATCH", "/api/shares/{shareId}", "Change a share (the recipient: only paused, with canPause)",
+              "sharing", OWNER, 200, ShareView, UpdateShareBody, errors=(403, 409)),
+    Operation("DELETE", "/api/shares/{shareId}", "Revoke (owner) or remove (recipient, with canDelete) a share",
+              "sharing", OWNER, 204, None, errors=(403,)),
+    Operation("GET", "/api/audit", "The audit log, newest first (yours; an admin's: everyone's)", "audit", OWNER,
+              200, AuditPage, params=_AUDIT, errors=(400,)),
+    Operation("GET", "/api/admin/settings", "Audit settings (admins)", "admin", OWNER, 200, Settings,
+              errors=(403,)),
+    Operation("PUT", "/api/admin/settings", "Switch the audit log, set its retention (admins)", "admin", OWNER, 200,
+              Settings, SettingsBody, errors=(403,)),
+    Operation("GET", "/api/admin/users", "Every user (admins)", "admin", OWNER, 200, UserList, errors=(403,)),
+    Operation("PUT", "/api/admin/users/{userId}/plan", "Set a user's plan (admins)", "admin", OWNER, 200, UserView,
+              SetPlanBody, errors=(403,)),
     Operation("POST", "/api/webhooks/joinquant/{strategyId}", "JoinQuant order signal (202 new, 200 duplicate)",
               "webhook", WEBHOOK, 202, SignalAccepted, JoinQuantSignalBody, errors=(409,),
               also=((200, SignalDuplicate, "Duplicate: the same bytes were received before; nothing is sent"),)),
@@ -139,7 +197,9 @@ ERROR_CODES = {
     400: "VALIDATION_ERROR (with details)",
     401: "UNAUTHORIZED: no or a wrong token (an unknown id answers the same)",
     404: "NOT_FOUND: no such resource, or another owner's",
-    409: "DEVICE_TAKEN_OVER (terminal calls) / CONFLICT (retry)",
+    403: "FORBIDDEN / PLAN_REQUIRED (your plan does not include this)",
+    409: "DEVICE_TAKEN_OVER (terminal calls) / CONFLICT / TERMINAL_LIMIT_REACHED (subscribe)",
+    410: "INVITATION_EXPIRED / INVITATION_REVOKED / INVITATION_USED_UP",
     413: "PAYLOAD_TOO_LARGE",
     429: "RATE_LIMITED (the API's throttling)",
     503: "UNAVAILABLE: retry-safe, with the same body",

@@ -10,9 +10,22 @@
     TERMINAL#<id>       #META                            Terminal              OWNER#<uid> / TERMINAL#<created>#<id>
     TERMINAL#<id>       SUB#<strategyId>                 the same subscription seen from the terminal
     TERMINAL#<id>       POSITIONS#<asOf>                 terminal holdings snapshot
+    STRATEGY#<id>       SHARE#<shareId>                  Share                 OWNER#<uid> / SHARE#<created>#<id>
+                                                 (and gsi2: gsi2pk / gsi2sk = RECIPIENT#<uid> / SHARE#<created>#<id>)
+    STRATEGY#<id>       GRANT#<recipientUserId>          Grant: what the recipient's shares add up to (a version lock)
+    USER#<uid>          #META                            User                  USERS / EMAIL#<email lowercased>#<uid>
+    SETTINGS            #META                            admin settings (audit on/off, retention)
+    INVITATION#<id>     #META                            Invitation            OWNER#<uid> / INVITATION#<created>#<id>
+    INVITATION#<id>     USE#<uid>                        one accepting user (an invitation is accepted once per user)
+    AUDIT#<uid>         AT#<at>#<auditId>                AuditEntry, a copy per user it concerns (owner, actor)
+                                                 (the owner's copy: AUDIT / AT#<at>#<auditId>, read by admins)
 
 A newest-first timeline is one Query over `SIGNAL#` .. `SIGNAL$` of the strategy's partition: each
 signal's deliveries sort between it and the next signal. The owner's lists are one Query on gsi1.
+A strategy's shares live in its partition (strongly consistent reads when a share change recomputes the
+recipient's Grant and rewrites the strategy side of the recipient's subscriptions); a share id carries its
+strategy id, so a share is one GetItem. Audit entries carry a `ttl` (the retention), and reads skip
+entries past retention, since TTL deletion lags.
 """
 
 from __future__ import annotations
@@ -32,6 +45,23 @@ _POSITIONS = "POSITIONS#"
 _STRATEGY = "STRATEGY#"
 _TERMINAL = "TERMINAL#"
 _OWNER = "OWNER#"
+_SHARE = "SHARE#"
+_GRANT = "GRANT#"
+_USER = "USER#"
+_USERS = "USERS"
+_EMAIL = "EMAIL#"
+_RECIPIENT = "RECIPIENT#"
+_INVITATION = "INVITATION#"
+_USE = "USE#"
+_AUDIT = "AUDIT#"
+_AUDIT_ALL = "AUDIT"
+_AT = "AT#"
+SETTINGS_PK = "SETTINGS"
+SHARES = _SHARE
+GRANTS = _GRANT
+USES = _USE
+AUDIT_AT = _AT
+EMAILS = _EMAIL
 
 
 class Owned(StrEnum):
@@ -39,6 +69,8 @@ class Owned(StrEnum):
 
     STRATEGY = "STRATEGY#"
     TERMINAL = "TERMINAL#"
+    SHARE = "SHARE#"
+    INVITATION = "INVITATION#"
 
 
 def strategy_pk(strategy_id: str) -> str:
@@ -90,3 +122,61 @@ def subscribed_id(sk: str) -> str:
 
 def positions_sk(at: datetime) -> str:
     return f"{_POSITIONS}{iso(at)}"
+
+
+# ---- sharing ----------------------------------------------------------------------------------------
+
+
+def share_sk(share_id: str) -> str:
+    return f"{_SHARE}{share_id}"
+
+
+def grant_sk(recipient_id: str) -> str:
+    return f"{_GRANT}{recipient_id}"
+
+
+def recipient_gsi2pk(user_id: str) -> str:
+    return f"{_RECIPIENT}{user_id}"
+
+
+def user_pk(user_id: str) -> str:
+    return f"{_USER}{user_id}"
+
+
+def users_gsi1pk() -> str:
+    return _USERS
+
+
+def user_email_gsi1sk(email: str, user_id: str = "") -> str:
+    """Users by address (lowercased); without a user id, the prefix every user of that address has."""
+    return f"{_EMAIL}{email.lower()}#{user_id}"
+
+
+def invitation_pk(invitation_id: str) -> str:
+    return f"{_INVITATION}{invitation_id}"
+
+
+def use_sk(user_id: str) -> str:
+    return f"{_USE}{user_id}"
+
+
+def audit_pk(user_id: str) -> str:
+    return f"{_AUDIT}{user_id}"
+
+
+def audit_all_gsi1pk() -> str:
+    return _AUDIT_ALL
+
+
+def audit_sk(at: datetime, audit_id: str) -> str:
+    """Sorts by time: a newest-first page is one Query."""
+    return f"{_AT}{iso(at)}#{audit_id}"
+
+
+def is_audit_position(text: str) -> bool:
+    """What audit_sk builds (a paging cursor a client hands back)."""
+    return text.startswith(_AT) and len(text) <= 200
+
+
+def audit_bound(at: datetime) -> str:
+    return f"{_AT}{iso(at)}"

@@ -21,6 +21,7 @@ from quantlink.models import (
     Terminal,
     TimelineEntry,
 )
+from quantlink.sharing.records import AuditEntry, Grant, Invitation, Plan, Settings, Share, User
 
 
 class StrategyStore(Protocol):
@@ -147,11 +148,107 @@ class PositionStore(Protocol):
     def put_terminal_positions(self, terminal_id: str, snapshot: dict[str, Any], *, at: datetime) -> None: ...
 
 
+class UserStore(Protocol):
+    def get_user(self, user_id: str) -> User | None: ...
+
+    def create_user(self, user: User) -> User:
+        """The stored user: this one, or the one a concurrent first call created."""
+
+    def set_plan(self, user_id: str, plan: Plan) -> None:
+        """Raises NotFound for a user who never signed in."""
+
+    def list_users(self) -> list[User]: ...
+
+    def users_with_email(self, email: str) -> list[User]:
+        """Case-insensitive."""
+
+    def get_settings(self) -> Settings: ...
+
+    def put_settings(self, settings: Settings) -> None: ...
+
+
+class ShareStore(Protocol):
+    def get_share(self, share_id: str) -> Share | None: ...
+
+    def shares_of_strategy(self, strategy_id: str) -> list[Share]:
+        """Strongly consistent."""
+
+    def shares_owned(self, owner_id: str) -> list[Share]: ...
+
+    def shares_received(self, recipient_id: str) -> list[Share]: ...
+
+    def get_grant(self, strategy_id: str, recipient_id: str) -> Grant | None: ...
+
+    def commit_grant(
+        self,
+        strategy_id: str,
+        recipient_id: str,
+        *,
+        read_version: int | None,
+        grant: Grant | None,
+        shares: list[Share],
+        keep: list[str],
+        drop: list[str],
+    ) -> None:
+        """Shares, grant and the recipient's subscriptions in one transaction at `read_version`; raises
+        Conflict when the grant moved meanwhile."""
+
+    def put_shared_subscription(self, subscription: Subscription, grant: Grant) -> None:
+        """Raises Conflict when the grant moved, NotFound when the terminal is gone."""
+
+    def delete_strategy_shares(self, strategy_id: str) -> None: ...
+
+    def withdraw_deliveries(self, strategy_id: str, terminal_ids: list[str], *, since: datetime, at: datetime) -> int:
+        """Mark REVOKED every delivery still QUEUED of those terminals for signals received since then;
+        the number marked."""
+
+
+class InvitationStore(Protocol):
+    def put_invitation(self, invitation: Invitation) -> None: ...
+
+    def get_invitation(self, invitation_id: str) -> Invitation | None: ...
+
+    def list_invitations(self, owner_id: str) -> list[Invitation]: ...
+
+    def revoke_invitation(self, invitation_id: str, owner_id: str) -> None: ...
+
+    def mark_invitation_expired(self, invitation_id: str) -> bool: ...
+
+    def claim_invitation_use(self, invitation_id: str, user_id: str, *, at: datetime) -> None:
+        """Raises Conflict (this user accepted before) or InvitationUsedUp (no use left now)."""
+
+    def release_invitation_use(self, invitation_id: str, user_id: str) -> None: ...
+
+
+class AuditStore(Protocol):
+    def put_audit_entry(self, entry: AuditEntry, *, audiences: list[str], expires_at: datetime) -> None: ...
+
+    def audit_entries(
+        self, user_id: str | None, *, since: datetime, until: datetime, before: str | None = None
+    ) -> Iterator[tuple[str, AuditEntry]]:
+        """Newest first, each with its position (pass as `before` to go on after it); every entry when
+        user_id is None (admins)."""
+
+
+class AuditAndSettings(AuditStore, UserStore, Protocol):
+    """The audit log with the settings that switch it and set its retention."""
+
+
+class Mailer(Protocol):
+    def send_email(self, to: str, subject: str, text: str) -> None: ...
+
+
+class SharingStore(
+    StrategyStore, TerminalStore, SubscriptionStore, UserStore, ShareStore, InvitationStore, AuditStore, Protocol
+):
+    """What the sharing operations take."""
+
+
 class RelayStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, DeliveryStore, Protocol):
     """What the hot path reads and writes, as one object."""
 
 
-class OwnerStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, Protocol):
+class OwnerStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, ShareStore, Protocol):
     """What the owner operations that span aggregates take (each other operation takes its own store)."""
 
 

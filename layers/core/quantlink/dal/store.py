@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from quantlink.dal.audit import DynamoAuditStore
 from quantlink.dal.deliveries import DynamoDeliveryStore
+from quantlink.dal.invitations import DynamoInvitationStore
 from quantlink.dal.positions import DynamoPositionStore
+from quantlink.dal.shares import DynamoShareStore
 from quantlink.dal.signals import DynamoSignalStore
 from quantlink.dal.strategies import DynamoStrategyStore
 from quantlink.dal.subscriptions import DynamoSubscriptionStore
 from quantlink.dal.table import Table
 from quantlink.dal.terminals import DynamoTerminalStore
+from quantlink.dal.users import DynamoUserStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -27,8 +31,13 @@ class DynamoStore(
     DynamoSignalStore,
     DynamoDeliveryStore,
     DynamoPositionStore,
+    DynamoUserStore,
+    DynamoShareStore,
+    DynamoInvitationStore,
+    DynamoAuditStore,
 ):
-    """Strategies, terminals, subscriptions, signals, deliveries and position snapshots, over one Table."""
+    """Strategies, terminals, subscriptions, signals, deliveries, position snapshots, users, shares,
+    invitations and the audit log, over one Table."""
 
     @classmethod
     def for_table(cls, table_name: str, client: DynamoDBClient | None = None) -> DynamoStore:
