@@ -87,6 +87,8 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         check_port_free(self.host, self.port)
+        # The SPA's URL (the functions' WEB_URL, in invitation links) is known before the gateway starts.
+        self.port = self.port or free_port(self.host)
         self.moto_port = self.moto_port or free_port(self.host)
         self._moto = subprocess.Popen(
             [sys.executable, "-m", "quantlink_local.moto_server", "--host", self.host, "--port", str(self.moto_port)],

@@ -11,7 +11,17 @@ from typing import Any
 
 from quantlink.errors import Conflict, InvitationUsedUp, NotFound
 from quantlink.models import DeliveryRecord, DeliveryStatus, Subscription, Terminal
-from quantlink.sharing.records import AuditEntry, Grant, Invitation, Plan, Settings, Share, User
+from quantlink.sharing.records import (
+    AuditEntry,
+    Bundle,
+    BundleMember,
+    Grant,
+    Invitation,
+    Plan,
+    Settings,
+    Share,
+    User,
+)
 from quantlink.timeutil import iso
 
 
@@ -24,6 +34,8 @@ class FakeSharing:
     invitations: dict[str, Invitation] = field(default_factory=dict)
     uses: set[tuple[str, str]] = field(default_factory=set)
     audit: list[tuple[str, str, AuditEntry]] = field(default_factory=list)  # (audience, position, entry)
+    bundles: dict[str, Bundle] = field(default_factory=dict)
+    members: dict[tuple[str, str], BundleMember] = field(default_factory=dict)
     # the other half of FakeStore (declared here so the mixin type-checks on its own)
     terminals: dict[str, Terminal] = field(default_factory=dict)
     subscriptions: list[Subscription] = field(default_factory=list)
@@ -183,6 +195,38 @@ class FakeSharing:
         self.uses.discard((invitation_id, user_id))
         found = self.invitations[invitation_id]
         self.invitations[invitation_id] = found.model_copy(update={"uses": found.uses - 1})
+
+    # ---- bundles ----
+
+    def put_bundle(self, bundle: Bundle) -> None:
+        stored = self.bundles.get(bundle.bundle_id)
+        if (stored.version + 1 if stored else 0) != bundle.version:
+            raise Conflict("The bundle changed meanwhile; retry.")
+        self.bundles[bundle.bundle_id] = bundle
+
+    def get_bundle(self, bundle_id: str) -> Bundle | None:
+        return self.bundles.get(bundle_id)
+
+    def list_bundles(self, owner_id: str) -> list[Bundle]:
+        owned = (b for b in self.bundles.values() if b.owner_id == owner_id)
+        return sorted(owned, key=lambda b: (b.created_at, b.bundle_id), reverse=True)
+
+    def put_bundle_member(self, member: BundleMember) -> bool:
+        key = (member.bundle_id, member.user_id)
+        if key in self.members:
+            return False
+        self.members[key] = member
+        return True
+
+    def bundle_members(self, bundle_id: str) -> list[BundleMember]:
+        return sorted((m for (b, _), m in self.members.items() if b == bundle_id), key=lambda m: m.user_id)
+
+    def delete_bundle_member(self, bundle_id: str, user_id: str) -> None:
+        self.members.pop((bundle_id, user_id), None)
+
+    def delete_bundle(self, bundle_id: str) -> None:
+        self.bundles.pop(bundle_id, None)
+        self.members = {k: m for k, m in self.members.items() if k[0] != bundle_id}
 
     # ---- audit ----
 

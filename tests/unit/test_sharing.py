@@ -373,3 +373,50 @@ def test_a_switched_off_audit_log_records_nothing(store: FakeStore) -> None:
     store.put_settings(Settings(audit_enabled=False))
     Audit(store, ALICE).record("strategy.created", "strategy", "stg_x", owner_id=ALICE.user_id)
     assert store.audit == []
+
+
+# ---- bundles ---------------------------------------------------------------------------------------
+
+
+class JoinRacingStore(FakeStore):
+    """The owner removes a strategy from the bundle right after a joining member was added."""
+
+    race: Any = None
+
+    def get_bundle(self, bundle_id: str) -> Any:
+        found = super().get_bundle(bundle_id)
+        if self.race is not None and self.members:
+            race, self.race = self.race, None
+            race()
+        return found
+
+
+def test_a_strategy_removed_while_a_member_joins_is_taken_back() -> None:
+    from quantlink.sharing import bundles
+    from quantlink.sharing.records import BundleMember, CreateBundleBody
+
+    store = JoinRacingStore()
+    for caller in (ALICE, BOB):
+        ensure_user(store, caller)
+    store.set_plan(ALICE.user_id, Plan.PRO)
+    kept, removed = (Strategy(strategy_id=new_strategy_id(), owner_id=ALICE.user_id, name=n, webhook_token_hash="h",
+                              created_at=NOW) for n in ("kept", "removed"))  # fmt: skip
+    for strategy in (kept, removed):
+        store.put_strategy(strategy)
+    view = bundles.create_bundle(store, Audit(store, ALICE), ALICE,
+                                 CreateBundleBody(name="b", strategy_ids=[kept.strategy_id, removed.strategy_id]),
+                                 PlanLimits())  # fmt: skip
+    bundle = store.bundles[view.bundle_id]
+    store.race = lambda: bundles.remove_strategy(store, Audit(store, ALICE), ALICE, view.bundle_id,
+                                                 removed.strategy_id)  # fmt: skip
+
+    made = bundles.join(
+        store,
+        Audit(store, BOB),
+        bundle,
+        BundleMember(bundle_id=bundle.bundle_id, user_id=BOB.user_id, email=BOB.email, joined_at=NOW),
+    )
+
+    assert [s.strategy_id for s in made] == [kept.strategy_id]
+    assert store.get_grant(removed.strategy_id, BOB.user_id) is None
+    assert store.get_grant(kept.strategy_id, BOB.user_id) is not None

@@ -17,6 +17,7 @@ WEBHOOK_TOKEN_PREFIX = "qlw_"
 SHARE_PREFIX = "shr_"
 INVITATION_PREFIX = "inv_"
 AUDIT_PREFIX = "aud_"
+BUNDLE_PREFIX = "sg_"
 _STRATEGY_RANDOM = 16
 
 
@@ -70,6 +71,11 @@ def invitation_id_from_token(token: str) -> str | None:
     if not sep or not secret or not is_id(invitation_id, INVITATION_PREFIX):
         return None
     return invitation_id
+
+
+def new_bundle_id() -> str:
+    """A bundle's code (API.md: `sg_…`)."""
+    return BUNDLE_PREFIX + _random_part(12)
 
 
 def new_audit_id() -> str:

@@ -28,6 +28,7 @@ from quantlink.models import (
     UpdateStrategyBody,
 )
 from quantlink.sharing.records import (
+    CreateBundleBody,
     CreateInvitationBody,
     SetPlanBody,
     Settings,
@@ -57,6 +58,8 @@ from quantlink.views.relay import AckAnswer, PositionsAccepted, PullAnswer, Sign
 from quantlink.views.sharing import (
     Accepted,
     AuditPage,
+    BundleList,
+    BundleView,
     CreatedInvitation,
     InvitationList,
     InvitationPreview,
@@ -171,6 +174,18 @@ OPERATIONS: tuple[Operation, ...] = (
               "sharing", OWNER, 200, ShareView, UpdateShareBody, errors=(403, 409)),
     Operation("DELETE", "/api/shares/{shareId}", "Revoke (owner) or remove (recipient, with canDelete) a share",
               "sharing", OWNER, 204, None, errors=(403,)),
+    Operation("POST", "/api/bundles", "Create a bundle (sg_…) of your strategies, shared together", "bundles", OWNER,
+              201, BundleView, CreateBundleBody, errors=(403,)),
+    Operation("GET", "/api/bundles", "Your bundles", "bundles", OWNER, 200, BundleList),
+    Operation("GET", "/api/bundles/{bundleId}", "One bundle with its members", "bundles", OWNER, 200, BundleView),
+    Operation("DELETE", "/api/bundles/{bundleId}", "Delete a bundle: its members lose what it shared", "bundles",
+              OWNER, 204, None),
+    Operation("PUT", "/api/bundles/{bundleId}/strategies/{strategyId}", "Add a strategy: every member gets it at "
+              "once", "bundles", OWNER, 200, BundleView),
+    Operation("DELETE", "/api/bundles/{bundleId}/strategies/{strategyId}", "Remove a strategy: every member loses "
+              "it at once", "bundles", OWNER, 204, None),
+    Operation("DELETE", "/api/bundles/{bundleId}/members/{userId}", "Remove a member (it loses what came through "
+              "the bundle)", "bundles", OWNER, 204, None),
     Operation("GET", "/api/audit", "The audit log, newest first (yours; an admin's: everyone's)", "audit", OWNER,
               200, AuditPage, params=_AUDIT, errors=(400,)),
     Operation("GET", "/api/admin/settings", "Audit settings (admins)", "admin", OWNER, 200, Settings,

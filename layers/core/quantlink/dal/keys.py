@@ -16,6 +16,8 @@
     USER#<uid>          #META                            User                  USERS / EMAIL#<email lowercased>#<uid>
     SETTINGS            #META                            admin settings (audit on/off, retention)
     INVITATION#<id>     #META                            Invitation            OWNER#<uid> / INVITATION#<created>#<id>
+    BUNDLE#<id>         #META                            Bundle                OWNER#<uid> / BUNDLE#<created>#<id>
+    BUNDLE#<id>         MEMBER#<uid>                     a member of the bundle
     INVITATION#<id>     USE#<uid>                        one accepting user (an invitation is accepted once per user)
     AUDIT#<uid>         AT#<at>#<auditId>                AuditEntry, a copy per user it concerns (owner, actor)
                                                  (the owner's copy: AUDIT / AT#<at>#<auditId>, read by admins)
@@ -56,7 +58,10 @@ _USE = "USE#"
 _AUDIT = "AUDIT#"
 _AUDIT_ALL = "AUDIT"
 _AT = "AT#"
+_BUNDLE = "BUNDLE#"
+_MEMBER = "MEMBER#"
 SETTINGS_PK = "SETTINGS"
+MEMBERS = _MEMBER
 SHARES = _SHARE
 GRANTS = _GRANT
 USES = _USE
@@ -71,6 +76,7 @@ class Owned(StrEnum):
     TERMINAL = "TERMINAL#"
     SHARE = "SHARE#"
     INVITATION = "INVITATION#"
+    BUNDLE = "BUNDLE#"
 
 
 def strategy_pk(strategy_id: str) -> str:
@@ -180,3 +186,11 @@ def is_audit_position(text: str) -> bool:
 
 def audit_bound(at: datetime) -> str:
     return f"{_AT}{iso(at)}"
+
+
+def bundle_pk(bundle_id: str) -> str:
+    return f"{_BUNDLE}{bundle_id}"
+
+
+def member_sk(user_id: str) -> str:
+    return f"{_MEMBER}{user_id}"

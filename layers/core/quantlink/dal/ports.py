@@ -21,7 +21,17 @@ from quantlink.models import (
     Terminal,
     TimelineEntry,
 )
-from quantlink.sharing.records import AuditEntry, Grant, Invitation, Plan, Settings, Share, User
+from quantlink.sharing.records import (
+    AuditEntry,
+    Bundle,
+    BundleMember,
+    Grant,
+    Invitation,
+    Plan,
+    Settings,
+    Share,
+    User,
+)
 
 
 class StrategyStore(Protocol):
@@ -220,6 +230,24 @@ class InvitationStore(Protocol):
     def release_invitation_use(self, invitation_id: str, user_id: str) -> None: ...
 
 
+class BundleStore(Protocol):
+    def put_bundle(self, bundle: Bundle) -> None:
+        """New (version 0), or changed from `version - 1` (else Conflict)."""
+
+    def get_bundle(self, bundle_id: str) -> Bundle | None: ...
+
+    def list_bundles(self, owner_id: str) -> list[Bundle]: ...
+
+    def put_bundle_member(self, member: BundleMember) -> bool:
+        """False when already a member."""
+
+    def bundle_members(self, bundle_id: str) -> list[BundleMember]: ...
+
+    def delete_bundle_member(self, bundle_id: str, user_id: str) -> None: ...
+
+    def delete_bundle(self, bundle_id: str) -> None: ...
+
+
 class AuditStore(Protocol):
     def put_audit_entry(self, entry: AuditEntry, *, audiences: list[str], expires_at: datetime) -> None: ...
 
@@ -239,7 +267,15 @@ class Mailer(Protocol):
 
 
 class SharingStore(
-    StrategyStore, TerminalStore, SubscriptionStore, UserStore, ShareStore, InvitationStore, AuditStore, Protocol
+    StrategyStore,
+    TerminalStore,
+    SubscriptionStore,
+    UserStore,
+    ShareStore,
+    InvitationStore,
+    BundleStore,
+    AuditStore,
+    Protocol,
 ):
     """What the sharing operations take."""
 
@@ -248,7 +284,7 @@ class RelayStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, D
     """What the hot path reads and writes, as one object."""
 
 
-class OwnerStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, ShareStore, Protocol):
+class OwnerStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, ShareStore, BundleStore, Protocol):
     """What the owner operations that span aggregates take (each other operation takes its own store)."""
 
 

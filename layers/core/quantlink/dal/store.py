@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from quantlink.dal.audit import DynamoAuditStore
+from quantlink.dal.bundles import DynamoBundleStore
 from quantlink.dal.deliveries import DynamoDeliveryStore
 from quantlink.dal.invitations import DynamoInvitationStore
 from quantlink.dal.positions import DynamoPositionStore
@@ -34,10 +35,11 @@ class DynamoStore(
     DynamoUserStore,
     DynamoShareStore,
     DynamoInvitationStore,
+    DynamoBundleStore,
     DynamoAuditStore,
 ):
     """Strategies, terminals, subscriptions, signals, deliveries, position snapshots, users, shares,
-    invitations and the audit log, over one Table."""
+    invitations, bundles and the audit log, over one Table."""
 
     @classmethod
     def for_table(cls, table_name: str, client: DynamoDBClient | None = None) -> DynamoStore:

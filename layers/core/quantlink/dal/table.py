@@ -137,10 +137,12 @@ class Table:
 
     # ---- single-item writes -----------------------------------------------------------------------
 
-    def put(self, item: Item, *, condition: str | None = None) -> None:
+    def put(
+        self, item: Item, *, condition: str | None = None, attribute_values: Mapping[str, Any] | None = None
+    ) -> None:
         """Raises ConditionFailed when `condition` is false."""
         try:
-            self.client.put_item(TableName=self.name, Item=item, **_expression(condition, None, None))
+            self.client.put_item(TableName=self.name, Item=item, **_expression(condition, None, attribute_values))
         except ClientError as error:
             _raise_condition_failed(error, None)
             raise

@@ -121,6 +121,11 @@ def delete_strategy(
     store.tombstone_strategy(strategy_id, owner_id, at=at)
     store.delete_strategy_subscriptions(strategy_id)
     store.delete_strategy_shares(strategy_id)
+    for bundle in store.list_bundles(owner_id):
+        if strategy_id in bundle.strategy_ids:
+            store.put_bundle(bundle.model_copy(update={"strategy_ids": [s for s in bundle.strategy_ids
+                                                                        if s != strategy_id],
+                                                       "version": bundle.version + 1}))  # fmt: skip
     if strategy is not None:
         _record(audit, "strategy.deleted", strategy, before={"name": strategy.name})
     store.delete_signals_since(strategy_id, since=at - _STILL_DELIVERABLE)

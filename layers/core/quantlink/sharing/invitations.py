@@ -31,9 +31,11 @@ from quantlink.ids import (
 )
 from quantlink.models import Strategy
 from quantlink.owner.strategies import owned_strategy
-from quantlink.sharing import shares
+from quantlink.sharing import bundles, shares
 from quantlink.sharing.audit import Audit
 from quantlink.sharing.records import (
+    Bundle,
+    BundleMember,
     CreateInvitationBody,
     Invitation,
     InvitationKind,
@@ -45,6 +47,7 @@ from quantlink.sharing.users import Caller, PlanLimits, ensure_user, require_sha
 from quantlink.timeutil import iso, now
 from quantlink.views.sharing import (
     Accepted,
+    BundleRef,
     CreatedInvitation,
     InvitationList,
     InvitationPreview,
@@ -66,9 +69,9 @@ def accept_url(web_url: str, token: str) -> str:
     return f"{web_url.rstrip('/')}/#/invitations/{token}"
 
 
-def _email_text(owner_email: str, strategy: Strategy, url: str, expires: str) -> str:
+def _email_text(owner_email: str, target: str, url: str, expires: str) -> str:
     return (
-        f'{owner_email} invites you to follow the signals of the strategy "{strategy.name}" on QuantLink.\n\n'
+        f"{owner_email} invites you to follow the signals of the {target} on QuantLink.\n\n"
         f"Accept the invitation (sign in or create an account with this address first):\n{url}\n\n"
         f"The invitation expires at {expires} and works only for this email address.\n"
     )
@@ -84,8 +87,11 @@ def create_invitation(
 ) -> CreatedInvitation:
     owner = require_sharing(store, caller)
     if body.bundle_id is not None:
-        raise NotFound("No such bundle.")  # bundles are not offered yet: none exists
-    strategy = owned_strategy(store, caller.user_id, body.strategy_id or "")
+        bundle = bundles.owned_bundle(store, caller.user_id, body.bundle_id)
+        target_name, strategy_id, bundle_id = f"bundle {bundle.name}", None, bundle.bundle_id
+    else:
+        strategy = owned_strategy(store, caller.user_id, body.strategy_id or "")
+        target_name, strategy_id, bundle_id = f"strategy {strategy.name}", strategy.strategy_id, None
     at = now()
     token = new_invitation_token(new_invitation_id())
     invitation_id = invitation_id_from_token(token) or ""
@@ -103,7 +109,8 @@ def create_invitation(
         owner_id=caller.user_id,
         owner_email=owner.email,
         kind=kind,
-        strategy_id=strategy.strategy_id,
+        strategy_id=strategy_id,
+        bundle_id=bundle_id,
         email=email,
         token_hash=hash_secret(token),
         permissions=body.permissions,
@@ -117,13 +124,13 @@ def create_invitation(
     if email is not None:
         try:
             mailer.send_email(email, f"{owner.email} shares a QuantLink strategy with you",
-                              _email_text(owner.email, strategy, url, iso(expires_at or at)))  # fmt: skip
+                              _email_text(owner.email, target_name, url, iso(expires_at or at)))  # fmt: skip
         except Exception:
             store.revoke_invitation(invitation_id, caller.user_id)  # never a live invitation nobody was sent
             raise
     audit.record(
-        "invitation.sent", "invitation", invitation_id, owner_id=caller.user_id, strategy_id=strategy.strategy_id,
-        after={"kind": kind.value, "email": email, "maxUses": max_uses,
+        "invitation.sent", "invitation", invitation_id, owner_id=caller.user_id, strategy_id=strategy_id,
+        after={"kind": kind.value, "email": email, "maxUses": max_uses, "bundleId": bundle_id,
                "expiresAt": iso(expires_at) if expires_at else None},
     )  # fmt: skip
     return CreatedInvitation(
@@ -156,16 +163,28 @@ def _by_token(store: SharingStore, token: str) -> Invitation:
     return invitation
 
 
-def inspect_invitation(store: SharingStore, token: str) -> InvitationPreview:
-    invitation = _by_token(store, token)
+def _offered(store: SharingStore, invitation: Invitation) -> tuple[list[Strategy], Bundle | None]:
+    """What accepting gives: its strategy, or the bundle with its strategies. NOT_FOUND once deleted."""
+    if invitation.bundle_id is not None:
+        bundle = store.get_bundle(invitation.bundle_id)
+        if bundle is None:
+            raise NotFound("No such invitation.")
+        found = [store.get_strategy(sid) for sid in bundle.strategy_ids]
+        return [s for s in found if s is not None], bundle
     strategy = store.get_strategy(invitation.strategy_id or "")
     if strategy is None:
         raise NotFound("No such invitation.")  # its strategy was deleted
+    return [strategy], None
+
+
+def inspect_invitation(store: SharingStore, token: str) -> InvitationPreview:
+    invitation = _by_token(store, token)
+    strategies, bundle = _offered(store, invitation)
     return InvitationPreview(
         owner=OwnerEmail(email=invitation.owner_email),
-        strategies=[StrategyRef(strategy_id=strategy.strategy_id, name=strategy.name)],
-        bundle=None,
-        permissions=invitation.permissions,
+        strategies=[StrategyRef(strategy_id=s.strategy_id, name=s.name) for s in strategies],
+        bundle=BundleRef(bundle_id=bundle.bundle_id, name=bundle.name) if bundle else None,
+        permissions=bundle.permissions if bundle else invitation.permissions,
         share_expires_at=invitation.share_expires_at,
         expires_at=invitation.expires_at,
         status=invitation.status(now()),
@@ -193,11 +212,11 @@ def accept_invitation(
 ) -> Accepted:
     invitation = _by_token(store, token)
     recipient = ensure_user(store, caller)
-    strategy = store.get_strategy(invitation.strategy_id or "")
-    if strategy is None:
-        raise NotFound("No such invitation.")
+    strategies, bundle = _offered(store, invitation)
+    if bundle is not None and caller.user_id in {m.user_id for m in store.bundle_members(bundle.bundle_id)}:
+        raise Conflict("You are a member of this bundle already.")
     already = [
-        s for s in store.shares_of_strategy(strategy.strategy_id)
+        s for strategy in strategies for s in store.shares_of_strategy(strategy.strategy_id)
         if s.recipient_id == caller.user_id and s.via_id == invitation.invitation_id
     ]  # fmt: skip
     if already:
@@ -208,10 +227,10 @@ def accept_invitation(
     owner = store.get_user(invitation.owner_id)
     if owner is None or owner.plan == Plan.FREE:
         raise PlanRequired("The owner's plan no longer includes sharing.")
-    live = [s for s in store.shares_of_strategy(strategy.strategy_id) if s.state == ShareState.LIVE]
-    recipients = {s.recipient_id for s in live} | {caller.user_id}
-    if len(recipients) > config.limits.recipients_per_strategy:
-        raise PlanRequired("The owner's plan allows no more recipients for this strategy.")
+    for strategy in strategies:
+        live = [s for s in store.shares_of_strategy(strategy.strategy_id) if s.state == ShareState.LIVE]
+        if len({s.recipient_id for s in live} | {caller.user_id}) > config.limits.recipients_per_strategy:
+            raise PlanRequired(f"The owner's plan allows no more recipients for {strategy.name}.")
     try:
         store.claim_invitation_use(invitation.invitation_id, caller.user_id, at=now())
     except InvitationUsedUp:
@@ -219,14 +238,19 @@ def accept_invitation(
         fresh = store.get_invitation(invitation.invitation_id) or invitation
         raise _refusal(fresh, caller) or InvitationUsedUp() from None
     try:
-        share = shares.create_share(
-            store, audit, strategy, owner_email=invitation.owner_email, recipient_id=caller.user_id,
-            recipient_email=recipient.email, permissions=invitation.permissions,
-            expires_at=invitation.share_expires_at, via_id=invitation.invitation_id,
-        )  # fmt: skip
+        if bundle is not None:
+            member = BundleMember(bundle_id=bundle.bundle_id, user_id=caller.user_id, email=recipient.email,
+                                  joined_at=now())  # fmt: skip
+            made = bundles.join(store, audit, bundle, member)
+        else:
+            made = [shares.create_share(
+                store, audit, strategies[0], owner_email=invitation.owner_email, recipient_id=caller.user_id,
+                recipient_email=recipient.email, permissions=invitation.permissions,
+                expires_at=invitation.share_expires_at, via_id=invitation.invitation_id,
+            )]  # fmt: skip
     except Exception:
         store.release_invitation_use(invitation.invitation_id, caller.user_id)
         raise
     audit.record("invitation.accepted", "invitation", invitation.invitation_id, owner_id=invitation.owner_id,
-                 strategy_id=strategy.strategy_id, after={"shareId": share.share_id})  # fmt: skip
-    return Accepted(shares=shares.views(store, [share]))
+                 strategy_id=invitation.strategy_id, after={"shareIds": [s.share_id for s in made]})  # fmt: skip
+    return Accepted(shares=shares.views(store, made))

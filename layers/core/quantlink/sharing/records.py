@@ -119,6 +119,25 @@ class Grant(CamelModel):
         return self.expires_at is None or self.expires_at > at
 
 
+class Bundle(CamelModel):
+    """Strategies shared together: each member has a share (via bundle) of every strategy in it."""
+
+    bundle_id: str
+    owner_id: str
+    name: str
+    strategy_ids: list[str]
+    permissions: Permissions
+    version: int = 0
+    created_at: Timestamp
+
+
+class BundleMember(CamelModel):
+    bundle_id: str
+    user_id: str
+    email: str
+    joined_at: Timestamp
+
+
 class InvitationKind(StrEnum):
     EMAIL = "email"
     LINK = "link"
@@ -210,6 +229,16 @@ class CreateInvitationBody(CamelModel):
             raise ValueError("maxUses and expiresAt are for link invitations (an email invitation is used once "
                              "and expires after 7 days)")  # fmt: skip
         return self
+
+
+class CreateBundleBody(CamelModel):
+    model_config = _STRICT
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    strategy_ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)] = Field(
+        default_factory=list
+    )
+    permissions: Permissions = Field(default_factory=Permissions)
 
 
 class TokenBody(CamelModel):

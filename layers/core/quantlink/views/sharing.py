@@ -96,6 +96,18 @@ class ShareList(CamelModel):
     items: list[ShareView]
 
 
+class BundleView(CamelModel):
+    bundle_id: str = Field(description="The bundle's code (sg_…)")
+    name: str
+    strategy_ids: list[str]
+    permissions: Permissions
+    members: list[Party]
+
+
+class BundleList(CamelModel):
+    items: list[BundleView]
+
+
 class CreatedInvitation(CamelModel):
     invitation_id: str
     kind: InvitationKind
