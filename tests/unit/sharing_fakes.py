@@ -16,6 +16,9 @@ from quantlink.sharing.records import (
     Bundle,
     BundleMember,
     Grant,
+    Group,
+    GroupMember,
+    GroupShare,
     Invitation,
     Plan,
     Settings,
@@ -36,6 +39,9 @@ class FakeSharing:
     audit: list[tuple[str, str, AuditEntry]] = field(default_factory=list)  # (audience, position, entry)
     bundles: dict[str, Bundle] = field(default_factory=dict)
     members: dict[tuple[str, str], BundleMember] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    group_members_: dict[tuple[str, str], GroupMember] = field(default_factory=dict)
+    group_shares_: dict[str, GroupShare] = field(default_factory=dict)
     # the other half of FakeStore (declared here so the mixin type-checks on its own)
     terminals: dict[str, Terminal] = field(default_factory=dict)
     subscriptions: list[Subscription] = field(default_factory=list)
@@ -227,6 +233,53 @@ class FakeSharing:
     def delete_bundle(self, bundle_id: str) -> None:
         self.bundles.pop(bundle_id, None)
         self.members = {k: m for k, m in self.members.items() if k[0] != bundle_id}
+
+    # ---- groups ----
+
+    def put_group(self, group: Group) -> None:
+        if group.group_id in self.groups:
+            raise Conflict("A group with this id already exists.")
+        self.groups[group.group_id] = group
+
+    def get_group(self, group_id: str) -> Group | None:
+        return self.groups.get(group_id)
+
+    def list_groups(self, owner_id: str) -> list[Group]:
+        owned = (g for g in self.groups.values() if g.owner_id == owner_id)
+        return sorted(owned, key=lambda g: (g.created_at, g.group_id), reverse=True)
+
+    def put_group_member(self, member: GroupMember) -> bool:
+        key = (member.group_id, member.user_id)
+        if key in self.group_members_:
+            return False
+        self.group_members_[key] = member
+        return True
+
+    def group_members(self, group_id: str) -> list[GroupMember]:
+        return sorted((m for (g, _), m in self.group_members_.items() if g == group_id), key=lambda m: m.user_id)
+
+    def delete_group_member(self, group_id: str, user_id: str) -> None:
+        self.group_members_.pop((group_id, user_id), None)
+
+    def put_group_share(self, share: GroupShare) -> None:
+        self.group_shares_[share.group_share_id] = share
+
+    def group_shares(self, group_id: str) -> list[GroupShare]:
+        return sorted(
+            (s for s in self.group_shares_.values() if s.group_id == group_id), key=lambda s: s.group_share_id
+        )
+
+    def group_shares_of_bundle(self, bundle_id: str) -> list[GroupShare]:
+        return sorted((s for s in self.group_shares_.values() if s.bundle_id == bundle_id),
+                      key=lambda s: s.group_share_id)  # fmt: skip
+
+    def delete_group_share(self, share: GroupShare) -> None:
+        self.group_shares_.pop(share.group_share_id, None)
+
+    def delete_group(self, group_id: str) -> None:
+        self.groups.pop(group_id, None)
+        self.group_members_ = {k: m for k, m in self.group_members_.items() if k[0] != group_id}
+        self.group_shares_ = {k: s for k, s in self.group_shares_.items() if s.group_id != group_id}
 
     # ---- audit ----
 

@@ -18,6 +18,8 @@ SHARE_PREFIX = "shr_"
 INVITATION_PREFIX = "inv_"
 AUDIT_PREFIX = "aud_"
 BUNDLE_PREFIX = "sg_"
+GROUP_PREFIX = "grp_"
+GROUP_SHARE_PREFIX = "gsh_"
 _STRATEGY_RANDOM = 16
 
 
@@ -76,6 +78,14 @@ def invitation_id_from_token(token: str) -> str | None:
 def new_bundle_id() -> str:
     """A bundle's code (API.md: `sg_…`)."""
     return BUNDLE_PREFIX + _random_part(12)
+
+
+def new_group_id() -> str:
+    return GROUP_PREFIX + _random_part(12)
+
+
+def new_group_share_id() -> str:
+    return GROUP_SHARE_PREFIX + _random_part(12)
 
 
 def new_audit_id() -> str:

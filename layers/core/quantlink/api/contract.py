@@ -29,7 +29,10 @@ from quantlink.models import (
 )
 from quantlink.sharing.records import (
     CreateBundleBody,
+    CreateGroupBody,
     CreateInvitationBody,
+    GroupMemberBody,
+    GroupShareBody,
     SetPlanBody,
     Settings,
     SettingsBody,
@@ -61,6 +64,9 @@ from quantlink.views.sharing import (
     BundleList,
     BundleView,
     CreatedInvitation,
+    GroupList,
+    GroupShareView,
+    GroupView,
     InvitationList,
     InvitationPreview,
     Me,
@@ -186,6 +192,22 @@ OPERATIONS: tuple[Operation, ...] = (
               "it at once", "bundles", OWNER, 204, None),
     Operation("DELETE", "/api/bundles/{bundleId}/members/{userId}", "Remove a member (it loses what came through "
               "the bundle)", "bundles", OWNER, 204, None),
+    Operation("POST", "/api/groups", "Create a group (grp_…)", "groups", OWNER, 201, GroupView, CreateGroupBody,
+              errors=(403,)),
+    Operation("GET", "/api/groups", "Your groups", "groups", OWNER, 200, GroupList),
+    Operation("GET", "/api/groups/{groupId}", "One group: members, shares, pending invitations", "groups", OWNER,
+              200, GroupView),
+    Operation("DELETE", "/api/groups/{groupId}", "Delete a group: its members lose what came through it",
+              "groups", OWNER, 204, None),
+    Operation("PUT", "/api/groups/{groupId}/members", "Add a member by email (an existing user gets everything "
+              "shared to the group at once; an unknown address is invited by email)", "groups", OWNER, 200,
+              GroupView, GroupMemberBody),
+    Operation("DELETE", "/api/groups/{groupId}/members/{userId}", "Remove a member (it loses what came through "
+              "the group)", "groups", OWNER, 204, None),
+    Operation("POST", "/api/groups/{groupId}/shares", "Share a strategy or bundle with every member, present and "
+              "future", "groups", OWNER, 201, GroupShareView, GroupShareBody, errors=(403,)),
+    Operation("DELETE", "/api/groups/{groupId}/shares/{groupShareId}", "End a group share (what members had "
+              "through it ends)", "groups", OWNER, 204, None),
     Operation("GET", "/api/audit", "The audit log, newest first (yours; an admin's: everyone's)", "audit", OWNER,
               200, AuditPage, params=_AUDIT, errors=(400,)),
     Operation("GET", "/api/admin/settings", "Audit settings (admins)", "admin", OWNER, 200, Settings,

@@ -18,6 +18,10 @@
     INVITATION#<id>     #META                            Invitation            OWNER#<uid> / INVITATION#<created>#<id>
     BUNDLE#<id>         #META                            Bundle                OWNER#<uid> / BUNDLE#<created>#<id>
     BUNDLE#<id>         MEMBER#<uid>                     a member of the bundle
+    BUNDLE#<id>         GSHARE#<groupShareId>            a group's share of the bundle (bundle changes reach it)
+    GROUP#<id>          #META                            Group                 OWNER#<uid> / GROUP#<created>#<id>
+    GROUP#<id>          MEMBER#<uid>                     a member of the group
+    GROUP#<id>          GSHARE#<groupShareId>            GroupShare: a strategy or bundle shared to the group
     INVITATION#<id>     USE#<uid>                        one accepting user (an invitation is accepted once per user)
     AUDIT#<uid>         AT#<at>#<auditId>                AuditEntry, a copy per user it concerns (owner, actor)
                                                  (the owner's copy: AUDIT / AT#<at>#<auditId>, read by admins)
@@ -60,6 +64,9 @@ _AUDIT_ALL = "AUDIT"
 _AT = "AT#"
 _BUNDLE = "BUNDLE#"
 _MEMBER = "MEMBER#"
+_GROUP = "GROUP#"
+_GSHARE = "GSHARE#"
+GROUP_SHARES = _GSHARE
 SETTINGS_PK = "SETTINGS"
 MEMBERS = _MEMBER
 SHARES = _SHARE
@@ -77,6 +84,7 @@ class Owned(StrEnum):
     SHARE = "SHARE#"
     INVITATION = "INVITATION#"
     BUNDLE = "BUNDLE#"
+    GROUP = "GROUP#"
 
 
 def strategy_pk(strategy_id: str) -> str:
@@ -194,3 +202,11 @@ def bundle_pk(bundle_id: str) -> str:
 
 def member_sk(user_id: str) -> str:
     return f"{_MEMBER}{user_id}"
+
+
+def group_pk(group_id: str) -> str:
+    return f"{_GROUP}{group_id}"
+
+
+def group_share_sk(group_share_id: str) -> str:
+    return f"{_GSHARE}{group_share_id}"

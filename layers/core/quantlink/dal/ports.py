@@ -26,6 +26,9 @@ from quantlink.sharing.records import (
     Bundle,
     BundleMember,
     Grant,
+    Group,
+    GroupMember,
+    GroupShare,
     Invitation,
     Plan,
     Settings,
@@ -248,6 +251,31 @@ class BundleStore(Protocol):
     def delete_bundle(self, bundle_id: str) -> None: ...
 
 
+class GroupStore(Protocol):
+    def put_group(self, group: Group) -> None: ...
+
+    def get_group(self, group_id: str) -> Group | None: ...
+
+    def list_groups(self, owner_id: str) -> list[Group]: ...
+
+    def put_group_member(self, member: GroupMember) -> bool:
+        """False when already a member."""
+
+    def group_members(self, group_id: str) -> list[GroupMember]: ...
+
+    def delete_group_member(self, group_id: str, user_id: str) -> None: ...
+
+    def put_group_share(self, share: GroupShare) -> None: ...
+
+    def group_shares(self, group_id: str) -> list[GroupShare]: ...
+
+    def group_shares_of_bundle(self, bundle_id: str) -> list[GroupShare]: ...
+
+    def delete_group_share(self, share: GroupShare) -> None: ...
+
+    def delete_group(self, group_id: str) -> None: ...
+
+
 class AuditStore(Protocol):
     def put_audit_entry(self, entry: AuditEntry, *, audiences: list[str], expires_at: datetime) -> None: ...
 
@@ -274,6 +302,7 @@ class SharingStore(
     ShareStore,
     InvitationStore,
     BundleStore,
+    GroupStore,
     AuditStore,
     Protocol,
 ):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from quantlink.dal.audit import DynamoAuditStore
 from quantlink.dal.bundles import DynamoBundleStore
 from quantlink.dal.deliveries import DynamoDeliveryStore
+from quantlink.dal.groups import DynamoGroupStore
 from quantlink.dal.invitations import DynamoInvitationStore
 from quantlink.dal.positions import DynamoPositionStore
 from quantlink.dal.shares import DynamoShareStore
@@ -36,10 +37,11 @@ class DynamoStore(
     DynamoShareStore,
     DynamoInvitationStore,
     DynamoBundleStore,
+    DynamoGroupStore,
     DynamoAuditStore,
 ):
     """Strategies, terminals, subscriptions, signals, deliveries, position snapshots, users, shares,
-    invitations, bundles and the audit log, over one Table."""
+    invitations, bundles, groups and the audit log, over one Table."""
 
     @classmethod
     def for_table(cls, table_name: str, client: DynamoDBClient | None = None) -> DynamoStore:

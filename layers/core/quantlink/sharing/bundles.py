@@ -14,7 +14,7 @@ from quantlink.errors import Conflict, NotFound, PlanRequired, Unavailable
 from quantlink.ids import BUNDLE_PREFIX, is_id, new_bundle_id
 from quantlink.models import Strategy
 from quantlink.owner.strategies import owned_strategy
-from quantlink.sharing import shares
+from quantlink.sharing import groups, shares
 from quantlink.sharing.audit import Audit
 from quantlink.sharing.records import Bundle, BundleMember, CreateBundleBody, Share, ShareState, ShareVia
 from quantlink.sharing.users import Caller, PlanLimits, require_sharing
@@ -114,6 +114,7 @@ def add_strategy(store: SharingStore, audit: Audit, caller: Caller, bundle_id: s
     bundle, changed = _change_strategies(store, caller, bundle_id, add=strategy_id)
     for member in store.bundle_members(bundle_id):
         _share_with_member(store, audit, bundle, strategy, member)
+    groups.bundle_strategy_added(store, audit, bundle_id, strategy)
     if changed:
         audit.record("bundle.strategy_added", "bundle", bundle_id, owner_id=caller.user_id, strategy_id=strategy_id)
     return _view(store, bundle)
@@ -125,6 +126,7 @@ def remove_strategy(store: SharingStore, audit: Audit, caller: Caller, bundle_id
     strategy = store.get_strategy(strategy_id)
     if strategy is not None:
         _revoke_member_shares(store, audit, bundle_id, strategy)
+        groups.bundle_strategy_removed(store, audit, bundle_id, strategy)
     if changed:
         audit.record("bundle.strategy_removed", "bundle", bundle_id, owner_id=caller.user_id, strategy_id=strategy_id)
 
@@ -149,6 +151,8 @@ def delete_bundle(store: SharingStore, audit: Audit, caller: Caller, bundle_id: 
         strategy = store.get_strategy(strategy_id)
         if strategy is not None:
             _revoke_member_shares(store, audit, bundle_id, strategy)
+            groups.bundle_strategy_removed(store, audit, bundle_id, strategy)
+    groups.bundle_deleted(store, audit, bundle_id)
     store.delete_bundle(bundle_id)
     audit.record("bundle.deleted", "bundle", bundle_id, owner_id=caller.user_id, before={"name": bundle.name})
 

@@ -31,15 +31,18 @@ from quantlink.ids import (
 )
 from quantlink.models import Strategy
 from quantlink.owner.strategies import owned_strategy
-from quantlink.sharing import bundles, shares
+from quantlink.sharing import bundles, groups, shares
 from quantlink.sharing.audit import Audit
 from quantlink.sharing.records import (
     Bundle,
     BundleMember,
     CreateInvitationBody,
+    Group,
+    GroupMember,
     Invitation,
     InvitationKind,
     InvitationStatus,
+    Permissions,
     Plan,
     ShareState,
 )
@@ -163,8 +166,40 @@ def _by_token(store: SharingStore, token: str) -> Invitation:
     return invitation
 
 
+def invite_to_group(
+    store: SharingStore, mailer: Mailer, audit: Audit, caller: Caller, group: Group, email: str, *, web_url: str
+) -> None:
+    """An email invitation to join the group (an address with no user yet), sent at once."""
+    owner = require_sharing(store, caller)
+    at = now()
+    token = new_invitation_token(new_invitation_id())
+    invitation = Invitation(
+        invitation_id=invitation_id_from_token(token) or "", owner_id=caller.user_id, owner_email=owner.email,
+        kind=InvitationKind.EMAIL, group_id=group.group_id, email=email, token_hash=hash_secret(token),
+        permissions=Permissions(), max_uses=1, expires_at=at + timedelta(days=EMAIL_INVITATION_DAYS), created_at=at,
+    )  # fmt: skip
+    store.put_invitation(invitation)
+    url = accept_url(web_url, token)
+    try:
+        mailer.send_email(
+            email,
+            f"{owner.email} adds you to a QuantLink group",
+            _email_text(owner.email, f"group {group.name}", url, iso(invitation.expires_at or at)),
+        )
+    except Exception:  # fmt: skip
+        store.revoke_invitation(invitation.invitation_id, caller.user_id)
+        raise
+    audit.record("invitation.sent", "invitation", invitation.invitation_id, owner_id=caller.user_id,
+                 after={"kind": "email", "email": email, "groupId": group.group_id})  # fmt: skip
+
+
 def _offered(store: SharingStore, invitation: Invitation) -> tuple[list[Strategy], Bundle | None]:
     """What accepting gives: its strategy, or the bundle with its strategies. NOT_FOUND once deleted."""
+    if invitation.group_id is not None:
+        group = store.get_group(invitation.group_id)
+        if group is None:
+            raise NotFound("No such invitation.")
+        return [s for g in store.group_shares(group.group_id) for s in groups.strategies_of(store, g)], None
     if invitation.bundle_id is not None:
         bundle = store.get_bundle(invitation.bundle_id)
         if bundle is None:
@@ -238,7 +273,14 @@ def accept_invitation(
         fresh = store.get_invitation(invitation.invitation_id) or invitation
         raise _refusal(fresh, caller) or InvitationUsedUp() from None
     try:
-        if bundle is not None:
+        if invitation.group_id is not None:
+            group = store.get_group(invitation.group_id)
+            if group is not None:
+                groups.join(store, audit, group, GroupMember(group_id=group.group_id, user_id=caller.user_id,
+                                                             email=recipient.email, joined_at=now()))  # fmt: skip
+            made = [s for s in store.shares_received(caller.user_id)
+                    if s.via_id == invitation.group_id and s.state == ShareState.LIVE]  # fmt: skip
+        elif bundle is not None:
             member = BundleMember(bundle_id=bundle.bundle_id, user_id=caller.user_id, email=recipient.email,
                                   joined_at=now())  # fmt: skip
             made = bundles.join(store, audit, bundle, member)

@@ -73,7 +73,7 @@ class Share(CamelModel):
     paused: bool = False
     state: ShareState = ShareState.LIVE
     created_at: Timestamp
-    warned: list[str] = Field(default_factory=list)  # expiry warnings already sent ("7d", "1d")
+    source_id: str | None = None  # the group share it came from (via group)
 
     def live(self, at: datetime) -> bool:
         return self.state == ShareState.LIVE and (self.expires_at is None or self.expires_at > at)
@@ -138,6 +138,33 @@ class BundleMember(CamelModel):
     joined_at: Timestamp
 
 
+class Group(CamelModel):
+    """People: sharing a strategy or bundle to the group shares it with every member, present and future."""
+
+    group_id: str
+    owner_id: str
+    name: str
+    created_at: Timestamp
+
+
+class GroupMember(CamelModel):
+    group_id: str
+    user_id: str
+    email: str
+    joined_at: Timestamp
+
+
+class GroupShare(CamelModel):
+    group_share_id: str
+    group_id: str
+    owner_id: str
+    strategy_id: str | None = None
+    bundle_id: str | None = None
+    permissions: Permissions
+    expires_at: Timestamp | None = None
+    created_at: Timestamp
+
+
 class InvitationKind(StrEnum):
     EMAIL = "email"
     LINK = "link"
@@ -157,6 +184,7 @@ class Invitation(CamelModel):
     kind: InvitationKind
     strategy_id: str | None = None
     bundle_id: str | None = None
+    group_id: str | None = None  # joins the group (PUT /api/groups/{id}/members of an unknown address)
     email: str | None = None  # an email invitation's address, lowercased
     token_hash: str
     permissions: Permissions
@@ -239,6 +267,33 @@ class CreateBundleBody(CamelModel):
         default_factory=list
     )
     permissions: Permissions = Field(default_factory=Permissions)
+
+
+class CreateGroupBody(CamelModel):
+    model_config = _STRICT
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class GroupMemberBody(CamelModel):
+    model_config = _STRICT
+
+    email: Email
+
+
+class GroupShareBody(CamelModel):
+    model_config = _STRICT
+
+    strategy_id: Annotated[str, Field(max_length=64)] | None = None
+    bundle_id: Annotated[str, Field(max_length=64)] | None = None
+    permissions: Permissions = Field(default_factory=Permissions)
+    expires_at: ClientTimestamp | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if (self.strategy_id is None) == (self.bundle_id is None):
+            raise ValueError("give exactly one of strategyId and bundleId")
+        return self
 
 
 class TokenBody(CamelModel):

@@ -117,6 +117,7 @@ def create_share(
     expires_at: datetime | None,
     via: ShareVia = ShareVia.DIRECT,
     via_id: str | None = None,
+    source_id: str | None = None,
 ) -> Share:
     share = Share(
         share_id=new_share_id(strategy.strategy_id),
@@ -127,6 +128,7 @@ def create_share(
         recipient_email=recipient_email,
         via=via,
         via_id=via_id,
+        source_id=source_id,
         permissions=permissions,
         expires_at=expires_at,
         created_at=now(),
@@ -164,10 +166,9 @@ def update_share(store: SharingStore, audit: Audit, caller: Caller, share_id: st
             raise Conflict("This share was revoked.")
         before.update(_snapshot(found))
         updates: dict[str, Any] = {name: getattr(body, name) for name in given}
-        if "expires_at" in updates:
-            updates["warned"] = []  # a new end date gets its own warnings
-            if found.state == ShareState.EXPIRED and (updates["expires_at"] is None or updates["expires_at"] > now()):
-                updates["state"] = ShareState.LIVE  # the owner extended an expired share
+        extended = "expires_at" in updates and (updates["expires_at"] is None or updates["expires_at"] > now())
+        if extended and found.state == ShareState.EXPIRED:
+            updates["state"] = ShareState.LIVE  # the owner extended an expired share
         return [found.model_copy(update=updates)]
 
     (changed,) = change_shares(store, strategy, share.recipient_id, apply)
@@ -242,3 +243,12 @@ def subscribe_shared(
             continue
         return
     raise Unavailable("The share kept changing under us; retry.")
+
+
+def revoke_matching(
+    store: SharingStore, audit: Audit, strategy: Strategy, came_through: Callable[[Share], bool]
+) -> None:
+    """Revoke the live shares of the strategy that came through something (a bundle, a group share)."""
+    for share in store.shares_of_strategy(strategy.strategy_id):
+        if share.state == ShareState.LIVE and came_through(share):
+            revoke_share(store, audit, strategy, share.share_id, action="share.revoked")

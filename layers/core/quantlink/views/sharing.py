@@ -12,6 +12,7 @@ from quantlink.sharing.records import (
     AuditActor,
     AuditEntry,
     AuditTarget,
+    GroupShare,
     Invitation,
     InvitationKind,
     InvitationStatus,
@@ -106,6 +107,32 @@ class BundleView(CamelModel):
 
 class BundleList(CamelModel):
     items: list[BundleView]
+
+
+class GroupShareView(CamelModel):
+    group_share_id: str
+    group_id: str
+    strategy_id: str | None
+    bundle_id: str | None
+    permissions: Permissions
+    expires_at: Timestamp | None
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, share: GroupShare) -> GroupShareView:
+        return cls(**share.model_dump(exclude={"owner_id"}))
+
+
+class GroupView(CamelModel):
+    group_id: str = Field(description="grp_…")
+    name: str
+    members: list[Party]
+    shares: list[GroupShareView]
+    invited: list[str] = Field(description="Addresses invited to join (pending email invitations)")
+
+
+class GroupList(CamelModel):
+    items: list[GroupView]
 
 
 class CreatedInvitation(CamelModel):
