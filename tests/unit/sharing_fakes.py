@@ -23,6 +23,7 @@ from quantlink.sharing.records import (
     Plan,
     Settings,
     Share,
+    ShareState,
     User,
 )
 from quantlink.timeutil import iso
@@ -39,6 +40,8 @@ class FakeSharing:
     audit: list[tuple[str, str, AuditEntry]] = field(default_factory=list)  # (audience, position, entry)
     bundles: dict[str, Bundle] = field(default_factory=dict)
     members: dict[tuple[str, str], BundleMember] = field(default_factory=dict)
+    due: dict[str, tuple[str, str]] = field(default_factory=dict)  # position -> (kind, id)
+    warned: set[tuple[str, str, datetime]] = field(default_factory=set)
     groups: dict[str, Group] = field(default_factory=dict)
     group_members_: dict[tuple[str, str], GroupMember] = field(default_factory=dict)
     group_shares_: dict[str, GroupShare] = field(default_factory=dict)
@@ -122,6 +125,8 @@ class FakeSharing:
             ]
         for share in shares:
             self.shares[share.share_id] = share
+            if share.expires_at is not None and share.state == ShareState.LIVE:
+                self.put_due("share", share.share_id, share.expires_at)
 
     def put_shared_subscription(self, subscription: Subscription, grant: Grant) -> None:
         if subscription.terminal_id not in self.terminals:
@@ -162,6 +167,8 @@ class FakeSharing:
         if invitation.invitation_id in self.invitations:
             raise Conflict("An invitation with this id already exists.")
         self.invitations[invitation.invitation_id] = invitation
+        if invitation.expires_at is not None:
+            self.put_due("invitation", invitation.invitation_id, invitation.expires_at)
 
     def get_invitation(self, invitation_id: str) -> Invitation | None:
         return self.invitations.get(invitation_id)
@@ -233,6 +240,24 @@ class FakeSharing:
     def delete_bundle(self, bundle_id: str) -> None:
         self.bundles.pop(bundle_id, None)
         self.members = {k: m for k, m in self.members.items() if k[0] != bundle_id}
+
+    # ---- what ends when ----
+
+    def put_due(self, kind: str, record_id: str, at: datetime) -> None:
+        self.due[f"AT#{iso(at)}#{kind}#{record_id}"] = (kind, record_id)
+
+    def due_until(self, until: datetime) -> list[tuple[str, str, str]]:
+        bound = f"AT#{iso(until)}#~"
+        return [(p, *self.due[p]) for p in sorted(self.due) if p <= bound]
+
+    def delete_due(self, position: str) -> None:
+        self.due.pop(position, None)
+
+    def claim_warning(self, strategy_id: str, share_id: str, kind: str, end: datetime) -> bool:
+        if (share_id, kind, end) in self.warned:
+            return False
+        self.warned.add((share_id, kind, end))
+        return True
 
     # ---- groups ----
 

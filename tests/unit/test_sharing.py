@@ -420,3 +420,51 @@ def test_a_strategy_removed_while_a_member_joins_is_taken_back() -> None:
     assert [s.strategy_id for s in made] == [kept.strategy_id]
     assert store.get_grant(removed.strategy_id, BOB.user_id) is None
     assert store.get_grant(kept.strategy_id, BOB.user_id) is not None
+
+
+# ---- expiry ----------------------------------------------------------------------------------------
+
+
+def test_expire_due_ends_shares_and_invitations_whose_time_passed(store: FakeStore, strategy: Strategy) -> None:
+    from quantlink.sharing.expiry import expire_due
+
+    ending = give(store, strategy)
+    shares.update_share(store, Audit(store, ALICE), ALICE, ending.share_id,
+                        UpdateShareBody(expires_at=NOW + timedelta(hours=1)))  # fmt: skip
+    lasting = give(store, strategy, to=CAROL)
+    shares.subscribe_shared(store, BOB.user_id, terminal(store, BOB), strategy.strategy_id, Sizing())
+    link = invitations.create_invitation(store, FakeMailer(), Audit(store, ALICE), ALICE,
+                                         CreateInvitationBody(strategy_id=strategy.strategy_id,
+                                                              expires_at=NOW + timedelta(hours=2)), CONFIG)  # fmt: skip
+
+    early = expire_due(store, NOW + timedelta(minutes=30))
+    assert (early.shares, early.invitations) == (0, 0)
+    first = expire_due(store, NOW + timedelta(hours=3))
+    again = expire_due(store, NOW + timedelta(hours=3))
+
+    assert (first.shares, first.invitations) == (1, 1) and (again.shares, again.invitations) == (0, 0)
+    expired = store.get_share(ending.share_id)
+    assert expired is not None and expired.state == ShareState.EXPIRED
+    assert store.get_share(lasting.share_id) == lasting
+    assert [s for s in store.subscriptions if s.owner_id == BOB.user_id] == []
+    assert store.invitations[link.invitation_id].expired
+    actions = sorted({e.audit_id: e.action for _, _, e in store.audit if e.actor.user_id == "system"}.values())
+    assert actions == ["invitation.expired", "share.expired"]
+
+
+def test_expiry_warnings_go_out_once_per_share_with_one_owner_digest(store: FakeStore, strategy: Strategy) -> None:
+    from quantlink.sharing.expiry import send_expiry_warnings
+
+    for who, days in ((BOB, 5), (CAROL, 20)):
+        given = give(store, strategy, to=who)
+        shares.update_share(store, Audit(store, ALICE), ALICE, given.share_id,
+                            UpdateShareBody(expires_at=NOW + timedelta(days=days)))  # fmt: skip
+    mailer = FakeMailer()
+
+    assert send_expiry_warnings(store, mailer, NOW) == 1
+    assert send_expiry_warnings(store, mailer, NOW + timedelta(hours=1)) == 0  # run again: nothing twice
+    assert [to for to, _, _ in mailer.sent] == ["bob@example.com", "alice@example.com"]
+    assert "in a week" in mailer.sent[0][1] and "bob@example.com" in mailer.sent[1][2]
+
+    assert send_expiry_warnings(store, mailer, NOW + timedelta(days=4, hours=1)) == 1  # the 1-day warning
+    assert "tomorrow" in mailer.sent[2][1]

@@ -33,6 +33,9 @@ class DynamoInvitationStore(TableStore):
             self.table.put(item, condition="attribute_not_exists(pk)")
         except ConditionFailed as failed:
             raise Conflict("An invitation with this id already exists.") from failed
+        if invitation.expires_at is not None:
+            due = keys.due_sk(invitation.expires_at, "invitation", invitation.invitation_id)
+            self.table.put(self.table.key(keys.DUE_PK, due))
 
     def get_invitation(self, invitation_id: str) -> Invitation | None:
         item = self.table.get(keys.invitation_pk(invitation_id), keys.META)

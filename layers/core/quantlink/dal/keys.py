@@ -23,6 +23,8 @@
     GROUP#<id>          MEMBER#<uid>                     a member of the group
     GROUP#<id>          GSHARE#<groupShareId>            GroupShare: a strategy or bundle shared to the group
     INVITATION#<id>     USE#<uid>                        one accepting user (an invitation is accepted once per user)
+    STRATEGY#<id>       WARNED#<shareId>#<kind>#<end>    an expiry warning sent (once per share, kind and end date)
+    DUE                 AT#<end>#<kind>#<id>             a share or invitation that ends then (the expiry sweep)
     AUDIT#<uid>         AT#<at>#<auditId>                AuditEntry, a copy per user it concerns (owner, actor)
                                                  (the owner's copy: AUDIT / AT#<at>#<auditId>, read by admins)
 
@@ -68,6 +70,8 @@ _GROUP = "GROUP#"
 _GSHARE = "GSHARE#"
 GROUP_SHARES = _GSHARE
 SETTINGS_PK = "SETTINGS"
+DUE_PK = "DUE"
+_WARNED = "WARNED#"
 MEMBERS = _MEMBER
 SHARES = _SHARE
 GRANTS = _GRANT
@@ -210,3 +214,18 @@ def group_pk(group_id: str) -> str:
 
 def group_share_sk(group_share_id: str) -> str:
     return f"{_GSHARE}{group_share_id}"
+
+
+def due_sk(at: datetime, kind: str, record_id: str) -> str:
+    """What ends when: the sweep reads DUE up to a time (one Query)."""
+    return f"{_AT}{iso(at)}#{kind}#{record_id}"
+
+
+def due_parts(sk: str) -> tuple[str, str]:
+    """(kind, id) of a due_sk."""
+    _, _, kind, record_id = sk.split("#", 3)
+    return kind, record_id
+
+
+def warned_sk(share_id: str, kind: str, end: datetime) -> str:
+    return f"{_WARNED}{share_id}#{kind}#{iso(end)}"

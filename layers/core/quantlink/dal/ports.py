@@ -276,6 +276,18 @@ class GroupStore(Protocol):
     def delete_group(self, group_id: str) -> None: ...
 
 
+class DueStore(Protocol):
+    def put_due(self, kind: str, record_id: str, at: datetime) -> None: ...
+
+    def due_until(self, until: datetime) -> list[tuple[str, str, str]]:
+        """(position, kind, id), oldest first."""
+
+    def delete_due(self, position: str) -> None: ...
+
+    def claim_warning(self, strategy_id: str, share_id: str, kind: str, end: datetime) -> bool:
+        """True for the one caller that gets to send it."""
+
+
 class AuditStore(Protocol):
     def put_audit_entry(self, entry: AuditEntry, *, audiences: list[str], expires_at: datetime) -> None: ...
 
@@ -303,6 +315,7 @@ class SharingStore(
     InvitationStore,
     BundleStore,
     GroupStore,
+    DueStore,
     AuditStore,
     Protocol,
 ):

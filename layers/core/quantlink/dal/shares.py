@@ -17,7 +17,7 @@ from quantlink.dal.table import TableStore, TransactionCanceled
 from quantlink.errors import Conflict, NotFound
 from quantlink.ids import strategy_of_share
 from quantlink.models import Subscription
-from quantlink.sharing.records import Grant, Share
+from quantlink.sharing.records import Grant, Share, ShareState
 from quantlink.timeutil import iso
 
 if TYPE_CHECKING:
@@ -96,6 +96,11 @@ class DynamoShareStore(TableStore):
                 self.table.put_op(to_item(written, pk=pk, sk=grant_sk), condition=guard, attribute_values=at_version)
             )
         ops += [self.table.put_op(self._share_item(share)) for share in shares]
+        ops += [
+            self.table.put_op(self.table.key(keys.DUE_PK, keys.due_sk(share.expires_at, "share", share.share_id)))
+            for share in shares
+            if share.expires_at is not None and share.state == ShareState.LIVE
+        ]
         ops += [self.table.delete_op(keys.terminal_pk(t), keys.subscription_sk(strategy_id)) for t in drop]
         try:
             self.table.transact(ops)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from quantlink.dal.audit import DynamoAuditStore
 from quantlink.dal.bundles import DynamoBundleStore
 from quantlink.dal.deliveries import DynamoDeliveryStore
+from quantlink.dal.due import DynamoDueStore
 from quantlink.dal.groups import DynamoGroupStore
 from quantlink.dal.invitations import DynamoInvitationStore
 from quantlink.dal.positions import DynamoPositionStore
@@ -38,6 +39,7 @@ class DynamoStore(
     DynamoInvitationStore,
     DynamoBundleStore,
     DynamoGroupStore,
+    DynamoDueStore,
     DynamoAuditStore,
 ):
     """Strategies, terminals, subscriptions, signals, deliveries, position snapshots, users, shares,
