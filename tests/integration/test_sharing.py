@@ -219,6 +219,8 @@ def test_inviting_to_another_owners_strategy_is_not_found(ql: QuantLink, sh: Sha
         {"strategyId": "stg_x", "permissions": {"terminalLimit": 101}},
         {"strategyId": "stg_x", "permissions": {"canPause": "yes"}},
         {"strategyId": "stg_x", "expiresAt": "2027-01-01T00:00:00"},
+        {"strategyId": "stg_x", "shareExpiresAt": "0001-01-01T00:00:00+14:00"},
+        {"strategyId": "stg_x", "expiresAt": "9999-12-31T23:59:59-14:00"},
         {"strategyId": "stg_x", "surprise": 1},
     ],
 )

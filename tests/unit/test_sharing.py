@@ -468,3 +468,26 @@ def test_expiry_warnings_go_out_once_per_share_with_one_owner_digest(store: Fake
 
     assert send_expiry_warnings(store, mailer, NOW + timedelta(days=4, hours=1)) == 1  # the 1-day warning
     assert "tomorrow" in mailer.sent[2][1]
+
+
+def test_the_plan_limits_recipients_per_strategy_and_shares(store: FakeStore, strategy: Strategy) -> None:
+    tight = InvitationConfig(web_url="https://app.example", limits=PlanLimits(shares=5, recipients_per_strategy=1))
+    token = invitations.create_invitation(
+        store, FakeMailer(), Audit(store, ALICE), ALICE, CreateInvitationBody(strategy_id=strategy.strategy_id), tight
+    )
+    link = token.url.rsplit("/", 1)[1]  # fmt: skip
+    invitations.accept_invitation(store, Audit(store, BOB), BOB, link, tight)
+
+    with pytest.raises(PlanRequired):
+        invitations.accept_invitation(store, Audit(store, CAROL), CAROL, link, tight)
+
+    none_left = InvitationConfig(web_url="https://app.example", limits=PlanLimits(shares=1))
+    other = Strategy(strategy_id=new_strategy_id(), owner_id=ALICE.user_id, name="Other", webhook_token_hash="h",
+                     created_at=NOW)  # fmt: skip
+    store.put_strategy(other)
+    second = invitations.create_invitation(
+        store, FakeMailer(), Audit(store, ALICE), ALICE, CreateInvitationBody(strategy_id=other.strategy_id), none_left
+    )
+    with pytest.raises(PlanRequired):
+        invitations.accept_invitation(store, Audit(store, CAROL), CAROL, second.url.rsplit("/", 1)[1], none_left)
+    assert len(store.shares) == 1  # fmt: skip

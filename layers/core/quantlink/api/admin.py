@@ -3,6 +3,8 @@ plans."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -17,13 +19,13 @@ from quantlink.timeutil import parse_iso
 router = Router()
 
 
-def _time(name: str) -> object:
+def _time(name: str) -> datetime | None:
     text = query(router).get(name)
     if not text:
         return None
     try:
-        return parse_iso(text)
-    except ValueError:
+        return parse_iso(text).astimezone(UTC)  # a year-1 or year-9999 time with an offset overflows here
+    except (ValueError, OverflowError):
         raise ValidationFailed(
             f"Query parameter {name!r} must be an ISO 8601 time with offset.",
             details=[{"field": f"query.{name}", "message": "not an ISO 8601 time with offset"}],
@@ -37,8 +39,8 @@ def read() -> Response[str]:
         strategy_id=given.get("strategyId") or None,
         actor=given.get("actor") or None,
         action=given.get("action") or None,
-        since=_time("since"),  # type: ignore[arg-type]
-        until=_time("until"),  # type: ignore[arg-type]
+        since=_time("since"),
+        until=_time("until"),
         limit=query_int(given, "limit", default=50, low=1, high=200),
         cursor=given.get("cursor") or None,
     )

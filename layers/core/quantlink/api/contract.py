@@ -166,7 +166,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/me", "You: plan, admin flag and what your plan allows", "sharing", OWNER, 200, Me),
     Operation("POST", "/api/invitations", "Invite a person by email (sent at once, valid 7 days, only for that "
               "address) or create a link invitation", "sharing", OWNER, 201, CreatedInvitation, CreateInvitationBody,
-              errors=(403,)),
+              errors=(403, 404)),
     Operation("GET", "/api/invitations", "The invitations you sent", "sharing", OWNER, 200, InvitationList),
     Operation("DELETE", "/api/invitations/{invitationId}", "Revoke an invitation (shares made stay)", "sharing",
               OWNER, 204, None),
@@ -181,7 +181,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("DELETE", "/api/shares/{shareId}", "Revoke (owner) or remove (recipient, with canDelete) a share",
               "sharing", OWNER, 204, None, errors=(403,)),
     Operation("POST", "/api/bundles", "Create a bundle (sg_…) of your strategies, shared together", "bundles", OWNER,
-              201, BundleView, CreateBundleBody, errors=(403,)),
+              201, BundleView, CreateBundleBody, errors=(403, 404)),
     Operation("GET", "/api/bundles", "Your bundles", "bundles", OWNER, 200, BundleList),
     Operation("GET", "/api/bundles/{bundleId}", "One bundle with its members", "bundles", OWNER, 200, BundleView),
     Operation("DELETE", "/api/bundles/{bundleId}", "Delete a bundle: its members lose what it shared", "bundles",
@@ -201,7 +201,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "groups", OWNER, 204, None),
     Operation("PUT", "/api/groups/{groupId}/members", "Add a member by email (an existing user gets everything "
               "shared to the group at once; an unknown address is invited by email)", "groups", OWNER, 200,
-              GroupView, GroupMemberBody),
+              GroupView, GroupMemberBody, errors=(403,)),
     Operation("DELETE", "/api/groups/{groupId}/members/{userId}", "Remove a member (it loses what came through "
               "the group)", "groups", OWNER, 204, None),
     Operation("POST", "/api/groups/{groupId}/shares", "Share a strategy or bundle with every member, present and "

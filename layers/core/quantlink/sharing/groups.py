@@ -7,7 +7,7 @@ added to the bundle reaches the group's members, one removed leaves them (quantl
 from __future__ import annotations
 
 from quantlink.dal.ports import Mailer, SharingStore
-from quantlink.errors import NotFound, PlanRequired
+from quantlink.errors import Forbidden, NotFound, PlanRequired
 from quantlink.ids import BUNDLE_PREFIX, GROUP_PREFIX, is_id, new_group_id, new_group_share_id
 from quantlink.models import Strategy
 from quantlink.owner.strategies import owned_strategy
@@ -119,6 +119,8 @@ def add_member(
 
     group = owned_group(store, caller.user_id, group_id)
     users = store.users_with_email(email)
+    if any(user.user_id == caller.user_id for user in users):
+        raise Forbidden("You own this group: you have its strategies already.")
     if users:
         user = users[0]
         join(store, audit, group, GroupMember(group_id=group_id, user_id=user.user_id, email=user.email,

@@ -23,8 +23,10 @@ from quantlink.errors import (
     ValidationFailed,
 )
 from quantlink.ids import (
+    INVITATION_PREFIX,
     hash_secret,
     invitation_id_from_token,
+    is_id,
     new_invitation_id,
     new_invitation_token,
     secret_matches,
@@ -147,7 +149,7 @@ def list_invitations(store: SharingStore, caller: Caller) -> InvitationList:
 
 
 def revoke_invitation(store: SharingStore, audit: Audit, caller: Caller, invitation_id: str) -> None:
-    invitation = store.get_invitation(invitation_id) if invitation_id.startswith("inv_") else None
+    invitation = store.get_invitation(invitation_id) if is_id(invitation_id, INVITATION_PREFIX) else None
     if invitation is None or invitation.owner_id != caller.user_id:
         raise NotFound("No such invitation.")
     if invitation.revoked:
@@ -262,6 +264,9 @@ def accept_invitation(
     owner = store.get_user(invitation.owner_id)
     if owner is None or owner.plan == Plan.FREE:
         raise PlanRequired("The owner's plan no longer includes sharing.")
+    given = [s for s in store.shares_owned(invitation.owner_id) if s.state == ShareState.LIVE]
+    if len(given) + len(strategies) > config.limits.shares:
+        raise PlanRequired(f"The owner's plan allows {config.limits.shares} shares.")
     for strategy in strategies:
         live = [s for s in store.shares_of_strategy(strategy.strategy_id) if s.state == ShareState.LIVE]
         if len({s.recipient_id for s in live} | {caller.user_id}) > config.limits.recipients_per_strategy:

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from quantlink.models import CamelModel, ClientTimestamp, Timestamp
 
 # An address as a person types it: one "@", a dot in the domain, no spaces (delivery is SES's to judge).
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+def _a_real_date(value: datetime) -> datetime:
+    """Between the years 2000 and 9000 in UTC (year 1 at +14:00 would not even convert to UTC)."""
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a date between the years 2000 and 9000") from None
+    if not 2000 <= in_utc.year <= 9000:
+        raise ValueError("must be a date between the years 2000 and 9000")
+    return value
+
+
+# An end time a client sets (a share's or an invitation's expiry).
+EndTime = Annotated[ClientTimestamp, AfterValidator(_a_real_date)]
 _STRICT = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
 
 
@@ -245,9 +260,9 @@ class CreateInvitationBody(CamelModel):
     bundle_id: Annotated[str, Field(max_length=64)] | None = None
     email: Email | None = None
     permissions: Permissions = Field(default_factory=Permissions)
-    share_expires_at: ClientTimestamp | None = None
+    share_expires_at: EndTime | None = None
     max_uses: Annotated[int, Field(ge=1, le=10000)] | None = None
-    expires_at: ClientTimestamp | None = None
+    expires_at: EndTime | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
@@ -287,7 +302,7 @@ class GroupShareBody(CamelModel):
     strategy_id: Annotated[str, Field(max_length=64)] | None = None
     bundle_id: Annotated[str, Field(max_length=64)] | None = None
     permissions: Permissions = Field(default_factory=Permissions)
-    expires_at: ClientTimestamp | None = None
+    expires_at: EndTime | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> Self:
@@ -308,7 +323,7 @@ class UpdateShareBody(CamelModel):
     model_config = _STRICT
 
     permissions: Permissions | None = None
-    expires_at: ClientTimestamp | None = None
+    expires_at: EndTime | None = None
     paused: bool | None = None
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from quantlink.sharing.audit import Audit
 
 ADMIN_GROUP = "admin"
+MAX_USER_ID = 128  # a Cognito `sub` is a UUID: anything longer cannot exist, so it is never looked up
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def list_users(store: UserStore, caller: Caller) -> UserList:
 
 def set_plan(store: UserStore, audit: Audit, caller: Caller, user_id: str, plan: Plan) -> UserView:
     require_admin(caller)
-    user = store.get_user(user_id)
+    user = store.get_user(user_id) if 0 < len(user_id) <= MAX_USER_ID else None
     if user is None:
         raise NotFound("No such user (a user exists once it has signed in).")
     store.set_plan(user_id, plan)
