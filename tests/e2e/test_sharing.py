@@ -18,21 +18,18 @@ import pytest
 import requests
 
 from quantlink_local.client import OwnerClient, joinquant_signal, post_webhook, sign_in
+from quantlink_local.outbox import GATEWAY_PATH
 from quantlink_local.process import RunningStack
 
 
 def outbox(stack: RunningStack) -> list[dict[str, Any]]:
-    """Sent emails, oldest first, as {to, subject, body}: the emulator's outbox when it has one, else
-    moto's SES store."""
-    answer = requests.get(f"{stack.api_base}/local/outbox", timeout=10)
-    if answer.status_code == 200:
-        items = answer.json()
-        items = items.get("items", items) if isinstance(items, dict) else items
-        return [{"to": m.get("to"), "subject": m.get("subject"), "body": m.get("text") or m.get("body") or ""}
-                for m in items]  # fmt: skip
-    data = requests.get(f"{stack.moto_endpoint}/moto-api/data.json", timeout=10).json()
-    messages = data.get("ses", {}).get("Message", [])
-    return [{"to": m["destinations"]["ToAddresses"], "subject": m["subject"], "body": m["body"]} for m in messages]
+    """Sent emails, oldest first, as {to, subject, body}, read from the emulator's outbox as a person would."""
+    answer = requests.get(f"{stack.api_base}{GATEWAY_PATH}", timeout=10)
+    answer.raise_for_status()
+    items = answer.json()
+    items = items.get("items", items) if isinstance(items, dict) else items
+    return [{"to": m.get("to") or [], "subject": m.get("subject"), "body": m.get("text") or m.get("html") or ""}
+            for m in items]  # fmt: skip
 
 
 @dataclass
