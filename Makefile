@@ -9,7 +9,7 @@ FUNCTIONS := $(wildcard functions/*/app.py)
 XTQUANT_VERSION := $(shell sed -n 's/^xtquant==//p' constraints.txt)
 XTQUANT_WHEEL := $(VENV)/vendor/xtquant-$(XTQUANT_VERSION)-py3-none-any.whl
 
-.PHONY: run demo reset test lint format bench openapi install sam-validate terminal-wheel clean web web-test deploy
+.PHONY: run demo reset test lint format bench cost openapi install sam-validate terminal-wheel clean web web-test deploy
 
 # constraints.txt pins every dependency to the versions the suite last passed with (regenerate:
 # `.venv/bin/pip freeze --exclude-editable > constraints.txt` after an intended upgrade, then put back the
@@ -89,6 +89,11 @@ format: $(STAMP)
 ## make bench: relay latency / throughput / fan-out / cold import / injection, as ratios to floors
 bench: $(STAMP) $(WEB_DIST)
 	$(PY) tests/bench/run.py --write docs/PERFORMANCE.md
+
+## make cost: the cost model alone (also part of make bench): an idle terminal and a signal, long-poll vs
+## push, in dollars at list prices from calls counted on the local stack
+cost: $(STAMP)
+	$(PY) tests/bench/cost.py
 
 ## make openapi: regenerate docs/openapi.json from the code (a test fails when it is stale)
 openapi: $(STAMP)

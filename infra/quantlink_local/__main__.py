@@ -112,6 +112,8 @@ def print_banner(stack: LocalStack, data_dir: DataDir | None, info: dict[str, ob
     print(f'  Agent        api_base = "{base}"  (the terminal agent\'s config: the base URL, without /api)')
     print(f"  Webhooks     {base}/api/webhooks/joinquant/<strategyId>  (each strategy's webhookUrl)")
     print(f"  Owner SPA    {spa}")
+    if info.get("pushUrl"):
+        print(f"  Push         {info['pushUrl']}  (the terminals' WebSocket)")
     print(f"  Demo login   {info['demoEmail']} / {info['demoPassword']}  (pro plan, admin)")
     print(f"  Second user  {info['friendEmail']} / {info['friendPassword']}  (free plan: share with it)")
     print(f"  Outbox       {base}{GATEWAY_PATH}  (sent emails; or: quantlink outbox)")

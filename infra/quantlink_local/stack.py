@@ -24,6 +24,7 @@ from quantlink_local.datadir import DataDir, unusable
 from quantlink_local.gateway import CognitoAuthorizer, FunctionPool, Gateway, serve
 from quantlink_local.moto_server import STATE_UNUSABLE
 from quantlink_local.template import ACCOUNT_ID, REPO_ROOT, TEMPLATE_PATH, Resolver, Template
+from quantlink_local.websocket import PushGateway, WebSocketApi
 
 REGION = "us-east-1"
 STACK_NAME = "quantlink-local"
@@ -31,8 +32,18 @@ DEMO_EMAIL = "demo@quantlink.local"
 # A second, free-plan user, so sharing can be tried at once (the demo owner is an admin on the pro plan).
 FRIEND_EMAIL = "friend@quantlink.local"
 # Resource types the local stack deliberately does not create: the layer is the installed package,
-# and IAM / API resources are what the gateway emulates.
-NOT_PROVISIONED = {"AWS::Serverless::LayerVersion", "AWS::Serverless::Api", "AWS::Serverless::Function"}
+# and IAM / API resources are what the gateways emulate (REST: gateway.py, WebSocket: websocket.py).
+NOT_PROVISIONED = {
+    "AWS::Serverless::LayerVersion",
+    "AWS::Serverless::Api",
+    "AWS::Serverless::Function",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::RouteResponse",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::Lambda::Permission",
+}
 PROVISIONING_SERVICES = ("dynamodb", "s3", "cognito-idp", "ses")
 
 
@@ -79,6 +90,7 @@ class LocalStack:
         self.physical: dict[str, str] = {}
         self._moto: subprocess.Popen[bytes] | None = None
         self._server: Any = None
+        self.push: PushGateway | None = None
         self.user_pool_id = ""
         self.client_id = ""
         self._clients: dict[tuple[str, str], Any] = {}
@@ -132,6 +144,9 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
+        if self.push is not None:
+            self.push.stop()
+            self.push = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -365,6 +380,8 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "REGION": REGION,
         }
+        if self.push is not None:  # the functions reach the local WebSocket API, not AWS's
+            overrides.update({"PUSH_URL": self.push.url, "PUSH_ENDPOINT": self.push.management_url})
         merged: dict[str, str] = {}
         for spec in self.template.functions():
             for name, raw in spec.environment.items():
@@ -376,10 +393,15 @@ class LocalStack:
         return merged
 
     def _start_gateway(self) -> None:
+        pools = {spec.logical_id: FunctionPool(spec) for spec in self.template.functions()}
+        stage = self.template.parameters.get("StageName", "prod")
+        websocket_api = WebSocketApi.from_template(self.template)
+        if websocket_api is not None:
+            self.push = PushGateway(websocket_api, pools, host=self.host, stage=stage).start()
+            self.physical[websocket_api.logical_id] = self.push.api_id
         os.environ.update(self.function_environment())
         # Powertools warns when an invocation adds no metric (every owner-API call); locally it is noise.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        pools = {spec.logical_id: FunctionPool(spec) for spec in self.template.functions()}
         issuer = f"https://cognito-idp.{REGION}.amazonaws.com/{self.user_pool_id}"
         jwks = f"{self.moto_endpoint}/{self.user_pool_id}/.well-known/jwks.json"
         gateway = Gateway(
@@ -426,4 +448,6 @@ class LocalStack:
             "demoPassword": self.demo_password,
             "friendEmail": FRIEND_EMAIL,
             "friendPassword": self.demo_password,
+            "pushUrl": self.push.url if self.push else None,
+            "pushManagementUrl": self.push.management_url if self.push else None,
         }

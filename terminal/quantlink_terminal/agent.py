@@ -34,6 +34,13 @@ log = logging.getLogger(__name__)
 EXIT_UNAUTHORIZED = 3
 EXIT_DEVICE_TAKEN_OVER = 4
 EXIT_API_REFUSED = 5
+DELIVERY_MODE_KEY = "delivery_mode"  # journal meta: how signals reach this terminal now (status shows it)
+CONFIG_RETRY_SECONDS = 600.0  # how often to ask again whether the server offers push
+PUSH_OPEN_WAIT_SECONDS = 5.0
+
+# Makes a quantlink_terminal.push.PushChannel for the server's URL (wiring.py). Typed loosely on purpose:
+# the PTrade script bundles this module, and must not bundle the WebSocket client.
+PushFactory = Callable[[str], Any]
 
 
 class AgentFatal(Exception):
@@ -84,6 +91,7 @@ class Agent:
         clock: Clock = system_clock,
         polling: PollPolicy | None = None,
         activity: ActivityLog | None = None,
+        push_factory: PushFactory | None = None,
     ) -> None:
         self._client = client
         self._runner = runner
@@ -98,6 +106,12 @@ class Agent:
         self._activity = activity or ActivityLog()
         self._stop = threading.Event()
         self._executor_connected = False
+        # Push (API.md "Push"): made from the server's config when it offers it; None long-polls.
+        self._push_factory = push_factory
+        self._push: Any = None  # a started PushChannel
+        self._next_config_check = 0.0
+        self._next_safety_pull = 0.0
+        self._mode = ""
 
     # -- control ------------------------------------------------------------------------------------
 
@@ -152,16 +166,21 @@ class Agent:
     # -- one round ----------------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Flush acks, report holdings if due, pull once, execute what came; the number of signals handled."""
+        """Flush acks, report holdings if due, take pushed signals or pull once, execute what came; the
+        number of signals handled."""
         self._ensure_executor()
         self._flush_acks()
         self._reporter.report_if_due()
-        plan = self._polling.plan(self._clock())
-        raw_signals = self._pull(plan.wait)
-        self._backoff.reset()
-        if not raw_signals and plan.idle_sleep:
-            # Outside the trading windows: a cheap poll now and then instead of a billed long-poll.
-            self._sleep(plan.idle_sleep)
+        push = self._ensure_push()
+        if push is not None and push.connected:
+            raw_signals = self._push_round(push)
+        else:
+            plan = self._polling.plan(self._clock())
+            raw_signals = self._pull(plan.wait)
+            self._backoff.reset()
+            if not raw_signals and plan.idle_sleep:
+                # Outside the trading windows: a cheap poll now and then instead of a billed long-poll.
+                self._sleep(plan.idle_sleep)
         signals = self._parse(raw_signals)
         handled = 0
         for signal in execution_order(signals):
@@ -173,6 +192,62 @@ class Agent:
             handled += 1
             self._flush_acks_quietly()  # ack each signal as soon as it is done
         return handled
+
+    # -- push ---------------------------------------------------------------------------------------
+
+    def _ensure_push(self) -> Any:
+        """Start the push channel once the server offers it; surface a refusal only the trader can fix."""
+        due = time.monotonic() >= self._next_config_check
+        if self._push is None and self._push_factory is not None and due:
+            self._next_config_check = time.monotonic() + CONFIG_RETRY_SECONDS
+            try:
+                url = self._client.push_url()
+            except ApiError as exc:  # unreachable, or a server that predates push: long-poll
+                log.info("cannot ask QuantLink whether it offers push (%s); long-polling", exc)
+                url = None
+            if url is not None:
+                self._push = self._push_factory(url)
+                if self._push is not None:
+                    # A moment for the socket to open, so the first round need not be a long-poll.
+                    self._push.start().wait_connected(PUSH_OPEN_WAIT_SECONDS)
+        push = self._push
+        if push is not None and push.fatal is not None:
+            refused = push.fatal
+            error = DeviceTakenOver if refused.status == 409 else Unauthorized
+            raise error(refused.status, refused.code, refused.message)
+        self._note_mode(push.state if push is not None else "long-poll")
+        return push
+
+    def _push_round(self, push: Any) -> list[dict[str, Any]]:
+        """Signals pushed in the next second, plus a `wait=0` pull after every (re)connect and every few
+        minutes: a push is an accelerator, the queue is the record, and the journal keeps both single."""
+        now = time.monotonic()
+        if push.needs_catch_up() or now >= self._next_safety_pull:
+            settings = self._polling.settings
+            interval = (
+                settings.push_pull_interval
+                if self._polling.active(self._clock())
+                else settings.push_idle_pull_interval
+            )
+            self._next_safety_pull = now + interval
+            pulled = self._pull(0)
+            self._backoff.reset()
+            pushed: list[dict[str, Any]] = push.take(0)
+            return pulled + pushed
+        waited: list[dict[str, Any]] = push.take(min(1.0, max(0.0, self._next_safety_pull - now)))
+        return waited
+
+    def _note_mode(self, mode: str) -> None:
+        if mode == self._mode:
+            return
+        if self._mode:
+            log.warning("delivery: %s (was %s)", mode, self._mode)
+        else:
+            log.info("delivery: %s", mode)
+        self._mode = mode
+        if self._push is not None:  # the activity log tells of push only where the server offers it
+            self._activity.note("delivery", mode=mode)
+        self._journal.set_meta(DELIVERY_MODE_KEY, mode)
 
     def _ensure_executor(self) -> None:
         # Connect before pulling: a pulled signal we cannot execute only waits out the visibility timeout.
@@ -263,6 +338,8 @@ class Agent:
     # -- shutdown -----------------------------------------------------------------------------------
 
     def _finish(self) -> None:
+        if self._push is not None:
+            self._push.stop()
         try:
             self._flush_acks()
         except ApiError as exc:

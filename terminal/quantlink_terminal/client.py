@@ -74,6 +74,21 @@ class QuantLinkClient:
     def health(self) -> Mapping[str, Any]:
         return self._request("GET", "/api/health", authenticated=False)
 
+    def push_url(self) -> str | None:
+        """The push WebSocket's URL when the server offers push (GET /api/config's `push`), else None."""
+        config = self._request("GET", "/api/config", authenticated=False)
+        push = config.get("push")
+        url = push.get("url") if isinstance(push, dict) else None
+        return url if isinstance(url, str) and url.startswith(("wss://", "ws://")) else None
+
+    @property
+    def auth_token(self) -> str:
+        return self._auth_token
+
+    @property
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
     def pull(self, wait: int = MAX_PULL_WAIT, max_signals: int = 10) -> list[dict[str, Any]]:
         """Raw signals; parsing is the caller's so one bad signal cannot hide the others."""
         body = self._request(

@@ -48,7 +48,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "max_order_value", "max_daily_buy_value", "max_position_share", "allowed_securities",
         "blocked_securities", "max_price_deviation", "trading_hours_only", "pause_file",
     ),
-    "polling": ("active_wait", "idle_interval"),
+    "polling": ("active_wait", "idle_interval", "push", "push_pull_interval", "push_idle_pull_interval"),
     "xtquant": ("userdata_path", "account_id", "account_type", "session_id", "order_timeout", "call_timeout"),
     "paper": ("state_file", "initial_cash", "prices"),
     "report": ("enabled", "after_close"),
@@ -297,6 +297,19 @@ def _polling(data: Mapping[str, Any], where: str) -> PollingSettings:
             active_wait=_get(table, "active_wait", int, section, default=defaults.active_wait),
             idle_interval=float(
                 _get(table, "idle_interval", (int, float), section, default=defaults.idle_interval)
+            ),
+            push=_get(table, "push", bool, section, default=defaults.push),
+            push_pull_interval=float(
+                _get(table, "push_pull_interval", (int, float), section, default=defaults.push_pull_interval)
+            ),
+            push_idle_pull_interval=float(
+                _get(
+                    table,
+                    "push_idle_pull_interval",
+                    (int, float),
+                    section,
+                    default=defaults.push_idle_pull_interval,
+                )
             ),
         )
     except ValueError as exc:

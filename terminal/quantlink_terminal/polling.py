@@ -22,12 +22,20 @@ ACTIVE_WINDOWS = ((time(9, 10), time(11, 35)), (time(12, 55), time(15, 5)))
 class PollingSettings:
     active_wait: int = 20  # seconds a pull may wait inside the active windows (API.md: 0..20)
     idle_interval: float = 60.0  # seconds between cheap polls outside them; 0 long-polls around the clock
+    # Push (API.md "Push"): hold the server's WebSocket when it offers one, and then pull with wait=0
+    # only as a safety net, every push_pull_interval seconds in the windows, push_idle_pull_interval outside.
+    push: bool = True
+    push_pull_interval: float = 300.0
+    push_idle_pull_interval: float = 1800.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.active_wait <= 20:
             raise ValueError(f"active_wait must be 0..20 seconds, got {self.active_wait!r}")
         if not 0 <= self.idle_interval <= 600:
             raise ValueError(f"idle_interval must be 0..600 seconds, got {self.idle_interval!r}")
+        for name in ("push_pull_interval", "push_idle_pull_interval"):
+            if not 1 <= getattr(self, name) <= 7200:
+                raise ValueError(f"{name} must be 1..7200 seconds, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)

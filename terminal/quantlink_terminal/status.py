@@ -30,6 +30,7 @@ class StatusReport:
     today: dict[str, Any]
     unacked: int
     signals: list[dict[str, Any]]
+    delivery: str | None = None  # push, or long-poll (and why), as the running agent last noted
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +42,7 @@ class StatusReport:
             "today": self.today,
             "unacked": self.unacked,
             "signals": self.signals,
+            "delivery": self.delivery,
         }
 
 
@@ -81,6 +83,7 @@ def build_status(
         recent = journal.recent(limit)
         bought = journal.bought_value_on(now.date())
         unacked = journal.unacked_count()
+        delivery = journal.get_meta("delivery_mode")
     finally:
         journal.close()
     statuses = [_status_of(entry) for entry in today]
@@ -104,6 +107,7 @@ def build_status(
         },
         unacked=unacked,
         signals=[_row(entry) for entry in recent],
+        delivery=delivery,
     )
 
 
@@ -115,6 +119,8 @@ def render(report: StatusReport, out: TextIO) -> None:
         out.write(f"Trading: PAUSED{since}{why} | 已暂停交易 (quantlink-terminal resume)\n")
     else:
         out.write("Trading: on | 交易中\n")
+    if report.delivery:
+        out.write(f"Delivery: {report.delivery}\n")
     if report.market_open:
         out.write("Market: open | 开市中\n")
     else:

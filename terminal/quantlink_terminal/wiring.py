@@ -18,6 +18,7 @@ from quantlink_terminal.fingerprint import device_fingerprint
 from quantlink_terminal.journal import Journal
 from quantlink_terminal.pause import PauseSwitch
 from quantlink_terminal.polling import PollPolicy
+from quantlink_terminal.push import PushChannel
 from quantlink_terminal.report import HoldingsReporter
 from quantlink_terminal.risk import RiskGuard
 
@@ -73,6 +74,10 @@ def build_agent(
         client, executor, journal, config.report_after_close, clock=clock, calendar=calendar
     )
     settings = AgentSettings(terminal_id=config.terminal_id, config_path=config.path)
+
+    def push_channel(url: str) -> PushChannel:
+        return PushChannel(url, client.auth_token, client.fingerprint)
+
     return Agent(
         client,
         runner,
@@ -83,4 +88,5 @@ def build_agent(
         clock=clock,
         polling=PollPolicy(config.polling, calendar),
         activity=activity,
+        push_factory=push_channel if config.polling.push else None,
     )

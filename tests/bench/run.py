@@ -15,9 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import cost
 import persistence
+import push
 import relay
 import sharing
+import sources
 import spa
 from common import Figure
 
@@ -65,10 +68,14 @@ def main() -> int:
         try:
             figures += relay.run(stack, args.quick)
             figures += sharing.run(stack, args.quick)
+            figures += sources.run(stack, args.quick)
+            figures += push.run(stack, args.quick)
             figures += spa.run(stack, args.quick)
         finally:
             stack.stop()
         figures += persistence.run(Path(tmp), args.quick)  # its own stacks, one at a time beside the above
+    cost_model = cost.run(args.quick)  # its own stack, in this process, to count every call
+    print(cost_model)
     try:
         import injection  # the injection benchmark needs no stack
     except ImportError:
@@ -93,6 +100,8 @@ def main() -> int:
             "  BatchWriteItem, SendMessage → the waiting ReceiveMessage returns → UpdateItem, with the\n"
             "  webhook's UpdateItem FANNED_OUT alongside), issued back-to-back by the bench with boto3\n"
             "  against the same moto server; relay and floor samples alternate.\n"
+            "- sources: each source's webhook answer time (request start → its 202, one subscribed terminal),\n"
+            "  the three sources interleaved; QuantDinger and TradingView against JoinQuant in the same run.\n"
             "- persistence: a realistic data directory (50 strategies, 100 terminals, 10,000 signals sent\n"
             "  through the webhook and left queued; built once into .artifacts/), restarted 3 times; the relay\n"
             "  p50 on it with persistence vs the same relay with --ephemeral, in alternating blocks of 10.\n"
@@ -101,8 +110,11 @@ def main() -> int:
             "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n"
             "- SPA: gzip -9 of web/dist; first render = navigation start → the sign-in screen's <h1> in\n"
             "  headless Chromium with an empty cache, against the floor of the same browser loading\n"
-            "  /api/health from the same server.\n\n"
-            f"{report}\n{findings(figures)}",
+            "  /api/health from the same server.\n"
+            "- push: webhook sent → the frame lands on a terminal's WebSocket, against webhook sent → the\n"
+            "  already waiting long-poll returns, alternating signal by signal in the same run; the\n"
+            "  connected terminals' memory is the local stack process's RSS before and after they connect.\n\n"
+            f"{report}\n{findings(figures)}\n{cost_model}",
             encoding="utf-8",
         )
     missed = [f for f in figures if f.met is False]

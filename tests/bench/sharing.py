@@ -43,6 +43,10 @@ def run(stack: RunningStack, quick: bool) -> list[Figure]:
     link = _ok(owner.request("POST", "/api/invitations", {"strategyId": strategies["direct"]["strategyId"]}))
     bundle_link = _ok(owner.request("POST", "/api/invitations", {"bundleId": bundle["bundleId"]}))
 
+    # Shared to the group before anyone joins: each member gets it as it joins (members present and future).
+    _ok(owner.request("POST", f"/api/groups/{group['groupId']}/shares",
+                      {"strategyId": strategies["group"]["strategyId"]}))  # fmt: skip
+
     def recipient(n: int) -> None:
         person = stack.new_owner()
         me = _ok(person.request("GET", "/api/me"))
@@ -56,8 +60,6 @@ def run(stack: RunningStack, quick: bool) -> list[Figure]:
     started = time.perf_counter()
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(recipient, range(recipients_count)))
-    _ok(owner.request("POST", f"/api/groups/{group['groupId']}/shares",
-                      {"strategyId": strategies["group"]["strategyId"]}))  # fmt: skip
     setup_s = time.perf_counter() - started
 
     http = requests.Session()

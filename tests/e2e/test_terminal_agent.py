@@ -91,6 +91,7 @@ def terminal_setup(owner: OwnerClient, local_stack: RunningStack, tmp_path: Path
                 "enabled = false",
                 "[polling]",
                 "idle_interval = 0",  # long-poll at any hour: the e2e suite runs at night too
+                "push = false",  # the long-poll path; tests/e2e/test_agent_push.py takes the push path
             ]
         )
         + "\n",

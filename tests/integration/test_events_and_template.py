@@ -13,11 +13,24 @@ if TYPE_CHECKING:
 EVENTS_DIR = REPO_ROOT / "events"
 
 
-def samples() -> dict[str, dict[str, Any]]:
+def all_samples() -> dict[str, dict[str, Any]]:
     return {
         str(path.relative_to(EVENTS_DIR).with_suffix("")): json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(EVENTS_DIR.glob("*/*.json"))
     }
+
+
+def samples() -> dict[str, dict[str, Any]]:
+    """The REST proxy events (the WebSocket API's events carry a routeKey instead)."""
+    return {name: event for name, event in all_samples().items() if "routeKey" not in event["requestContext"]}
+
+
+def test_every_websocket_route_has_a_sample_event_for_its_function(template: Template) -> None:
+    routes = {r["Properties"]["RouteKey"] for r in template.of_type("AWS::ApiGatewayV2::Route").values()}
+    websocket = [event["requestContext"] for event in all_samples().values() if "routeKey" in event["requestContext"]]
+
+    assert {context["routeKey"] for context in websocket} == routes
+    assert {context["eventType"] for context in websocket} == {"CONNECT", "MESSAGE", "DISCONNECT"}
 
 
 def test_every_route_in_the_template_has_a_sample_event_in_its_functions_folder(template: Template) -> None:

@@ -66,6 +66,7 @@ def test_config_tells_a_client_how_to_sign_in(ql: QuantLink) -> None:
             "clientId": env["USER_POOL_CLIENT_ID"],
         },
         "apiBase": API_BASE,
+        "push": {"url": env["PUSH_URL"]},  # the terminals' WebSocket (API.md, "Push")
     }
     assert reply.headers["Access-Control-Allow-Origin"] == env["CORS_ORIGIN"]
 

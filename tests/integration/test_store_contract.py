@@ -398,3 +398,49 @@ def test_a_terminals_subscriptions_carry_their_sizing(store: RelayStore) -> None
 
     expected = sorted([(first.strategy_id, 2.0), (second.strategy_id, 0.5)])
     assert [(s.strategy_id, s.sizing["multiplier"]) for s in found] == expected
+
+
+# ---- push ------------------------------------------------------------------------------------------
+
+
+def test_a_push_receipt_written_with_the_delivery_settles_it_and_pushed_at_keeps_the_first_push(
+    store: RelayStore,
+) -> None:
+    record = signal("stg_a")
+    store.put_deliveries([delivery_of(record, "trm_1"), delivery_of(record, "trm_2")], push_receipts={"trm_1": "p1"})
+    keys = ("stg_a", record.signal_id, "trm_1")
+
+    store.mark_pushed(*keys, at=NOW + timedelta(seconds=1))
+    store.mark_pushed(*keys, at=NOW + timedelta(seconds=5))
+    done = Outcome(filled=100.0)
+    # the push receipt is only trm_1's
+    assert store.record_outcome("stg_a", record.signal_id, "trm_2", DeliveryStatus.EXECUTED, done, at=NOW,
+                                receipt_hash="p1") is None  # fmt: skip
+    assert store.record_outcome(*keys, DeliveryStatus.EXECUTED, done, at=NOW, receipt_hash="p1") == (
+        DeliveryStatus.EXECUTED
+    )
+    store.mark_pushed(*keys, at=NOW + timedelta(seconds=9))  # a late write keeps the settled status
+    store.mark_pushed("stg_a", record.signal_id, "trm_gone", at=NOW)  # no record: nothing is written
+
+    stored = {d.terminal_id: d for d in store.deliveries_of("stg_a", record.signal_id)}
+    assert set(stored) == {"trm_1", "trm_2"}
+    assert (stored["trm_1"].status, stored["trm_1"].pushed_at) == (DeliveryStatus.EXECUTED, NOW + timedelta(seconds=1))
+    assert (stored["trm_2"].status, stored["trm_2"].pushed_at) == (DeliveryStatus.QUEUED, None)
+
+
+def test_a_push_connection_is_the_newest_one_and_a_stale_disconnect_keeps_it(store: RelayStore) -> None:
+    first, second = terminal(), terminal()
+    store.put_terminal(first)
+    store.put_terminal(second)
+
+    store.set_push_connection(first.terminal_id, "old", at=NOW)
+    store.set_push_connection(first.terminal_id, "new", at=NOW)  # a refresh: new before old closes
+    assert store.forget_connection("old") == first.terminal_id
+    assert store.clear_push_connection(first.terminal_id, "old") is False
+    assert store.push_connections([first.terminal_id, second.terminal_id, "trm_unknown"]) == {first.terminal_id: "new"}
+    assert store.forget_connection("new") == first.terminal_id
+    assert store.clear_push_connection(first.terminal_id, "new") is True
+    assert store.forget_connection("new") is None
+    assert store.push_connections([first.terminal_id]) == {}
+    with pytest.raises(NotFound):
+        store.set_push_connection("trm_unknown", "c", at=NOW)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,6 +42,7 @@ class FakeStore(FakeSharing):
     deleted: dict[str, Strategy] = field(default_factory=dict)  # tombstones, by strategy id
     positions: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (kind, id, snapshot)
     log: list[str] = field(default_factory=list)  # the order of writes, for assertions
+    connections: dict[str, str] = field(default_factory=dict)  # push connection id -> terminal id
 
     # ---- strategies ----
 
@@ -63,9 +64,14 @@ class FakeStore(FakeSharing):
             raise NotFound("No such strategy.")
         return strategy
 
-    def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
+    def set_webhook_token_hash(
+        self, strategy_id: str, owner_id: str, token_hash: str, *, sealed_signing_secret: str | None = None
+    ) -> None:
         strategy = self._owned_strategy(strategy_id, owner_id)
-        self.strategies[strategy_id] = strategy.model_copy(update={"webhook_token_hash": token_hash})
+        changes: dict[str, Any] = {"webhook_token_hash": token_hash}
+        if sealed_signing_secret is not None:
+            changes["sealed_signing_secret"] = sealed_signing_secret
+        self.strategies[strategy_id] = strategy.model_copy(update=changes)
 
     def update_strategy(
         self, strategy_id: str, owner_id: str, *, name: str | None = None, paused: bool | None = None
@@ -148,6 +154,34 @@ class FakeStore(FakeSharing):
         self.terminals[terminal_id] = terminal.model_copy(
             update={"device_fingerprint_hash": None, "device_bound_at": None}
         )
+
+    def set_push_connection(self, terminal_id: str, connection_id: str, *, at: datetime) -> None:
+        self.connections[connection_id] = terminal_id
+        terminal = self.terminals.get(terminal_id)
+        if terminal is None:
+            raise NotFound("No such terminal.")
+        self.terminals[terminal_id] = terminal.model_copy(
+            update={"push_connection_id": connection_id, "push_connected_at": at}
+        )
+
+    def clear_push_connection(self, terminal_id: str, connection_id: str) -> bool:
+        terminal = self.terminals.get(terminal_id)
+        if terminal is None or terminal.push_connection_id != connection_id:
+            return False
+        self.terminals[terminal_id] = terminal.model_copy(
+            update={"push_connection_id": None, "push_connected_at": None}
+        )
+        return True
+
+    def forget_connection(self, connection_id: str) -> str | None:
+        return self.connections.pop(connection_id, None)
+
+    def push_connections(self, terminal_ids: list[str]) -> dict[str, str]:
+        return {
+            t: terminal.push_connection_id
+            for t in terminal_ids
+            if (terminal := self.terminals.get(t)) is not None and terminal.push_connection_id is not None
+        }
 
     def delete_terminal(self, terminal_id: str) -> None:
         self.terminals.pop(terminal_id, None)
@@ -238,10 +272,24 @@ class FakeStore(FakeSharing):
         found = [d for (sid, _), d in self.deliveries.items() if sid == signal_id]
         return sorted(found, key=lambda d: d.terminal_id)
 
-    def put_deliveries(self, deliveries: list[DeliveryRecord]) -> None:
+    def put_deliveries(
+        self, deliveries: list[DeliveryRecord], *, push_receipts: Mapping[str, str] | None = None
+    ) -> None:
         for delivery in deliveries:
             self.deliveries[(delivery.signal_id, delivery.terminal_id)] = delivery
+            if push_receipts and delivery.terminal_id in push_receipts:
+                self.receipts[(delivery.signal_id, delivery.terminal_id)] = {push_receipts[delivery.terminal_id]}
             self.log.append(f"delivery {delivery.terminal_id}")
+
+    def mark_pushed(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> None:
+        delivery = self.deliveries.get((signal_id, terminal_id))
+        if delivery is None:
+            return
+        changes: dict[str, object] = {"pushed_at": delivery.pushed_at or at}
+        if delivery.status == DeliveryStatus.QUEUED:
+            changes["status"] = DeliveryStatus.PULLED
+        self.deliveries[(signal_id, terminal_id)] = delivery.model_copy(update=changes)
+        self.log.append(f"pushed {terminal_id}")
 
     def _transition(
         self, signal_id: str, terminal_id: str, new: DeliveryStatus, receipt: str | None = None, **changes: object
@@ -336,3 +384,24 @@ class FakeQueues:
 
     def depth(self, queue_url: str) -> int:
         return len(self.messages.get(queue_url, []))
+
+
+@dataclass
+class FakePush:
+    """The terminals' WebSockets: frames posted per connection; a connection in `gone` answers 410,
+    one in `failing` raises (API Gateway trouble)."""
+
+    frames: dict[str, list[bytes]] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
+    failing: set[str] = field(default_factory=set)
+    store: FakeStore | None = None
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        if connection_id in self.failing:
+            raise ConnectionError(f"post to {connection_id} failed")
+        if connection_id in self.gone:
+            return False
+        self.frames.setdefault(connection_id, []).append(data)
+        if self.store is not None:
+            self.store.log.append(f"post {connection_id}")
+        return True

@@ -59,7 +59,18 @@ def ses() -> SESClient:
     return client
 
 
+@cache
+def push_management(endpoint_url: str) -> Any:
+    """API Gateway's management API of the push WebSocket (PostToConnection): the endpoint is the
+    stage's own URL (https://{api}.execute-api.{region}.amazonaws.com/{stage}), not a regional one."""
+    from botocore.config import Config
+
+    # Pushes are an accelerator: a slow one must not hold the webhook's answer (the queue has it).
+    quick = _config().merge(Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2}))
+    return _session().client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=quick)
+
+
 def reset() -> None:
     """Forget cached clients (tests that switch endpoints or mocks)."""
-    for factory in (_session, _config, dynamodb, sqs, ses):
+    for factory in (_session, _config, dynamodb, sqs, ses, push_management):
         factory.cache_clear()

@@ -23,6 +23,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from quantlink.timeutil import iso
+from quantlink.views import Omitted, omitted
 
 # Serialized as the wire contract wants: ISO 8601, milliseconds, explicit offset.
 Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
@@ -253,9 +254,30 @@ class IncomingSignal(CamelModel):
     run_type: str | None = None
     dt: str | None = None
     sent_at: str | None = None
+    # API.md `closeAll`: the source means "sell everything sellable" (`amount` is then for reference only).
+    close_all: bool = False
 
 
 # ---- Records --------------------------------------------------------------------------------------
+
+
+def _known_source(name: str) -> str:
+    from quantlink.sources import SOURCES  # the registry imports these models: read it on first use
+
+    if name not in SOURCES:
+        raise ValueError(f"must be one of {', '.join(SOURCES)}")
+    return name
+
+
+def _source_names(schema: dict[str, Any]) -> None:
+    from quantlink.sources import SOURCES
+
+    schema["enum"] = list(SOURCES)
+
+
+# Where a strategy's signals come from (quantlink.sources registers each one).
+SourceName = Annotated[str, AfterValidator(_known_source), Field(json_schema_extra=_source_names)]
+JOINQUANT = "joinquant"
 
 
 class Strategy(CamelModel):
@@ -263,6 +285,10 @@ class Strategy(CamelModel):
     owner_id: str
     name: str
     webhook_token_hash: str
+    source: str = JOINQUANT  # records from before sources existed are JoinQuant's
+    # QuantDinger's HMAC key, sealed under the webhook token (quantlink.sealing): checking a signature needs
+    # the key itself, so unlike the token it cannot be stored as a hash. In no answer after the one that made it.
+    sealed_signing_secret: str | None = None
     signal_ttl_seconds: int = 300
     paused: bool = False  # the owner's kill switch: signals are recorded HELD, delivered to no terminal
     created_at: Timestamp
@@ -278,6 +304,9 @@ class Terminal(CamelModel):
     device_fingerprint_hash: str | None = None
     device_bound_at: Timestamp | None = None
     last_seen_at: Timestamp | None = None
+    # The terminal's open push WebSocket (API Gateway connection id), while it holds one.
+    push_connection_id: str | None = None
+    push_connected_at: Timestamp | None = None
     created_at: Timestamp
 
 
@@ -319,6 +348,7 @@ class SignalRecord(CamelModel):
     expires_at: Timestamp
     fanned_out_at: Timestamp | None = None
     deliveries: int | None = None
+    close_all: bool | None = None  # stored only when true (API.md `closeAll`)
 
     @classmethod
     def new(cls, signal_id: str, strategy: Strategy, incoming: IncomingSignal, received_at: datetime) -> SignalRecord:
@@ -344,6 +374,7 @@ class SignalRecord(CamelModel):
             dedup_key=incoming.dedup_key,
             received_at=received_at,
             expires_at=received_at + timedelta(seconds=strategy.signal_ttl_seconds),
+            close_all=incoming.close_all or None,
         )
 
 
@@ -362,9 +393,16 @@ class DeliveryRecord(CamelModel):
     status: DeliveryStatus
     received_at: Timestamp
     queued_at: Timestamp
+    pushed_at: Timestamp | None = None
     pulled_at: Timestamp | None = None
     acked_at: Timestamp | None = None
     outcome: Outcome = Field(default_factory=Outcome)
+
+    @property
+    def handed_at(self) -> datetime | None:
+        """When the terminal first had the signal: pushed or pulled, whichever came first."""
+        times = [t for t in (self.pushed_at, self.pulled_at) if t is not None]
+        return min(times) if times else None
 
 
 @dataclass(frozen=True)
@@ -395,6 +433,10 @@ class QueuedSignal(CamelModel):
     sizing: dict[str, Any] = Field(default_factory=dict)
     created_at: Timestamp
     expires_at: Timestamp
+    close_all: Literal[True] | Omitted = omitted(
+        'Only when the source means "sell all that is sellable": `amount` is then the leader\'s count, for '
+        "reference only."
+    )
 
     @classmethod
     def for_subscription(cls, signal: SignalRecord, subscription: Subscription) -> QueuedSignal:
@@ -413,6 +455,7 @@ class QueuedSignal(CamelModel):
             sizing=subscription.sizing,
             created_at=signal.received_at,
             expires_at=signal.expires_at,
+            close_all=True if signal.close_all else None,
         )
 
 
@@ -473,6 +516,7 @@ MAX_SIGNAL_TTL_SECONDS = 86400
 
 class CreateStrategyBody(CamelModel):
     name: Name
+    source: SourceName = JOINQUANT
     signal_ttl_seconds: Annotated[int, Field(ge=5, le=MAX_SIGNAL_TTL_SECONDS)] = 300
 
 

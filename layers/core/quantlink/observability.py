@@ -49,6 +49,7 @@ def capture_lambda_handler(handler: _H) -> _H:
 class Metric:
     SIGNALS = "SignalsReceived"
     DUPLICATES = "DuplicateSignals"
+    IGNORED_EVENTS = "IgnoredWebhookEvents"  # a source's event that carries no order (QuantDinger's test)
     REDRIVES = "SignalsRedriven"
     DELIVERIES = "DeliveriesQueued"
     PULLED = "DeliveriesPulled"
@@ -56,6 +57,9 @@ class Metric:
     ACKED = "DeliveriesAcked"
     RELAY_LATENCY = "RelayLatency"
     DEVICE_CONFLICTS = "DeviceTakenOver"
+    PUSHED = "DeliveriesPushed"
+    PUSH_FAILURES = "PushFailures"
+    PUSH_CONNECTIONS = "PushConnections"
 
 
 __all__ = ["Metric", "MetricUnit", "capture_lambda_handler", "logger", "metrics", "tracer"]

@@ -4,11 +4,17 @@ Delivery is at-least-once: a fan-out writes every delivery record before it send
 message always has one, and a message whose record is gone (its strategy was deleted) is dropped,
 never delivered; a crash before FANNED_OUT leaves the signal RECEIVED, and the next duplicate
 webhook (or the sweeper) re-drives it under a lease, so only one fan-out runs at a time. While the
-strategy is paused, signals are recorded HELD and nothing is sent or re-driven."""
+strategy is paused, signals are recorded HELD and nothing is sent or re-driven.
+
+Push is an accelerator on top (API.md, "Push"): after a terminal's SQS send, a terminal holding a
+WebSocket also gets the signal posted to it, with an ackToken of its own (quantlink.acktokens) whose
+receipt hash the delivery record was written with. A push that fails costs nothing: the queued copy
+waits for the terminal's next pull, and a copy met after the pushed one was acked is dropped as settled."""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +23,7 @@ from pydantic import ValidationError
 
 from quantlink.acktokens import AckToken
 from quantlink.concurrency import map_concurrently, start
-from quantlink.dal.ports import RelayQueues, RelayStore
+from quantlink.dal.ports import RelayPush, RelayQueues, RelayStore
 from quantlink.dal.queues import QueueMessage
 from quantlink.errors import DeviceTakenOver, DuplicateSignal, Unauthorized, Unavailable, ValidationFailed
 from quantlink.ids import STRATEGY_PREFIX, hash_secret, is_id, secret_matches, terminal_id_from_token
@@ -35,7 +41,7 @@ from quantlink.models import (
 )
 from quantlink.observability import Metric, MetricUnit, logger, metrics
 from quantlink.timeutil import millis_between, now
-from quantlink.views.relay import AckResult, PulledSignal
+from quantlink.views.relay import AckResult, PulledSignal, PushFrame
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ def receive_signal(
     dedup_ttl_seconds: int,
     lease_seconds: int,
     received_at: datetime,
+    push: RelayPush | None = None,
 ) -> Received:
     signal = SignalRecord.new(signal_id, strategy, incoming, received_at)
     # The subscriptions do not depend on the dedup write: read them while it runs (one round trip
@@ -131,7 +138,7 @@ def receive_signal(
     if subscriptions is None:
         logger.info("held: the strategy is paused", extra={"signal_id": signal.signal_id})
         return Received(signal.signal_id, duplicate=False, deliveries=0, held=True)
-    deliveries = fan_out(store, queues, signal, subscriptions=subscriptions.result())
+    deliveries = fan_out(store, queues, signal, subscriptions=subscriptions.result(), push=push)
     return Received(signal.signal_id, duplicate=False, deliveries=deliveries)
 
 
@@ -156,14 +163,20 @@ def fan_out(
     *,
     subscriptions: list[Subscription] | None = None,
     existing: list[DeliveryRecord] | None = None,
+    push: RelayPush | None = None,
 ) -> int:
-    """One Query for the subscriptions (unless given), delivery records first, then concurrent sends,
-    then FANNED_OUT."""
+    """One Query for the subscriptions (unless given), delivery records first, then concurrent sends
+    (each followed by its push when the terminal holds a WebSocket), then FANNED_OUT."""
     queued_at = now()
     if subscriptions is None:
         subscriptions = store.subscriptions_for(signal.strategy_id)
     subscriptions = [s for s in subscriptions if s.active(queued_at)]
     known = {d.terminal_id: d for d in existing or []}
+    new = [s.terminal_id for s in subscriptions if s.terminal_id not in known]
+    # Pushed only on the first fan-out: a re-drive's records carry no push receipt, its pulls serve.
+    push_tokens = {terminal_id: AckToken.for_push(signal.strategy_id) for terminal_id in new} if push else {}
+    # Which terminals hold a WebSocket is read while the delivery records are written.
+    connections = start(lambda: store.push_connections(new)) if push_tokens else None
     store.put_deliveries(
         [
             DeliveryRecord(
@@ -176,16 +189,26 @@ def fan_out(
             )
             for s in subscriptions
             if s.terminal_id not in known
-        ]
+        ],
+        push_receipts={terminal_id: token.receipt_hash for terminal_id, token in push_tokens.items()},
     )
     # A delivery already pulled (or done) in an earlier attempt is not sent again.
     pending = [
         s for s in subscriptions if s.terminal_id not in known or known[s.terminal_id].status == DeliveryStatus.QUEUED
     ]
 
+    # Waited for here, not inside the sends: they run on the shared pool the lookup's own reads need.
+    live = _live_connections(connections)
+
     def send(subscription: Subscription) -> None:
-        body = QueuedSignal.for_subscription(signal, subscription).model_dump_json(by_alias=True)
+        queued = QueuedSignal.for_subscription(signal, subscription)
+        body = queued.model_dump_json(by_alias=True)
         queues.send(subscription.queue_url, body, group_id=signal.strategy_id, deduplication_id=signal.signal_id)
+        connection_id = live.get(subscription.terminal_id)
+        if push is not None and connection_id is not None:  # durable first: only after the send
+            push_signal(
+                store, push, queued, subscription.terminal_id, connection_id, push_tokens[subscription.terminal_id]
+            )
 
     failures = [r for r in map_concurrently(send, pending) if isinstance(r, BaseException)]
     if failures:
@@ -196,6 +219,43 @@ def fan_out(
     store.mark_fanned_out(signal.strategy_id, signal.signal_id, deliveries=count, at=now())
     metrics.add_metric(name=Metric.DELIVERIES, unit=MetricUnit.Count, value=len(pending))
     return count
+
+
+def _live_connections(lookup: Future[dict[str, str]] | None) -> dict[str, str]:
+    if lookup is None:
+        return {}
+    try:
+        return lookup.result()
+    except Exception as error:  # noqa: BLE001 - push is an accelerator: without it the queue serves
+        logger.warning("push connections unreadable; terminals will pull", extra={"error": repr(error)})
+        return {}
+
+
+def push_signal(
+    store: RelayStore, push: RelayPush, signal: QueuedSignal, terminal_id: str, connection_id: str, token: AckToken
+) -> bool:
+    """Post one signal to a terminal's WebSocket; never raises (the signal already waits in its queue).
+    A connection that is gone (410) is forgotten, unless the terminal opened a newer one meanwhile."""
+    frame = PushFrame(type="signals", signals=[PulledSignal.model_construct(**dict(signal), ack_token=token.encode())])
+    try:
+        delivered = push.post(connection_id, frame.model_dump_json(by_alias=True).encode())
+        if not delivered:
+            store.clear_push_connection(terminal_id, connection_id)
+            logger.info("push connection gone", extra={"terminal_id": terminal_id})
+            return False
+        at = now()
+        store.mark_pushed(signal.strategy_id, signal.signal_id, terminal_id, at=at)
+    except Exception as error:  # noqa: BLE001 - the queued copy is the durable one
+        metrics.add_metric(name=Metric.PUSH_FAILURES, unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "push failed; the signal waits in the queue", extra={"terminal_id": terminal_id, "error": repr(error)}
+        )
+        return False
+    metrics.add_metric(name=Metric.PUSHED, unit=MetricUnit.Count, value=1)
+    latency = millis_between(signal.created_at, at)
+    if latency is not None:
+        metrics.add_metric(name=Metric.RELAY_LATENCY, unit=MetricUnit.Milliseconds, value=latency)
+    return True
 
 
 # ---- pull ----------------------------------------------------------------------------------------
@@ -273,8 +333,10 @@ def ack_signals(store: RelayStore, queues: RelayQueues, terminal: Terminal, acks
             return AckResult(
                 signal_id=ack.signal_id, ok=False, code="NOT_FOUND", message="no such signal for this terminal"
             ).wire()
-        # Delete after recording: if the receipt is stale the redelivered copy is dropped at pull.
-        queues.delete_message(terminal.queue_url, token.receipt)
+        # Delete after recording: if the receipt is stale the redelivered copy is dropped at pull. A pushed
+        # signal was never received from the queue: its copy there is dropped when a pull meets it.
+        if token.queue_receipt is not None:
+            queues.delete_message(terminal.queue_url, token.queue_receipt)
         metrics.add_metric(name=Metric.ACKED, unit=MetricUnit.Count, value=1)
         return AckResult(signal_id=ack.signal_id, ok=True, status=status).wire()
 

@@ -32,6 +32,8 @@ class WebhookSettings(FunctionSettings):
     dedup_ttl_seconds: int = 7 * 24 * 3600
     # A fan-out that has not finished after this long is presumed dead and may be re-driven.
     fanout_lease_seconds: int = 15
+    # The push WebSocket's management endpoint (PostToConnection); unset: signals are only queued.
+    push_endpoint: str | None = None
 
 
 class TerminalSettings(FunctionSettings):
@@ -58,3 +60,6 @@ class OwnerApiSettings(FunctionSettings):
     pro_max_recipients_per_strategy: int = Field(default=100, ge=0)
     pro_max_bundles: int = Field(default=20, ge=0)
     pro_max_groups: int = Field(default=20, ge=0)
+
+    # The terminals' push WebSocket, offered by GET /api/config when set.
+    push_url: str | None = None

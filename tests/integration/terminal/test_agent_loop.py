@@ -10,11 +10,13 @@ import pytest
 
 from quantlink_terminal.activity import ActivityLog, read_activity
 from quantlink_terminal.agent import (
+    DELIVERY_MODE_KEY,
     EXIT_DEVICE_TAKEN_OVER,
     EXIT_UNAUTHORIZED,
     Agent,
     AgentFatal,
     AgentSettings,
+    PushFactory,
 )
 from quantlink_terminal.backoff import Backoff
 from quantlink_terminal.calendar import market_calendar
@@ -26,6 +28,7 @@ from quantlink_terminal.executors.qmt import QmtExecutor, QmtSettings
 from quantlink_terminal.journal import ACKED, Journal
 from quantlink_terminal.pause import PauseSwitch
 from quantlink_terminal.polling import PollingSettings, PollPolicy
+from quantlink_terminal.push import PushChannel
 from quantlink_terminal.report import HoldingsReporter
 from quantlink_terminal.risk import RiskGuard, RiskLimits
 from quantlink_terminal.sizing import SizingRule
@@ -74,7 +77,13 @@ class Harness:
         self.executor = paper
         return paper
 
-    def agent(self, token: str = GOOD_TOKEN, sizing: SizingRule | None = None, stop_after: int | None = None) -> Agent:
+    def agent(
+        self,
+        token: str = GOOD_TOKEN,
+        sizing: SizingRule | None = None,
+        stop_after: int | None = None,
+        push_factory: PushFactory | None = None,
+    ) -> Agent:
         """A fresh agent process on the same journal and account files (a restart is another call)."""
         self.counting = CountingExecutor(self.executor or self.paper())
         executor = self.counting
@@ -110,6 +119,7 @@ class Harness:
             clock=self.clock,
             polling=PollPolicy(self.polling, market_calendar()),
             activity=activity,
+            push_factory=push_factory,
         )
         return agent
 
@@ -499,3 +509,33 @@ def test_no_holdings_report_on_an_exchange_holiday(harness: Harness) -> None:
     harness.clock.now = harness.clock.now.replace(day=9)  # Friday, open again
     harness.agent().run_once()
     assert len(harness.api.positions) == 1
+
+
+def test_when_the_offered_push_socket_cannot_open_the_agent_long_polls_and_says_so(harness: Harness) -> None:
+    # Given a server that offers push at a WebSocket nothing answers (a proxy that blocks it, say)
+    harness.api.push_url = "ws://127.0.0.1:9/prod"
+    channels: list[PushChannel] = []
+
+    def push_channel(url: str) -> PushChannel:
+        channels.append(PushChannel(url, GOOD_TOKEN, DEVICE, retry_delays=(30.0,)))
+        return channels[-1]
+
+    harness.api.publish(wire_signal("sig-p", amount=100, price=10.0))
+    agent = harness.agent(push_factory=push_channel)
+
+    # When it runs a round, the signal still arrives: by the long-poll
+    try:
+        assert agent.run_once() == 1
+    finally:
+        agent.request_stop()
+        for channel in channels:
+            channel.stop()
+
+    # Then it was placed once, and the journal and the activity log say how it is delivered now
+    assert [c.url for c in channels] == ["ws://127.0.0.1:9/prod"]
+    assert harness.api.acked["sig-p"]["status"] == "executed"
+    assert harness.journal is not None
+    mode = harness.journal.get_meta(DELIVERY_MODE_KEY) or ""
+    assert mode.startswith("long-poll (push unavailable: ")
+    events = [e for e in read_activity(str(harness.activity_path)) if e["event"] == "delivery"]
+    assert events and events[-1]["mode"] == mode

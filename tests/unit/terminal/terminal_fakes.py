@@ -85,6 +85,7 @@ class FakeQuantLink:
         self.failures: dict[str, list[int]] = {}  # path -> statuses to answer its next requests with
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path with query, headers)
         self.deliveries = 0
+        self.push_url: str | None = None  # offered by GET /api/config when set (API.md "Push")
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
@@ -166,6 +167,8 @@ class FakeQuantLink:
             return status, {"code": "RATE_LIMITED" if status == 429 else "INTERNAL", "message": "injected"}
         if url.path == "/api/health":
             return 200, {"status": "ok"}
+        if url.path == "/api/config" and self.push_url is not None:
+            return 200, {"region": "local", "apiBase": self.api_base, "push": {"url": self.push_url}}
         if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"code": "UNAUTHORIZED", "message": "bad token"}
         device = headers.get("X-Device-Fingerprint")

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from quantlink.api.deps import api_base, deps, respond
-from quantlink.views.owner import CognitoConfig, Health, PublicConfig
+from quantlink.views.owner import CognitoConfig, Health, PublicConfig, PushConfig
 
 router = Router()
 
@@ -22,7 +22,8 @@ def config() -> Response[str]:
     cognito = CognitoConfig(
         endpoint=settings.cognito_endpoint, user_pool_id=settings.user_pool_id, client_id=settings.user_pool_client_id
     )
-    return respond(200, PublicConfig(region=settings.region, cognito=cognito, api_base=api_base(router)))
+    push = PushConfig(url=settings.push_url) if settings.push_url else None
+    return respond(200, PublicConfig(region=settings.region, cognito=cognito, api_base=api_base(router), push=push))
 
 
 @router.get("/api/openapi.json")

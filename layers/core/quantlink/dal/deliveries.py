@@ -7,6 +7,8 @@ a delivery this terminal actually pulled (quantlink.acktokens)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,13 +22,47 @@ _STATUS = {"#s": "status"}
 
 
 class DynamoDeliveryStore(TableStore):
-    def put_deliveries(self, deliveries: list[DeliveryRecord]) -> None:
-        self.table.put_all(
-            [
-                to_item(d, pk=keys.strategy_pk(d.strategy_id), sk=keys.delivery_sk(d.signal_id, d.terminal_id))
-                for d in deliveries
-            ]
-        )
+    def put_deliveries(
+        self, deliveries: list[DeliveryRecord], *, push_receipts: Mapping[str, str] | None = None
+    ) -> None:
+        """`push_receipts` (terminalId -> receipt hash): the receipt a push of this delivery will hand
+        out, written with the record so an ack can arrive the instant the push does."""
+        receipts = push_receipts or {}
+        items = []
+        for d in deliveries:
+            item = to_item(d, pk=keys.strategy_pk(d.strategy_id), sk=keys.delivery_sk(d.signal_id, d.terminal_id))
+            if d.terminal_id in receipts:
+                item["receiptHashes"] = {"SS": [receipts[d.terminal_id]]}
+            items.append(item)
+        self.table.put_all(items)
+
+    def mark_pushed(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> None:
+        """Record when the signal was pushed (the first push counts); QUEUED becomes PULLED (handed out).
+        A delivery settled meanwhile (the terminal acked before this write) only gains pushedAt."""
+        pk, sk = keys.strategy_pk(strategy_id), keys.delivery_sk(signal_id, terminal_id)
+        moment = {"at": iso(at)}
+        try:
+            self.table.update(
+                pk,
+                sk,
+                update="SET #s = :pulled, pushedAt = if_not_exists(pushedAt, :at)",
+                condition="#s = :queued",
+                names=_STATUS,
+                attribute_values={
+                    **moment,
+                    "queued": DeliveryStatus.QUEUED.value,
+                    "pulled": DeliveryStatus.PULLED.value,
+                },
+            )
+        except ConditionFailed:
+            with contextlib.suppress(ConditionFailed):  # the delivery is gone (its strategy was deleted)
+                self.table.update(
+                    pk,
+                    sk,
+                    update="SET pushedAt = if_not_exists(pushedAt, :at)",
+                    condition="attribute_exists(pk)",
+                    attribute_values=moment,
+                )
 
     def deliveries_of(self, strategy_id: str, signal_id: str) -> list[DeliveryRecord]:
         items = self.table.query_prefix(keys.strategy_pk(strategy_id), keys.deliveries_prefix(signal_id))

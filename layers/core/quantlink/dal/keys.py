@@ -28,6 +28,8 @@
     AUDIT#<uid>         AT#<at>#<auditId>                AuditEntry, a copy per user it concerns (owner, actor)
                                                  (the owner's copy: AUDIT / AT#<at>#<auditId>, read by admins)
 
+    CONNECTION#<id>     #META                            push WebSocket -> its terminal (TTL)
+
 A newest-first timeline is one Query over `SIGNAL#` .. `SIGNAL$` of the strategy's partition: each
 signal's deliveries sort between it and the next signal. The owner's lists are one Query on gsi1.
 A strategy's shares live in its partition (strongly consistent reads when a share change recomputes the
@@ -78,6 +80,7 @@ GRANTS = _GRANT
 USES = _USE
 AUDIT_AT = _AT
 EMAILS = _EMAIL
+_CONNECTION = "CONNECTION#"
 
 
 class Owned(StrEnum):
@@ -97,6 +100,11 @@ def strategy_pk(strategy_id: str) -> str:
 
 def terminal_pk(terminal_id: str) -> str:
     return f"{_TERMINAL}{terminal_id}"
+
+
+def connection_pk(connection_id: str) -> str:
+    """A push WebSocket's record: which terminal holds it ($disconnect carries no credentials)."""
+    return f"{_CONNECTION}{connection_id}"
 
 
 def owner_gsi1pk(owner_id: str) -> str:

@@ -6,7 +6,7 @@ one object can implement any composition of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -47,8 +47,11 @@ class StrategyStore(Protocol):
     def list_strategies(self, owner_id: str) -> list[Strategy]:
         """Newest first."""
 
-    def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
-        """Only on the owner's own strategy; raises NotFound otherwise."""
+    def set_webhook_token_hash(
+        self, strategy_id: str, owner_id: str, token_hash: str, *, sealed_signing_secret: str | None = None
+    ) -> None:
+        """The token's hash and, when given, the sealed signing secret, in one write, only on the owner's own
+        strategy; raises NotFound otherwise."""
 
     def update_strategy(
         self, strategy_id: str, owner_id: str, *, name: str | None = None, paused: bool | None = None
@@ -82,6 +85,18 @@ class TerminalStore(Protocol):
 
     def release_device(self, terminal_id: str, owner_id: str) -> None:
         """Only on the owner's own terminal; raises NotFound otherwise."""
+
+    def set_push_connection(self, terminal_id: str, connection_id: str, *, at: datetime) -> None:
+        """The terminal's push connection from now on; raises NotFound for a deleted terminal."""
+
+    def clear_push_connection(self, terminal_id: str, connection_id: str) -> bool:
+        """Forget it only if it is still this connection; True when it was."""
+
+    def forget_connection(self, connection_id: str) -> str | None:
+        """Delete a closed connection's record; the terminal it belonged to, if any."""
+
+    def push_connections(self, terminal_ids: list[str]) -> dict[str, str]:
+        """terminalId -> open push connection, for the given terminals that hold one."""
 
     def delete_terminal(self, terminal_id: str) -> None:
         """The terminal, its snapshots and both sides of its subscriptions."""
@@ -127,7 +142,13 @@ class SignalStore(Protocol):
 
 
 class DeliveryStore(Protocol):
-    def put_deliveries(self, deliveries: list[DeliveryRecord]) -> None: ...
+    def put_deliveries(
+        self, deliveries: list[DeliveryRecord], *, push_receipts: Mapping[str, str] | None = None
+    ) -> None:
+        """With each delivery of a terminal in `push_receipts`, the hash of the receipt its push hands out."""
+
+    def mark_pushed(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> None:
+        """pushedAt (the first push); a QUEUED delivery becomes PULLED; a settled one keeps its status."""
 
     def deliveries_of(self, strategy_id: str, signal_id: str) -> list[DeliveryRecord]: ...
 
@@ -336,6 +357,13 @@ class RelayQueues(Protocol):
     def receive(self, queue_url: str, *, max_messages: int, wait_seconds: int) -> list[QueueMessage]: ...
 
     def delete_message(self, queue_url: str, receipt_handle: str) -> bool: ...
+
+
+class RelayPush(Protocol):
+    """The terminals' push WebSockets (dal/connections.py)."""
+
+    def post(self, connection_id: str, data: bytes) -> bool:
+        """One text frame; False when the connection is gone (410), raises on any other failure."""
 
 
 class QueueAdmin(Protocol):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 _TRANSACT_ITEMS_MAX = 100
 _BATCH_WRITE_MAX = 25
+_BATCH_GET_MAX = 100
 _BATCH_ATTEMPTS = 6
 
 
@@ -129,6 +130,31 @@ class Table:
             ExpressionAttributeValues=values(pk=pk, prefix=prefix),
             ScanIndexForward=not newest_first,
         )
+
+    def batch_get(self, keys: list[tuple[str, str]], *, projection: str) -> list[Item]:
+        """Items by key, eventually consistent, in chunks of 100 (the API's limit) read concurrently; a key
+        with no item is simply absent from the answer."""
+
+        def read(chunk: list[tuple[str, str]]) -> list[Item]:
+            found: list[Item] = []
+            request: dict[str, Any] = {
+                self.name: {"Keys": [self.key(pk, sk) for pk, sk in chunk], "ProjectionExpression": projection}
+            }
+            for attempt in range(_BATCH_ATTEMPTS):
+                answer = self.client.batch_get_item(RequestItems=request)
+                found.extend(answer.get("Responses", {}).get(self.name, []))
+                request = dict(answer.get("UnprocessedKeys") or {})
+                if not request:
+                    return found
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+            raise Unavailable("DynamoDB kept throttling the read; retry.")
+
+        chunks = [keys[start : start + _BATCH_GET_MAX] for start in range(0, len(keys), _BATCH_GET_MAX)]
+        results = map_concurrently(read, chunks)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise failures[0]
+        return [item for r in results if isinstance(r, list) for item in r]
 
     def query_partition(self, pk: str) -> Iterator[Item]:
         return self.query(

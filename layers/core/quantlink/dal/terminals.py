@@ -12,6 +12,8 @@ from quantlink.errors import Conflict, DeviceTakenOver, NotFound
 from quantlink.models import Terminal
 from quantlink.timeutil import iso
 
+_CONNECTION_TTL_SECONDS = 3 * 3600
+
 
 class DynamoTerminalStore(TableStore):
     def put_terminal(self, terminal: Terminal) -> None:
@@ -60,6 +62,64 @@ class DynamoTerminalStore(TableStore):
             )
         except ConditionFailed as failed:
             raise DeviceTakenOver() from failed
+
+    def set_push_connection(self, terminal_id: str, connection_id: str, *, at: datetime) -> None:
+        """The terminal's push WebSocket from now on (a newer connection replaces an older one), and the
+        connection's record of its terminal, kept a little past API Gateway's 2-hour connection limit."""
+        expires = int(at.timestamp()) + _CONNECTION_TTL_SECONDS
+        self.table.put(
+            {
+                **self.table.key(keys.connection_pk(connection_id), keys.META),
+                "terminalId": {"S": terminal_id},
+                "ttl": {"N": str(expires)},
+            }
+        )
+        try:
+            self.table.update(
+                keys.terminal_pk(terminal_id),
+                keys.META,
+                update="SET pushConnectionId = :c, pushConnectedAt = :at",
+                condition="attribute_exists(pk)",
+                attribute_values={"c": connection_id, "at": iso(at)},
+            )
+        except ConditionFailed as failed:
+            raise NotFound("No such terminal.") from failed
+
+    def clear_push_connection(self, terminal_id: str, connection_id: str) -> bool:
+        """Forget the connection only if it is still the terminal's: a refresh opens the new connection
+        before it closes the old one, and the old one's $disconnect must not forget the new one."""
+        try:
+            self.table.update(
+                keys.terminal_pk(terminal_id),
+                keys.META,
+                update="REMOVE pushConnectionId, pushConnectedAt",
+                condition="pushConnectionId = :c",
+                attribute_values={"c": connection_id},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def forget_connection(self, connection_id: str) -> str | None:
+        """Delete a closed connection's record; the terminal it belonged to, if it had one."""
+        item = self.table.get(keys.connection_pk(connection_id), keys.META)
+        if item is None:
+            return None
+        self.table.delete(keys.connection_pk(connection_id), keys.META)
+        return str(item["terminalId"]["S"])  # type: ignore[typeddict-item]
+
+    def push_connections(self, terminal_ids: list[str]) -> dict[str, str]:
+        """terminalId -> its open push connection, for those of the given terminals that hold one."""
+        if not terminal_ids:
+            return {}
+        items = self.table.batch_get(
+            [(keys.terminal_pk(t), keys.META) for t in terminal_ids], projection="terminalId, pushConnectionId"
+        )
+        return {
+            str(item["terminalId"]["S"]): str(item["pushConnectionId"]["S"])  # type: ignore[typeddict-item]
+            for item in items
+            if "pushConnectionId" in item and "terminalId" in item
+        }
 
     def release_device(self, terminal_id: str, owner_id: str) -> None:
         self._owner_update(terminal_id, owner_id, "REMOVE deviceFingerprintHash, deviceBoundAt")

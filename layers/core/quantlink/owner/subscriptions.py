@@ -8,6 +8,7 @@ from quantlink.ids import STRATEGY_PREFIX, is_id
 from quantlink.models import Sizing, Subscription
 from quantlink.owner.terminals import owned_terminal
 from quantlink.sharing.shares import subscribe_shared
+from quantlink.sources import sizing_for
 from quantlink.timeutil import now
 from quantlink.views.owner import SubscriptionView
 
@@ -21,7 +22,7 @@ def subscribe(
     strategy = store.get_strategy(strategy_id) if is_id(strategy_id, STRATEGY_PREFIX) else None
     if strategy is None:
         raise NotFound("No such strategy.")
-    chosen = sizing or Sizing()
+    chosen = sizing_for(strategy, sizing)  # ratio only where the source sends the portfolio value
     if strategy.owner_id != owner_id:
         subscribe_shared(store, owner_id, terminal, strategy_id, chosen)
         return SubscriptionView(terminal_id=terminal_id, strategy_id=strategy_id, sizing=chosen)

@@ -36,10 +36,15 @@ class CognitoConfig(CamelModel):
     client_id: str
 
 
+class PushConfig(CamelModel):
+    url: str = Field(description='The terminals\' push WebSocket (wss://…), API.md "Push"')
+
+
 class PublicConfig(CamelModel):
     region: str
     cognito: CognitoConfig
     api_base: str
+    push: PushConfig | Omitted = omitted("Only when push is offered.")
 
 
 # ---- strategies -----------------------------------------------------------------------------------
@@ -54,12 +59,14 @@ class StrategyView(CamelModel):
         description="The kill switch: while true, signals are recorded HELD and delivered to no terminal."
     )
     created_at: Timestamp
+    source: str = Field(description="Where its signals come from: joinquant, quantdinger or tradingview.")
 
     @classmethod
     def of(cls, strategy: Strategy, webhook_url: str, **extra: Any) -> Self:
         return cls(
             strategy_id=strategy.strategy_id,
             name=strategy.name,
+            source=strategy.source,
             webhook_url=webhook_url,
             signal_ttl_seconds=strategy.signal_ttl_seconds,
             paused=strategy.paused,
@@ -70,6 +77,12 @@ class StrategyView(CamelModel):
 
 class CreatedStrategy(StrategyView):
     webhook_token: str = Field(description="Shown once: only its hash is stored.")
+    signing_secret: str | Omitted = omitted(
+        "QuantDinger only, shown once: paste it into QuantDinger's webhook signing secret (it signs every call)."
+    )
+    alert_template: str | Omitted = omitted(
+        "TradingView only, shown once (it holds the webhook token): the alert message to paste into TradingView."
+    )
 
 
 class StrategyList(CamelModel):
@@ -78,6 +91,8 @@ class StrategyList(CamelModel):
 
 class WebhookToken(CamelModel):
     webhook_token: str
+    signing_secret: str | Omitted = omitted("QuantDinger only: the new signing secret (the old one stops working).")
+    alert_template: str | Omitted = omitted("TradingView only: the alert message with the new token.")
 
 
 class InjectResult(CamelModel):
@@ -92,10 +107,11 @@ class DeliveryView(CamelModel):
     status: DeliveryStatus
     received_at: Timestamp
     queued_at: Timestamp
+    pushed_at: Timestamp | None
     pulled_at: Timestamp | None
     executed_at: Timestamp | None
     acked_at: Timestamp | None
-    latency_ms: int | None = Field(description="received → pulled")
+    latency_ms: int | None = Field(description="received → pushed or pulled, whichever came first")
     ack_latency_ms: int | None = Field(description="received → acked")
     broker_order_id: str | None
     filled: float | None
@@ -110,10 +126,11 @@ class DeliveryView(CamelModel):
             status=delivery.status,
             received_at=delivery.received_at,
             queued_at=delivery.queued_at,
+            pushed_at=delivery.pushed_at,
             pulled_at=delivery.pulled_at,
             executed_at=outcome.executed_at,
             acked_at=delivery.acked_at,
-            latency_ms=millis_between(delivery.received_at, delivery.pulled_at),
+            latency_ms=millis_between(delivery.received_at, delivery.handed_at),
             ack_latency_ms=millis_between(delivery.received_at, delivery.acked_at),
             broker_order_id=outcome.broker_order_id,
             filled=outcome.filled,
@@ -143,6 +160,7 @@ class SignalView(CamelModel):
     expires_at: Timestamp
     fanned_out_at: Timestamp | None
     deliveries: list[DeliveryView]
+    close_all: Literal[True] | Omitted = omitted('Only when the source meant "sell all that is sellable".')
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> SignalView:

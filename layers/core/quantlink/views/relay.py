@@ -25,6 +25,14 @@ class SignalDuplicate(CamelModel):
     duplicate: Literal[True] = True
 
 
+class WebhookIgnored(CamelModel):
+    """A source's event that carries no order (QuantDinger's `qd.profile_test`, or any event other than
+    `qd.signal`): recorded in the log and metrics, nothing relayed. 200, so the sender does not retry."""
+
+    ignored: Literal[True] = True
+    event: str
+
+
 class PositionsAccepted(CamelModel):
     accepted: Literal[True] = True
     positions: int
@@ -36,6 +44,13 @@ class PulledSignal(QueuedSignal):
 
 class PullAnswer(CamelModel):
     signals: list[PulledSignal]
+
+
+class PushFrame(CamelModel):
+    """A text frame the server sends on a terminal's push WebSocket (API.md, "Push")."""
+
+    type: Literal["signals", "ping"]
+    signals: list[PulledSignal] | Omitted = omitted("With type signals: each item exactly as in a pull answer.")
 
 
 class AckResult(CamelModel):
