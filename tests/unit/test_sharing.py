@@ -225,10 +225,11 @@ def test_pausing_withdraws_only_what_is_still_queued(store: FakeStore, strategy:
     given = give(store, strategy)
     mine = terminal(store, BOB)
     shares.subscribe_shared(store, BOB.user_id, mine, strategy.strategy_id, Sizing())
+    received = datetime.now(UTC)  # just now (NOW is when the module was imported, maybe minutes ago)
     for signal_id, status in (("sig_1", DeliveryStatus.QUEUED), ("sig_2", DeliveryStatus.PULLED)):
         store.deliveries[(signal_id, mine.terminal_id)] = DeliveryRecord(
             signal_id=signal_id, strategy_id=strategy.strategy_id, terminal_id=mine.terminal_id, status=status,
-            received_at=NOW, queued_at=NOW,
+            received_at=received, queued_at=received,
         )  # fmt: skip
 
     shares.update_share(store, Audit(store, ALICE), ALICE, given.share_id, UpdateShareBody(paused=True))
