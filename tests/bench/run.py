@@ -19,6 +19,7 @@ import cost
 import persistence
 import push
 import relay
+import sharing
 import sources
 import spa
 from common import Figure
@@ -66,6 +67,7 @@ def main() -> int:
         stack = start_stack(Path(tmp))
         try:
             figures += relay.run(stack, args.quick)
+            figures += sharing.run(stack, args.quick)
             figures += sources.run(stack, args.quick)
             figures += push.run(stack, args.quick)
             figures += spa.run(stack, args.quick)
@@ -103,6 +105,8 @@ def main() -> int:
             "- persistence: a realistic data directory (50 strategies, 100 terminals, 10,000 signals sent\n"
             "  through the webhook and left queued; built once into .artifacts/), restarted 3 times; the relay\n"
             "  p50 on it with persistence vs the same relay with --ephemeral, in alternating blocks of 10.\n"
+            "- sharing: one webhook to 100 recipients (one terminal each) through direct shares, a bundle and a\n"
+            "  group (the same recipients, three strategies), samples interleaved; ratios to the direct shares.\n"
             "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n"
             "- SPA: gzip -9 of web/dist; first render = navigation start → the sign-in screen's <h1> in\n"
             "  headless Chromium with an empty cache, against the floor of the same browser loading\n"

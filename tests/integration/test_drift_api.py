@@ -133,7 +133,7 @@ def test_the_daily_job_reports_every_following_terminal_and_emails_its_owner(ql:
     _, terminal = drifted
     assert drift(ql, "drift_alerts", terminal, body={"email": True}).status == 200
     ses = boto3.client("ses", region_name="us-east-1")
-    ses.verify_email_identity(EmailAddress=os.environ["ALERT_SENDER"])  # the template's sender, resolved
+    ses.verify_email_identity(EmailAddress=os.environ["MAIL_FROM"])  # the template's sender, resolved
     event = {**load_event("drift/scheduled"), "now": f"{DAY}T15:20:00+08:00"}
     result = ql.functions["drift"].handler()(event, LambdaContext(function_name="DriftFunction"))
     assert result["statuses"] == {"drift": 1} and result["alerted"] == 1
