@@ -21,7 +21,6 @@ from quantlink.models import (
     Terminal,
     TimelineEntry,
 )
-from quantlink.views.drift import DriftReport
 from quantlink.sharing.records import (
     AuditEntry,
     Bundle,
@@ -36,6 +35,7 @@ from quantlink.sharing.records import (
     Share,
     User,
 )
+from quantlink.views.drift import DriftReport
 
 
 class StrategyStore(Protocol):
@@ -420,6 +420,6 @@ class SweepStore(RelayStore, SharingStore, Protocol):
     sharing's (shares and invitations that end, their warnings)."""
 
 
-class DriftJobStore(RelayStore, PositionStore, DriftStore, Protocol):
-    """What the drift operations take: terminals, subscriptions, snapshots, reports, and the relay's
-    stores to send a sync batch."""
+class DriftJobStore(RelayStore, PositionStore, DriftStore, AuditAndSettings, Protocol):
+    """What the drift operations take: terminals, subscriptions, snapshots, reports, the relay's
+    stores to send a sync batch, and the audit log."""

@@ -17,10 +17,9 @@ from quantlink.dal.ports import Mailer, SharingStore
 from quantlink.sharing import shares
 from quantlink.sharing.audit import Audit
 from quantlink.sharing.records import InvitationStatus, Share, ShareState
-from quantlink.sharing.users import Caller
+from quantlink.sharing.users import SYSTEM
 from quantlink.timeutil import iso
 
-SYSTEM = Caller(user_id="system", email="expiry@quantlink")
 WARNINGS = (("1d", timedelta(days=1)), ("7d", timedelta(days=7)))  # the nearest first
 
 
