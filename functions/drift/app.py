@@ -10,8 +10,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from quantlink.calendar import trading_calendar
+from quantlink.dal.mail import SesMailer
 from quantlink.drift.alerts import Alert
-from quantlink.drift.mail import SesMailer
 from quantlink.drift.service import AlertChannels, run_daily
 from quantlink.observability import capture_lambda_handler, logger, metrics
 from quantlink.runtime import Runtime
@@ -26,11 +26,11 @@ def runtime() -> Runtime[DriftSettings]:
 
 @cache
 def mailer() -> SesMailer:
-    return SesMailer(sender=runtime().settings.alert_sender)
+    return SesMailer(runtime().settings.mail_from)
 
 
 def send_email(to: str, alert: Alert) -> None:
-    mailer().send(to, alert)
+    mailer().send_email(to, alert.title, alert.text)
 
 
 @metrics.log_metrics

@@ -1,4 +1,4 @@
-"""Owner API: strategies, terminals and the timeline (Cognito-authorized), plus public config,
+"""Owner API: strategies, terminals, the timeline, sharing and the audit log (Cognito-authorized), plus public config,
 health and the OpenAPI document. One Powertools Router per area, errors mapped in one place."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from quantlink.api import drift, public, strategies, terminals
+from quantlink.api import admin, bundles, drift, groups, public, sharing, strategies, terminals
 from quantlink.api.deps import OwnerRuntime, error_response
 from quantlink.errors import NotFound
 from quantlink.observability import capture_lambda_handler, logger, metrics
@@ -20,7 +20,7 @@ from quantlink.runtime import Runtime
 from quantlink.settings import OwnerApiSettings
 
 app = APIGatewayRestResolver()
-for area in (public, strategies, terminals, drift):
+for area in (public, strategies, terminals, drift, sharing, bundles, groups, admin):
     app.include_router(area.router)
 
 

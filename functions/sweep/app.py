@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from quantlink.dal.mail import SesMailer
 from quantlink.observability import capture_lambda_handler, logger, metrics
 from quantlink.runtime import Runtime
 from quantlink.schedules import parse_scheduled_event
@@ -21,6 +22,11 @@ def runtime() -> Runtime[SweepSettings]:
     return Runtime.load(SweepSettings, os.environ)
 
 
+@cache
+def mailer() -> SesMailer:
+    return SesMailer(runtime().settings.mail_from)
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 @capture_lambda_handler
@@ -30,6 +36,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sweep = SweepContext(
         store=env.store,
         queues=env.queues,
+        mailer=mailer(),
         stuck_after_seconds=env.settings.stuck_after_seconds,
         lease_seconds=env.settings.fanout_lease_seconds,
         batch=env.settings.sweep_batch,

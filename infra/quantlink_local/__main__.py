@@ -115,7 +115,8 @@ def print_banner(stack: LocalStack, data_dir: DataDir | None, info: dict[str, ob
     print(f"  Owner SPA    {spa}")
     if info.get("pushUrl"):
         print(f"  Push         {info['pushUrl']}  (the terminals' WebSocket)")
-    print(f"  Demo login   {info['demoEmail']} / {info['demoPassword']}")
+    print(f"  Demo login   {info['demoEmail']} / {info['demoPassword']}  (pro plan, admin)")
+    print(f"  Second user  {info['friendEmail']} / {info['friendPassword']}  (free plan: share with it)")
     print(f"  Outbox       {base}{GATEWAY_PATH}  (sent emails; or: quantlink outbox)")
     print(f"  Moto server  {stack.moto_endpoint}  (DynamoDB, SQS, Cognito, S3, SES)")
     print(f"  Data         {kept}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,6 +30,8 @@ from quantlink_local.websocket import PushGateway, WebSocketApi
 REGION = "us-east-1"
 STACK_NAME = "quantlink-local"
 DEMO_EMAIL = "demo@quantlink.local"
+# A second, free-plan user, so sharing can be tried at once (the demo owner is an admin on the pro plan).
+FRIEND_EMAIL = "friend@quantlink.local"
 # Resource types the local stack deliberately does not create: the layer is the installed package,
 # and IAM / API resources are what the gateways emulate (REST: gateway.py, WebSocket: websocket.py).
 NOT_PROVISIONED = {
@@ -106,6 +109,8 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         check_port_free(self.host, self.port)
+        # The SPA's URL (the functions' WEB_URL, in invitation links) is known before the gateway starts.
+        self.port = self.port or free_port(self.host)
         self.moto_port = self.moto_port or free_port(self.host)
         command = [
             sys.executable,
@@ -225,6 +230,7 @@ class LocalStack:
             "AWS::S3::Bucket": self._bucket,
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::Cognito::UserPoolClient": self._user_pool_client,
+            "AWS::Cognito::UserPoolGroup": self._user_pool_group,
             "AWS::S3::BucketPolicy": self._bucket_policy,
             "AWS::SES::EmailIdentity": self._email_identity,
         }
@@ -322,6 +328,12 @@ class LocalStack:
         self.client_id = kept
         self.physical[logical_id] = self.client_id
 
+    def _user_pool_group(self, logical_id: str, props: dict[str, Any]) -> None:
+        cognito = self.client("cognito-idp")
+        with contextlib.suppress(cognito.exceptions.GroupExistsException):  # provisioned again over kept data
+            cognito.create_group(**props)
+        self.physical[logical_id] = props["GroupName"]
+
     def _email_identity(self, logical_id: str, props: dict[str, Any]) -> None:
         """moto's SES sends only from a verified identity; locally every declared one is verified."""
         identity = props["EmailIdentity"]
@@ -356,6 +368,12 @@ class LocalStack:
 
     def seed_demo_owner(self) -> None:
         self.create_owner(DEMO_EMAIL, self.demo_password)
+        for group in self.template.of_type("AWS::Cognito::UserPoolGroup").values():
+            name = self.resolver().resolve(group["Properties"])["GroupName"]
+            self.client("cognito-idp").admin_add_user_to_group(
+                UserPoolId=self.user_pool_id, Username=DEMO_EMAIL, GroupName=name
+            )
+        self.create_owner(FRIEND_EMAIL, self.demo_password)
 
     # ---- the gateway ----------------------------------------------------------------------------
 
@@ -435,6 +453,8 @@ class LocalStack:
             "clientId": self.client_id,
             "demoEmail": DEMO_EMAIL,
             "demoPassword": self.demo_password,
+            "friendEmail": FRIEND_EMAIL,
+            "friendPassword": self.demo_password,
             "pushUrl": self.push.url if self.push else None,
             "pushManagementUrl": self.push.management_url if self.push else None,
         }

@@ -19,9 +19,11 @@ import time
 from pathlib import Path
 
 import cost
+import load
 import persistence
 import push
 import relay
+import sharing
 import sources
 import spa
 from common import Figure
@@ -72,8 +74,10 @@ def main() -> int:
         stack = start_stack(Path(tmp))
         try:
             figures += relay.run(stack, args.quick)
+            figures += sharing.run(stack, args.quick)
             figures += sources.run(stack, args.quick)
             figures += push.run(stack, args.quick)
+            figures += load.run(stack, args.quick)
             figures += spa.run(stack, args.quick)
         finally:
             stack.stop()
@@ -113,13 +117,18 @@ def main() -> int:
             "  a watchdog failing the run after 15 s without an answer) with the snapshots' durations meanwhile.\n"
             "- webhook throughput: the same single-terminal strategy, 1 sender then 8 concurrent senders,\n"
             "  each posting as fast as it is answered.\n"
+            "- sharing: one webhook to 100 recipients (one terminal each) through direct shares, a bundle and a\n"
+            "  group (the same recipients, three strategies), samples interleaved; ratios to the direct shares.\n"
             "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n"
             "- SPA: gzip -9 of web/dist; first render = navigation start → the sign-in screen's <h1> in\n"
             "  headless Chromium with an empty cache, against the floor of the same browser loading\n"
             "  /api/health from the same server.\n"
             "- push: webhook sent → the frame lands on a terminal's WebSocket, against webhook sent → the\n"
             "  already waiting long-poll returns, alternating signal by signal in the same run; the\n"
-            "  connected terminals' memory is the local stack process's RSS before and after they connect.\n\n"
+            "  connected terminals' memory is the local stack process's RSS before and after they connect.\n"
+            "- load: 50 strategies each followed by all of 20 terminals (10 on push, 10 long-polling, acking\n"
+            "  throughout), 10 orders per strategy at random moments of a 60 s window from 8 senders; every\n"
+            "  terminal must hold every signal once; latencies against the same relay idle just before.\n\n"
             f"{report}\n{findings(figures)}\n{cost_model}",
             encoding="utf-8",
         )

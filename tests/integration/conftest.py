@@ -38,6 +38,7 @@ COGNITO_PHYSICAL_IDS = {"UserPool": f"{REGION}_IntegTest1", "UserPoolClient": "1
 # What `!Ref PushApi` resolves to: the webhook's PostToConnection endpoint (moto's management API).
 PUSH_API_ID = "integpush1"
 _UNCHANGED: Any = object()
+WEB_URL = "https://app.quantlink.example"  # what `!GetAtt WebBucket.WebsiteURL` resolves to here
 
 
 # ---- the template ---------------------------------------------------------------------------------
@@ -132,12 +133,16 @@ class Stack:
     def sqs(self) -> Any:
         return self.session.client("sqs", region_name=REGION)
 
-    def items(self) -> list[dict[str, Any]]:
+    def items(self, *, users: bool = False) -> list[dict[str, Any]]:
+        """Every item, sorted by key. The user records every signed-in call creates on its caller's first
+        call (not what the call did) are left out unless `users`."""
         found: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True}
         while True:
             page = self.dynamodb.scan(**kwargs)
-            found.extend(to_python(item) for item in page.get("Items", []))
+            found.extend(
+                to_python(item) for item in page.get("Items", []) if users or not item["pk"]["S"].startswith("USER#")
+            )
             if "LastEvaluatedKey" not in page:
                 return sorted(found, key=lambda item: (item["pk"], item["sk"]))
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -248,6 +253,8 @@ def mock_aws(
         def attribute(logical_id: str, name: str) -> str:
             if (logical_id, name) == ("Table", "Arn"):
                 return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{physical_ids['Table']}"
+            if (logical_id, name) == ("WebBucket", "WebsiteURL"):
+                return WEB_URL
             raise KeyError(f"Fn::GetAtt {logical_id}.{name} is not needed by the integration tier")
 
         resolver = Resolver(
@@ -263,6 +270,9 @@ def mock_aws(
                 TableName=properties["TableName"], TimeToLiveSpecification=properties["TimeToLiveSpecification"]
             )
         physical_ids[table_logical_id] = properties["TableName"]
+        ses = session.client("ses", region_name=REGION)
+        for identity in template.of_type("AWS::SES::EmailIdentity").values():
+            ses.verify_email_identity(EmailAddress=resolver.resolve(identity["Properties"])["EmailIdentity"])
 
         environment = function_environment(template, resolver)
         for name, value in environment.items():

@@ -27,10 +27,11 @@ from quantlink.models import (
     TimelineEntry,
 )
 from quantlink.views.drift import DriftReport
+from tests.unit.sharing_fakes import FakeSharing
 
 
 @dataclass
-class FakeStore:
+class FakeStore(FakeSharing):
     strategies: dict[str, Strategy] = field(default_factory=dict)
     terminals: dict[str, Terminal] = field(default_factory=dict)
     subscriptions: list[Subscription] = field(default_factory=list)

@@ -6,13 +6,17 @@ from datetime import UTC, datetime
 
 from quantlink.sweep import STEPS, SweepContext, run_sweep
 from tests.unit.fakes import FakeQueues, FakeStore
+from tests.unit.sharing_fakes import FakeMailer
 
 AT = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
 
 
 def context() -> SweepContext:
     store = FakeStore()
-    return SweepContext(store=store, queues=FakeQueues(store=store), stuck_after_seconds=60, lease_seconds=15, batch=10)
+    return SweepContext(
+        store=store, queues=FakeQueues(store=store), mailer=FakeMailer(), stuck_after_seconds=60, lease_seconds=15,
+        batch=10,
+    )  # fmt: skip
 
 
 def test_a_failing_step_is_reported_and_the_next_one_still_runs() -> None:

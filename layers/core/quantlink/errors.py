@@ -97,3 +97,33 @@ class Unavailable(QuantLinkError):
     code = "UNAVAILABLE"
     status = 503
     default_message = "Temporarily unavailable; retry with the same body."
+
+
+class PlanRequired(QuantLinkError):
+    code = "PLAN_REQUIRED"
+    status = 403
+    default_message = "Your plan does not include this; upgrade to share."
+
+
+class TerminalLimitReached(QuantLinkError):
+    code = "TERMINAL_LIMIT_REACHED"
+    status = 409
+    default_message = "This share allows no more terminals."
+
+
+class InvitationExpired(QuantLinkError):
+    code = "INVITATION_EXPIRED"
+    status = 410
+    default_message = "This invitation has expired."
+
+
+class InvitationRevoked(QuantLinkError):
+    code = "INVITATION_REVOKED"
+    status = 410
+    default_message = "This invitation was revoked."
+
+
+class InvitationUsedUp(QuantLinkError):
+    code = "INVITATION_USED_UP"
+    status = 410
+    default_message = "This invitation has been used as often as it allows."

@@ -14,6 +14,13 @@ STRATEGY_PREFIX = "stg_"
 TERMINAL_PREFIX = "trm_"
 SIGNAL_PREFIX = "sig_"
 WEBHOOK_TOKEN_PREFIX = "qlw_"
+SHARE_PREFIX = "shr_"
+INVITATION_PREFIX = "inv_"
+AUDIT_PREFIX = "aud_"
+BUNDLE_PREFIX = "sg_"
+GROUP_PREFIX = "grp_"
+GROUP_SHARE_PREFIX = "gsh_"
+_STRATEGY_RANDOM = 16
 
 
 def _base32(value: int, width: int) -> str:
@@ -37,7 +44,52 @@ def is_id(value: str, prefix: str) -> bool:
 
 
 def new_strategy_id() -> str:
-    return STRATEGY_PREFIX + _random_part(16)
+    return STRATEGY_PREFIX + _random_part(_STRATEGY_RANDOM)
+
+
+def new_share_id(strategy_id: str) -> str:
+    """Carries its strategy's id (a share lives in its strategy's partition: one GetItem)."""
+    return SHARE_PREFIX + strategy_id.removeprefix(STRATEGY_PREFIX) + _random_part(10)
+
+
+def strategy_of_share(share_id: str) -> str | None:
+    if not is_id(share_id, SHARE_PREFIX) or len(share_id) != len(SHARE_PREFIX) + _STRATEGY_RANDOM + 10:
+        return None
+    return STRATEGY_PREFIX + share_id[len(SHARE_PREFIX) : len(SHARE_PREFIX) + _STRATEGY_RANDOM]
+
+
+def new_invitation_id() -> str:
+    return INVITATION_PREFIX + _random_part(16)
+
+
+def new_invitation_token(invitation_id: str) -> str:
+    """ "<invitationId>.<secret>", URL-safe: accepting finds the invitation with one GetItem, then
+    compares the secret's hash in constant time."""
+    return f"{invitation_id}.{secrets.token_urlsafe(32)}"
+
+
+def invitation_id_from_token(token: str) -> str | None:
+    invitation_id, sep, secret = token.partition(".")
+    if not sep or not secret or not is_id(invitation_id, INVITATION_PREFIX):
+        return None
+    return invitation_id
+
+
+def new_bundle_id() -> str:
+    """A bundle's code (API.md: `sg_…`)."""
+    return BUNDLE_PREFIX + _random_part(12)
+
+
+def new_group_id() -> str:
+    return GROUP_PREFIX + _random_part(12)
+
+
+def new_group_share_id() -> str:
+    return GROUP_SHARE_PREFIX + _random_part(12)
+
+
+def new_audit_id() -> str:
+    return AUDIT_PREFIX + _random_part(16)
 
 
 def new_terminal_id() -> str:

@@ -81,6 +81,9 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
+    # The share it went out under was paused, revoked or expired before the terminal pulled it: never
+    # delivered (a pull drops it), final.
+    REVOKED = "REVOKED"
 
     @property
     def is_final(self) -> bool:
@@ -103,6 +106,9 @@ class SignalState(StrEnum):
     EXPIRED              all settled, every one EXPIRED
     REJECTED             all settled, every one REJECTED
     FAILED               all settled, none executed, a mix of FAILED / REJECTED / EXPIRED
+    REVOKED              every delivery REVOKED (its share ended before any terminal pulled it)
+
+    A REVOKED delivery is settled and owes nothing: the others decide the status, as if it were absent.
     """
 
     RECEIVED = "RECEIVED"  # recorded, the fan-out not finished yet (re-driven if it stays so)
@@ -115,6 +121,7 @@ class SignalState(StrEnum):
     FAILED = "FAILED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
 
     @classmethod
     def of(cls, stored: SignalStatus, deliveries: list[DeliveryStatus]) -> SignalState:
@@ -122,6 +129,9 @@ class SignalState(StrEnum):
             return cls(stored.value)
         if not deliveries:
             return cls.UNDELIVERED
+        if all(status == DeliveryStatus.REVOKED for status in deliveries):
+            return cls.REVOKED
+        deliveries = [status for status in deliveries if status != DeliveryStatus.REVOKED]
         executed = deliveries.count(DeliveryStatus.EXECUTED)
         if executed == len(deliveries):
             return cls.EXECUTED

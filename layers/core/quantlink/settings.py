@@ -36,16 +36,21 @@ class WebhookSettings(FunctionSettings):
     push_endpoint: str | None = None
 
 
+# The template's MailFrom (an SES identity): invitation, expiry and drift alert emails come from it.
+DEFAULT_MAIL_FROM = "noreply@quantlink.local"
+
+
 class SweepSettings(FunctionSettings):
     # The webhook's lease (WebhookSettings.fanout_lease_seconds): a re-drive takes the same.
     fanout_lease_seconds: int = 15
     # A signal still RECEIVED this long after it arrived is presumed abandoned (past any live lease).
     stuck_after_seconds: int = Field(default=60, ge=1)
     sweep_batch: int = Field(default=500, ge=1)
+    mail_from: str = DEFAULT_MAIL_FROM  # share expiry warnings
 
 
 class DriftSettings(FunctionSettings):
-    alert_sender: str = Field(min_length=3)  # the SES identity alert emails come from
+    mail_from: str = DEFAULT_MAIL_FROM  # drift alerts
 
 
 class TerminalSettings(FunctionSettings):
@@ -66,5 +71,14 @@ class OwnerApiSettings(FunctionSettings):
     strategy_purge_batch: int = Field(default=5000, ge=1)
     # A drift sync's signals carry dedup markers as webhooks do (WebhookSettings.dedup_ttl_seconds).
     dedup_ttl_seconds: int = 7 * 24 * 3600
+    # Sharing (API.md "Sharing"): where invitation links point (the SPA), who emails come from, and
+    # what the pro plan allows.
+    web_url: str = "http://localhost:3000"
+    mail_from: str = DEFAULT_MAIL_FROM
+    pro_max_shares: int = Field(default=1000, ge=0)
+    pro_max_recipients_per_strategy: int = Field(default=100, ge=0)
+    pro_max_bundles: int = Field(default=20, ge=0)
+    pro_max_groups: int = Field(default=20, ge=0)
+
     # The terminals' push WebSocket, offered by GET /api/config when set.
     push_url: str | None = None

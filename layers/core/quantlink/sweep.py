@@ -3,7 +3,8 @@ and clock. A step that fails is logged and reported; the others still run, and t
 
 Steps here: re-drive signals left RECEIVED (a fan-out that died; relay.redrive is idempotent and
 leased, so overlapping sweeps and a concurrent duplicate webhook never fan out twice), and mark
-deliveries nobody pulled before their signal's TTL EXPIRED. Sharing adds its expiry steps to `STEPS`.
+deliveries nobody pulled before their signal's TTL EXPIRED; end the shares and invitations whose
+time has come, and send the 7-day and 1-day warnings of shares about to end (quantlink.sharing.expiry).
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from quantlink import relay
-from quantlink.dal.ports import RelayQueues, RelayStore
+from quantlink.dal.ports import Mailer, RelayQueues, SweepStore
+from quantlink.drift.alerts import Post, post_json
 from quantlink.errors import Unavailable
 from quantlink.observability import Metric, MetricUnit, logger, metrics
+from quantlink.sharing import expiry
 
 
 @dataclass(frozen=True)
 class SweepContext:
-    store: RelayStore
+    store: SweepStore
     queues: RelayQueues
+    mailer: Mailer  # share expiry warnings
     stuck_after_seconds: int  # a signal RECEIVED for longer is presumed abandoned by its webhook
     lease_seconds: int  # the fan-out lease a re-drive takes (as the webhook's)
     batch: int  # at most this many items per step per sweep (the rest wait for the next)
+    post: Post = post_json  # the chat robots that carry the expiry warnings too
 
 
 SweepStep = Callable[[SweepContext, datetime], int]  # returns how many items it handled
@@ -62,9 +67,20 @@ def expire_unpulled_deliveries(context: SweepContext, at: datetime) -> int:
     return expired
 
 
+def expire_shares_and_invitations(context: SweepContext, at: datetime) -> int:
+    done = expiry.expire_due(context.store, at)
+    return done.shares + done.invitations
+
+
+def send_expiry_warnings(context: SweepContext, at: datetime) -> int:
+    return expiry.send_expiry_warnings(context.store, context.mailer, at, post=context.post)
+
+
 STEPS: list[tuple[str, SweepStep]] = [
     ("redriveStuckSignals", redrive_stuck_signals),
     ("expireUnpulledDeliveries", expire_unpulled_deliveries),
+    ("expireShares", expire_shares_and_invitations),
+    ("sendExpiryWarnings", send_expiry_warnings),
 ]
 
 

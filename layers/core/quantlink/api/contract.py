@@ -31,6 +31,19 @@ from quantlink.models import (
     TerminalPositionsBody,
     UpdateStrategyBody,
 )
+from quantlink.sharing.records import (
+    CreateBundleBody,
+    CreateGroupBody,
+    CreateInvitationBody,
+    GroupMemberBody,
+    GroupShareBody,
+    SetPlanBody,
+    Settings,
+    SettingsBody,
+    ShareSide,
+    TokenBody,
+    UpdateShareBody,
+)
 from quantlink.sources.quantdinger import QdSignalBody
 from quantlink.sources.tradingview import TradingViewAlert
 from quantlink.views.drift import DriftAlertsView, DriftHistory, DriftReport, DriftThreshold, SyncSent
@@ -58,6 +71,23 @@ from quantlink.views.relay import (
     SignalAccepted,
     SignalDuplicate,
     WebhookIgnored,
+)
+from quantlink.views.sharing import (
+    Accepted,
+    AuditPage,
+    BundleList,
+    BundleView,
+    CreatedInvitation,
+    GroupList,
+    GroupShareView,
+    GroupView,
+    InvitationList,
+    InvitationPreview,
+    Me,
+    ShareList,
+    ShareView,
+    UserList,
+    UserView,
 )
 
 OWNER, WEBHOOK, TERMINAL = "cognito", "webhookToken", "terminalToken"
@@ -95,6 +125,16 @@ _BEFORE = Param("before", "query", {"type": "string", "description": "nextBefore
 _STATUS = Param("status", "query", {"type": "string", "enum": [s.value for s in SignalState],
                 "description": "Only signals of this status (a page may then hold fewer than limit: follow "
                                "nextBefore until it is null)"})  # fmt: skip
+_AS = Param("as", "query", {"type": "string", "enum": [s.value for s in ShareSide], "default": "owner"})
+_AUDIT = (
+    Param("strategyId", "query", {"type": "string"}),
+    Param("actor", "query", {"type": "string", "description": "A user id or email address"}),
+    Param("action", "query", {"type": "string", "description": "An action (share.paused) or a category (share)"}),
+    Param("since", "query", {"type": "string", "format": "date-time"}),
+    Param("until", "query", {"type": "string", "format": "date-time"}),
+    _LIMIT,
+    Param("cursor", "query", {"type": "string", "description": "nextCursor of the previous page"}),
+)
 _WAIT = Param("wait", "query", {"type": "integer", "minimum": 0, "maximum": 20, "default": 20})
 _MAX = Param("max", "query", {"type": "integer", "minimum": 1, "maximum": 10, "default": 10})
 _DATE = Param("date", "query", {"type": "string", "format": "date", "description": "YYYY-MM-DD; default: the latest"})
@@ -142,8 +182,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/terminals/{terminalId}", "One terminal", "terminals", OWNER, 200, TerminalDetail),
     Operation("DELETE", "/api/terminals/{terminalId}", "Delete a terminal, its queue and subscriptions",
               "terminals", OWNER, 204, None),
-    Operation("PUT", "/api/terminals/{terminalId}/subscriptions/{strategyId}", "Subscribe a terminal to a strategy",
-              "terminals", OWNER, 200, SubscriptionView, SubscribeBody, body_required=False),
+    Operation("PUT", "/api/terminals/{terminalId}/subscriptions/{strategyId}", "Subscribe a terminal to a strategy "
+              "(yours, or one shared with you: within the share's terminalLimit)",
+              "terminals", OWNER, 200, SubscriptionView, SubscribeBody, body_required=False, errors=(409,)),
     Operation("DELETE", "/api/terminals/{terminalId}/subscriptions/{strategyId}", "Unsubscribe", "terminals",
               OWNER, 204, None),
     Operation("POST", "/api/terminals/{terminalId}/token", "Rotate the terminal's auth token (shown once)",
@@ -165,6 +206,60 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/terminals/{terminalId}/drift/sync", "Send the report's sync orders to this terminal as "
               "signals with origin sync, once (audited)", "drift", OWNER, 202, SyncSent, DriftSyncBody,
               errors=(409,)),
+    Operation("GET", "/api/me", "You: plan, admin flag and what your plan allows", "sharing", OWNER, 200, Me),
+    Operation("POST", "/api/invitations", "Invite a person by email (sent at once, valid 7 days, only for that "
+              "address) or create a link invitation", "sharing", OWNER, 201, CreatedInvitation, CreateInvitationBody,
+              errors=(403, 404)),
+    Operation("GET", "/api/invitations", "The invitations you sent", "sharing", OWNER, 200, InvitationList),
+    Operation("DELETE", "/api/invitations/{invitationId}", "Revoke an invitation (shares made stay)", "sharing",
+              OWNER, 204, None),
+    Operation("POST", "/api/invitations/inspect", "What an invitation token offers", "sharing", OWNER, 200,
+              InvitationPreview, TokenBody, errors=(404,)),
+    Operation("POST", "/api/invitations/accept", "Accept an invitation: the shares it gives", "sharing", OWNER,
+              200, Accepted, TokenBody, errors=(403, 404, 409, 410)),
+    Operation("GET", "/api/shares", "Shares you gave (as=owner) or received (as=recipient)", "sharing", OWNER, 200,
+              ShareList, params=(_AS,), errors=(400,)),
+    Operation("PATCH", "/api/shares/{shareId}", "Change a share (the recipient: only paused, with canPause)",
+              "sharing", OWNER, 200, ShareView, UpdateShareBody, errors=(403, 409)),
+    Operation("DELETE", "/api/shares/{shareId}", "Revoke (owner) or remove (recipient, with canDelete) a share",
+              "sharing", OWNER, 204, None, errors=(403,)),
+    Operation("POST", "/api/bundles", "Create a bundle (sg_…) of your strategies, shared together", "bundles", OWNER,
+              201, BundleView, CreateBundleBody, errors=(403, 404)),
+    Operation("GET", "/api/bundles", "Your bundles", "bundles", OWNER, 200, BundleList),
+    Operation("GET", "/api/bundles/{bundleId}", "One bundle with its members", "bundles", OWNER, 200, BundleView),
+    Operation("DELETE", "/api/bundles/{bundleId}", "Delete a bundle: its members lose what it shared", "bundles",
+              OWNER, 204, None),
+    Operation("PUT", "/api/bundles/{bundleId}/strategies/{strategyId}", "Add a strategy: every member gets it at "
+              "once", "bundles", OWNER, 200, BundleView),
+    Operation("DELETE", "/api/bundles/{bundleId}/strategies/{strategyId}", "Remove a strategy: every member loses "
+              "it at once", "bundles", OWNER, 204, None),
+    Operation("DELETE", "/api/bundles/{bundleId}/members/{userId}", "Remove a member (it loses what came through "
+              "the bundle)", "bundles", OWNER, 204, None),
+    Operation("POST", "/api/groups", "Create a group (grp_…)", "groups", OWNER, 201, GroupView, CreateGroupBody,
+              errors=(403,)),
+    Operation("GET", "/api/groups", "Your groups", "groups", OWNER, 200, GroupList),
+    Operation("GET", "/api/groups/{groupId}", "One group: members, shares, pending invitations", "groups", OWNER,
+              200, GroupView),
+    Operation("DELETE", "/api/groups/{groupId}", "Delete a group: its members lose what came through it",
+              "groups", OWNER, 204, None),
+    Operation("PUT", "/api/groups/{groupId}/members", "Add a member by email (an existing user gets everything "
+              "shared to the group at once; an unknown address is invited by email)", "groups", OWNER, 200,
+              GroupView, GroupMemberBody, errors=(403,)),
+    Operation("DELETE", "/api/groups/{groupId}/members/{userId}", "Remove a member (it loses what came through "
+              "the group)", "groups", OWNER, 204, None),
+    Operation("POST", "/api/groups/{groupId}/shares", "Share a strategy or bundle with every member, present and "
+              "future", "groups", OWNER, 201, GroupShareView, GroupShareBody, errors=(403,)),
+    Operation("DELETE", "/api/groups/{groupId}/shares/{groupShareId}", "End a group share (what members had "
+              "through it ends)", "groups", OWNER, 204, None),
+    Operation("GET", "/api/audit", "The audit log, newest first (yours; an admin's: everyone's)", "audit", OWNER,
+              200, AuditPage, params=_AUDIT, errors=(400,)),
+    Operation("GET", "/api/admin/settings", "Audit settings (admins)", "admin", OWNER, 200, Settings,
+              errors=(403,)),
+    Operation("PUT", "/api/admin/settings", "Switch the audit log, set its retention (admins)", "admin", OWNER, 200,
+              Settings, SettingsBody, errors=(403,)),
+    Operation("GET", "/api/admin/users", "Every user (admins)", "admin", OWNER, 200, UserList, errors=(403,)),
+    Operation("PUT", "/api/admin/users/{userId}/plan", "Set a user's plan (admins)", "admin", OWNER, 200, UserView,
+              SetPlanBody, errors=(403,)),
     Operation("POST", "/api/webhooks/joinquant/{strategyId}", "JoinQuant order signal (202 new, 200 duplicate)",
               "webhook", WEBHOOK, 202, SignalAccepted, JoinQuantSignalBody, errors=(409,),
               also=((200, SignalDuplicate, "Duplicate: the same bytes were received before; nothing is sent"),)),
@@ -193,7 +288,9 @@ ERROR_CODES = {
     400: "VALIDATION_ERROR (with details)",
     401: "UNAUTHORIZED: no or a wrong token (an unknown id answers the same)",
     404: "NOT_FOUND: no such resource, or another owner's",
-    409: "DEVICE_TAKEN_OVER (terminal calls) / CONFLICT (retry)",
+    403: "FORBIDDEN / PLAN_REQUIRED (your plan does not include this)",
+    409: "DEVICE_TAKEN_OVER (terminal calls) / CONFLICT / TERMINAL_LIMIT_REACHED (subscribe)",
+    410: "INVITATION_EXPIRED / INVITATION_REVOKED / INVITATION_USED_UP",
     413: "PAYLOAD_TOO_LARGE",
     429: "RATE_LIMITED (the API's throttling)",
     503: "UNAVAILABLE: retry-safe, with the same body",

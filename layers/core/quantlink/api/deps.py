@@ -11,10 +11,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel
 
+from quantlink.dal.mail import SesMailer
 from quantlink.errors import Unauthorized
 from quantlink.http import JSON_HEADERS, error_answer, json_text, parse_body
 from quantlink.runtime import Runtime
 from quantlink.settings import OwnerApiSettings
+from quantlink.sharing.audit import Audit
+from quantlink.sharing.users import ADMIN_GROUP, Caller, PlanLimits, ensure_user, groups_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -35,12 +38,48 @@ def _event(router: Router) -> APIGatewayProxyEvent:
     return event
 
 
-def owner_id(router: Router) -> str:
-    claims = _event(router).request_context.authorizer.claims or {}
+def caller(router: Router) -> Caller:
+    """The signed-in user, its record created on its first call (once per request)."""
+    known: Caller | None = router.context.get("caller")
+    if known is not None:
+        return known
+    event = _event(router)
+    claims = event.request_context.authorizer.claims or {}
     subject = claims.get("sub")
     if not subject:
         raise Unauthorized()
-    return str(subject)
+    found = Caller(
+        user_id=str(subject),
+        email=str(claims.get("email") or ""),
+        admin=ADMIN_GROUP in groups_of(claims.get("cognito:groups")),
+        request_id=event.request_context.request_id,
+        source_ip=event.request_context.identity.source_ip,
+    )
+    ensure_user(deps(router).store, found)
+    router.append_context(caller=found)
+    return found
+
+
+def owner_id(router: Router) -> str:
+    return caller(router).user_id
+
+
+def audit(router: Router) -> Audit:
+    return Audit(deps(router).store, caller(router))
+
+
+def plan_limits(router: Router) -> PlanLimits:
+    settings = deps(router).settings
+    return PlanLimits(
+        shares=settings.pro_max_shares,
+        recipients_per_strategy=settings.pro_max_recipients_per_strategy,
+        bundles=settings.pro_max_bundles,
+        groups=settings.pro_max_groups,
+    )
+
+
+def mailer(router: Router) -> SesMailer:
+    return SesMailer(deps(router).settings.mail_from)
 
 
 def owner_email(router: Router) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from quantlink.api.deps import api_base, body, deps, owner_id, query, respond
+from quantlink.api.deps import api_base, audit, body, deps, owner_id, query, respond
 from quantlink.errors import ValidationFailed
 from quantlink.http import query_choice, query_int
 from quantlink.ids import SIGNAL_PREFIX, is_id
@@ -19,7 +19,8 @@ router = Router()
 @router.post("/api/strategies")
 def create_strategy() -> Response[str]:
     caller, request = owner_id(router), body(router, CreateStrategyBody)
-    return respond(201, owner.create_strategy(deps(router).store, caller, request, api_base=api_base(router)))
+    created = owner.create_strategy(deps(router).store, caller, request, api_base=api_base(router), audit=audit(router))
+    return respond(201, created)
 
 
 @router.get("/api/strategies")
@@ -37,7 +38,9 @@ def get_strategy(strategyId: str) -> Response[str]:  # noqa: N803 - the API's pa
 def update_strategy(strategyId: str) -> Response[str]:  # noqa: N803
     request = body(router, UpdateStrategyBody)
     caller = owner_id(router)
-    view = owner.update_strategy(deps(router).store, caller, strategyId, request, api_base=api_base(router))
+    view = owner.update_strategy(
+        deps(router).store, caller, strategyId, request, api_base=api_base(router), audit=audit(router)
+    )
     return respond(200, view)
 
 
@@ -45,14 +48,20 @@ def update_strategy(strategyId: str) -> Response[str]:  # noqa: N803
 def delete_strategy(strategyId: str) -> Response[str]:  # noqa: N803
     context = deps(router)
     owner.delete_strategy(
-        context.store, owner_id(router), strategyId, purge_batch=context.settings.strategy_purge_batch
+        context.store,
+        owner_id(router),
+        strategyId,
+        purge_batch=context.settings.strategy_purge_batch,
+        audit=audit(router),
     )
     return respond(204)
 
 
 @router.post("/api/strategies/<strategyId>/token")
 def rotate_token(strategyId: str) -> Response[str]:  # noqa: N803
-    return respond(200, owner.rotate_webhook_token(deps(router).store, owner_id(router), strategyId))
+    return respond(
+        200, owner.rotate_webhook_token(deps(router).store, owner_id(router), strategyId, audit=audit(router))
+    )
 
 
 @router.post("/api/strategies/<strategyId>/inject")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from quantlink.api.deps import body, deps, optional_body, owner_id, respond
+from quantlink.api.deps import audit, body, deps, optional_body, owner_id, respond
 from quantlink.models import CreateTerminalBody, SubscribeBody
 from quantlink.owner import subscriptions, terminals
 
@@ -17,7 +17,7 @@ def register_terminal() -> Response[str]:
     context, caller, request = deps(router), owner_id(router), body(router, CreateTerminalBody)
     visibility = context.settings.visibility_timeout_seconds
     created = terminals.register_terminal(
-        context.store, context.queues, caller, request, visibility_timeout_seconds=visibility
+        context.store, context.queues, caller, request, visibility_timeout_seconds=visibility, audit=audit(router)
     )
     return respond(201, created)
 
@@ -34,7 +34,9 @@ def get_terminal(terminalId: str) -> Response[str]:  # noqa: N803 - the API's pa
 
 @router.delete("/api/terminals/<terminalId>")
 def delete_terminal(terminalId: str) -> Response[str]:  # noqa: N803
-    terminals.delete_terminal(deps(router).store, deps(router).queues, owner_id(router), terminalId)
+    terminals.delete_terminal(
+        deps(router).store, deps(router).queues, owner_id(router), terminalId, audit=audit(router)
+    )
     return respond(204)
 
 
@@ -53,9 +55,11 @@ def unsubscribe(terminalId: str, strategyId: str) -> Response[str]:  # noqa: N80
 
 @router.post("/api/terminals/<terminalId>/token")
 def rotate_token(terminalId: str) -> Response[str]:  # noqa: N803
-    return respond(200, terminals.rotate_terminal_token(deps(router).store, owner_id(router), terminalId))
+    rotated = terminals.rotate_terminal_token(deps(router).store, owner_id(router), terminalId, audit=audit(router))
+    return respond(200, rotated)
 
 
 @router.post("/api/terminals/<terminalId>/release")
 def release(terminalId: str) -> Response[str]:  # noqa: N803
-    return respond(200, terminals.release_device(deps(router).store, owner_id(router), terminalId))
+    released = terminals.release_device(deps(router).store, owner_id(router), terminalId, audit=audit(router))
+    return respond(200, released)

@@ -21,6 +21,20 @@ from quantlink.models import (
     Terminal,
     TimelineEntry,
 )
+from quantlink.sharing.records import (
+    AuditEntry,
+    Bundle,
+    BundleMember,
+    Grant,
+    Group,
+    GroupMember,
+    GroupShare,
+    Invitation,
+    Plan,
+    Settings,
+    Share,
+    User,
+)
 from quantlink.views.drift import DriftReport
 
 
@@ -207,11 +221,172 @@ class DriftStore(Protocol):
         """Report marked sent + every signal recorded, all or nothing; Conflict when sent before."""
 
 
+class UserStore(Protocol):
+    def get_user(self, user_id: str) -> User | None: ...
+
+    def create_user(self, user: User) -> User:
+        """The stored user: this one, or the one a concurrent first call created."""
+
+    def set_plan(self, user_id: str, plan: Plan) -> None:
+        """Raises NotFound for a user who never signed in."""
+
+    def list_users(self) -> list[User]: ...
+
+    def users_with_email(self, email: str) -> list[User]:
+        """Case-insensitive."""
+
+    def get_settings(self) -> Settings: ...
+
+    def put_settings(self, settings: Settings) -> None: ...
+
+
+class ShareStore(Protocol):
+    def get_share(self, share_id: str) -> Share | None: ...
+
+    def shares_of_strategy(self, strategy_id: str) -> list[Share]:
+        """Strongly consistent."""
+
+    def shares_owned(self, owner_id: str) -> list[Share]: ...
+
+    def shares_received(self, recipient_id: str) -> list[Share]: ...
+
+    def get_grant(self, strategy_id: str, recipient_id: str) -> Grant | None: ...
+
+    def commit_grant(
+        self,
+        strategy_id: str,
+        recipient_id: str,
+        *,
+        read_version: int | None,
+        grant: Grant | None,
+        shares: list[Share],
+        keep: list[str],
+        drop: list[str],
+    ) -> None:
+        """Shares, grant and the recipient's subscriptions in one transaction at `read_version`; raises
+        Conflict when the grant moved meanwhile."""
+
+    def put_shared_subscription(self, subscription: Subscription, grant: Grant) -> None:
+        """Raises Conflict when the grant moved, NotFound when the terminal is gone."""
+
+    def delete_strategy_shares(self, strategy_id: str) -> None: ...
+
+    def withdraw_deliveries(self, strategy_id: str, terminal_ids: list[str], *, since: datetime, at: datetime) -> int:
+        """Mark REVOKED every delivery still QUEUED of those terminals for signals received since then;
+        the number marked."""
+
+
+class InvitationStore(Protocol):
+    def put_invitation(self, invitation: Invitation) -> None: ...
+
+    def get_invitation(self, invitation_id: str) -> Invitation | None: ...
+
+    def list_invitations(self, owner_id: str) -> list[Invitation]: ...
+
+    def revoke_invitation(self, invitation_id: str, owner_id: str) -> None: ...
+
+    def mark_invitation_expired(self, invitation_id: str) -> bool: ...
+
+    def claim_invitation_use(self, invitation_id: str, user_id: str, *, at: datetime) -> None:
+        """Raises Conflict (this user accepted before) or InvitationUsedUp (no use left now)."""
+
+    def release_invitation_use(self, invitation_id: str, user_id: str) -> None: ...
+
+
+class BundleStore(Protocol):
+    def put_bundle(self, bundle: Bundle) -> None:
+        """New (version 0), or changed from `version - 1` (else Conflict)."""
+
+    def get_bundle(self, bundle_id: str) -> Bundle | None: ...
+
+    def list_bundles(self, owner_id: str) -> list[Bundle]: ...
+
+    def put_bundle_member(self, member: BundleMember) -> bool:
+        """False when already a member."""
+
+    def bundle_members(self, bundle_id: str) -> list[BundleMember]: ...
+
+    def delete_bundle_member(self, bundle_id: str, user_id: str) -> None: ...
+
+    def delete_bundle(self, bundle_id: str) -> None: ...
+
+
+class GroupStore(Protocol):
+    def put_group(self, group: Group) -> None: ...
+
+    def get_group(self, group_id: str) -> Group | None: ...
+
+    def list_groups(self, owner_id: str) -> list[Group]: ...
+
+    def put_group_member(self, member: GroupMember) -> bool:
+        """False when already a member."""
+
+    def group_members(self, group_id: str) -> list[GroupMember]: ...
+
+    def delete_group_member(self, group_id: str, user_id: str) -> None: ...
+
+    def put_group_share(self, share: GroupShare) -> None: ...
+
+    def group_shares(self, group_id: str) -> list[GroupShare]: ...
+
+    def group_shares_of_bundle(self, bundle_id: str) -> list[GroupShare]: ...
+
+    def delete_group_share(self, share: GroupShare) -> None: ...
+
+    def delete_group(self, group_id: str) -> None: ...
+
+
+class DueStore(Protocol):
+    def put_due(self, kind: str, record_id: str, at: datetime) -> None: ...
+
+    def due_until(self, until: datetime) -> list[tuple[str, str, str]]:
+        """(position, kind, id), oldest first."""
+
+    def delete_due(self, position: str) -> None: ...
+
+    def claim_warning(self, strategy_id: str, share_id: str, kind: str, end: datetime) -> bool:
+        """True for the one caller that gets to send it."""
+
+
+class AuditStore(Protocol):
+    def put_audit_entry(self, entry: AuditEntry, *, audiences: list[str], expires_at: datetime) -> None: ...
+
+    def audit_entries(
+        self, user_id: str | None, *, since: datetime, until: datetime, before: str | None = None
+    ) -> Iterator[tuple[str, AuditEntry]]:
+        """Newest first, each with its position (pass as `before` to go on after it); every entry when
+        user_id is None (admins)."""
+
+
+class AuditAndSettings(AuditStore, UserStore, Protocol):
+    """The audit log with the settings that switch it and set its retention."""
+
+
+class Mailer(Protocol):
+    def send_email(self, to: str, subject: str, text: str) -> None: ...
+
+
+class SharingStore(
+    StrategyStore,
+    TerminalStore,
+    SubscriptionStore,
+    UserStore,
+    ShareStore,
+    InvitationStore,
+    BundleStore,
+    GroupStore,
+    DueStore,
+    AuditStore,
+    Protocol,
+):
+    """What the sharing operations take."""
+
+
 class RelayStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, DeliveryStore, Protocol):
     """What the hot path reads and writes, as one object."""
 
 
-class OwnerStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, Protocol):
+class OwnerStore(StrategyStore, TerminalStore, SubscriptionStore, SignalStore, ShareStore, BundleStore, Protocol):
     """What the owner operations that span aggregates take (each other operation takes its own store)."""
 
 
@@ -240,6 +415,11 @@ class QueueAdmin(Protocol):
         """A queue that is already gone is not an error."""
 
 
-class DriftJobStore(RelayStore, PositionStore, DriftStore, Protocol):
-    """What the drift operations take: terminals, subscriptions, snapshots, reports, and the relay's
-    stores to send a sync batch."""
+class SweepStore(RelayStore, SharingStore, DriftStore, Protocol):
+    """What the sweeper's steps take: the relay's stores (re-drive, expiry of unpulled deliveries),
+    sharing's (shares and invitations that end, their warnings) and the alert robots of drift settings."""
+
+
+class DriftJobStore(RelayStore, PositionStore, DriftStore, AuditAndSettings, Protocol):
+    """What the drift operations take: terminals, subscriptions, snapshots, reports, the relay's
+    stores to send a sync batch, and the audit log."""

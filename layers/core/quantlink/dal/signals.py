@@ -12,7 +12,7 @@ from quantlink.dal.codec import Item, from_item, to_item, to_python, value, valu
 from quantlink.dal.table import ConditionFailed, TableStore, TransactionCanceled
 from quantlink.errors import Conflict, DuplicateSignal, Unavailable
 from quantlink.ids import first_signal_id
-from quantlink.models import DeliveryRecord, SignalRecord, SignalStatus, TimelineEntry
+from quantlink.models import DeliveryRecord, DeliveryStatus, SignalRecord, SignalStatus, TimelineEntry
 from quantlink.timeutil import epoch_ms, iso
 
 _CONFLICT_ATTEMPTS = 4
@@ -188,6 +188,37 @@ class DynamoSignalStore(TableStore):
             signal = from_item(SignalRecord, item)
             yield TimelineEntry(signal, [d for d in reversed(pending) if d.signal_id == signal.signal_id])
             pending = []
+
+    # ---- sharing: a share that ends takes back what its terminals have not pulled yet ----------
+
+    def withdraw_deliveries(self, strategy_id: str, terminal_ids: list[str], *, since: datetime, at: datetime) -> int:
+        """Mark REVOKED every delivery still QUEUED of these terminals for signals received since
+        `since` (older ones have expired already): a pull then drops the message instead of delivering
+        it. A delivery pulled meanwhile keeps its status (it was delivered before the share ended)."""
+        wanted = set(terminal_ids)
+        if not wanted:
+            return 0
+        pk = keys.strategy_pk(strategy_id)
+        queued = [
+            str(item["sk"]["S"])  # type: ignore[typeddict-item]
+            for item in self._signal_range(strategy_id, lower=first_signal_id(epoch_ms(since)), consistent=True)
+            if keys.is_delivery_sk(str(item["sk"]["S"]))  # type: ignore[typeddict-item]
+            and str(item.get("terminalId", {}).get("S")) in wanted  # type: ignore[attr-defined]
+            and item.get("status", {}).get("S") == DeliveryStatus.QUEUED.value  # type: ignore[attr-defined]
+        ]
+        marked = 0
+        for sk in queued:
+            try:
+                self.table.update(
+                    pk, sk, update="SET #s = :revoked, revokedAt = :at REMOVE gsi1pk, gsi1sk", condition="#s = :queued",
+                    names=_STATUS,
+                    attribute_values={"revoked": DeliveryStatus.REVOKED.value, "queued": DeliveryStatus.QUEUED.value,
+                                      "at": iso(at)},
+                )  # fmt: skip
+                marked += 1
+            except ConditionFailed:
+                continue  # pulled meanwhile
+        return marked
 
 
 def _work(signal: SignalRecord) -> dict[str, str]:

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from quantlink.dal.audit import DynamoAuditStore
+from quantlink.dal.bundles import DynamoBundleStore
 from quantlink.dal.deliveries import DynamoDeliveryStore
 from quantlink.dal.drift import DynamoDriftStore
+from quantlink.dal.due import DynamoDueStore
+from quantlink.dal.groups import DynamoGroupStore
+from quantlink.dal.invitations import DynamoInvitationStore
 from quantlink.dal.positions import DynamoPositionStore
+from quantlink.dal.shares import DynamoShareStore
 from quantlink.dal.signals import DynamoSignalStore
 from quantlink.dal.strategies import DynamoStrategyStore
 from quantlink.dal.subscriptions import DynamoSubscriptionStore
 from quantlink.dal.table import Table
 from quantlink.dal.terminals import DynamoTerminalStore
+from quantlink.dal.users import DynamoUserStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,8 +36,16 @@ class DynamoStore(
     DynamoDeliveryStore,
     DynamoPositionStore,
     DynamoDriftStore,
+    DynamoUserStore,
+    DynamoShareStore,
+    DynamoInvitationStore,
+    DynamoBundleStore,
+    DynamoGroupStore,
+    DynamoDueStore,
+    DynamoAuditStore,
 ):
-    """Strategies, terminals, subscriptions, signals, deliveries, position snapshots and drift, over one Table."""
+    """Strategies, terminals, subscriptions, signals, deliveries, position snapshots, drift, users, shares,
+    invitations, bundles, groups and the audit log, over one Table."""
 
     @classmethod
     def for_table(cls, table_name: str, client: DynamoDBClient | None = None) -> DynamoStore:

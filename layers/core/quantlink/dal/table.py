@@ -122,6 +122,15 @@ class Table:
             ScanIndexForward=not newest_first,
         )
 
+    def query_gsi2(self, pk: str, prefix: str, *, newest_first: bool = True) -> Iterator[Item]:
+        """The recipients' index (a share is listed by its owner on gsi1 and its recipient here)."""
+        return self.query(
+            IndexName="gsi2",
+            KeyConditionExpression="gsi2pk = :pk AND begins_with(gsi2sk, :prefix)",
+            ExpressionAttributeValues=values(pk=pk, prefix=prefix),
+            ScanIndexForward=not newest_first,
+        )
+
     def batch_get(self, keys: list[tuple[str, str]], *, projection: str) -> list[Item]:
         """Items by key, eventually consistent, in chunks of 100 (the API's limit) read concurrently; a key
         with no item is simply absent from the answer."""
@@ -154,10 +163,12 @@ class Table:
 
     # ---- single-item writes -----------------------------------------------------------------------
 
-    def put(self, item: Item, *, condition: str | None = None) -> None:
+    def put(
+        self, item: Item, *, condition: str | None = None, attribute_values: Mapping[str, Any] | None = None
+    ) -> None:
         """Raises ConditionFailed when `condition` is false."""
         try:
-            self.client.put_item(TableName=self.name, Item=item, **_expression(condition, None, None))
+            self.client.put_item(TableName=self.name, Item=item, **_expression(condition, None, attribute_values))
         except ClientError as error:
             _raise_condition_failed(error, None)
             raise
@@ -206,6 +217,20 @@ class Table:
         if return_old_on_failure:
             put["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return {"Put": put}  # type: ignore[typeddict-item]
+
+    def update_op(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        update: str,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        attribute_values: Mapping[str, Any] | None = None,
+    ) -> TransactWriteItemTypeDef:
+        op: dict[str, Any] = {"TableName": self.name, "Key": self.key(pk, sk), "UpdateExpression": update}
+        op.update(_expression(condition, names, attribute_values))
+        return {"Update": op}  # type: ignore[typeddict-item]
 
     def delete_op(self, pk: str, sk: str) -> TransactWriteItemTypeDef:
         return {"Delete": {"TableName": self.name, "Key": self.key(pk, sk)}}

@@ -4,6 +4,7 @@ into code, timeline."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from quantlink import sealing
 from quantlink.dal.ports import OwnerStore, StrategyStore
@@ -18,6 +19,7 @@ from quantlink.models import (
     Strategy,
     UpdateStrategyBody,
 )
+from quantlink.sharing.audit import Audit
 from quantlink.sources import quantdinger, tradingview
 from quantlink.timeutil import now
 from quantlink.views.owner import (
@@ -29,6 +31,15 @@ from quantlink.views.owner import (
     TimelinePage,
     WebhookToken,
 )
+
+# The request's audit log (quantlink.sharing.audit.Audit); None where nobody signed in (the CLI, tests).
+Recorder = Audit | None
+
+
+def _record(audit: Recorder, action: str, strategy: Strategy, **change: Any) -> None:
+    if audit is not None:
+        audit.record(action, "strategy", strategy.strategy_id, owner_id=strategy.owner_id,
+                     strategy_id=strategy.strategy_id, **change)  # fmt: skip
 
 
 def webhook_url(api_base: str, strategy_id: str, source: str = JOINQUANT) -> str:
@@ -62,7 +73,9 @@ def owned_strategy(store: StrategyStore, owner_id: str, strategy_id: str) -> Str
     return strategy
 
 
-def create_strategy(store: StrategyStore, owner_id: str, body: CreateStrategyBody, *, api_base: str) -> CreatedStrategy:
+def create_strategy(
+    store: StrategyStore, owner_id: str, body: CreateStrategyBody, *, api_base: str, audit: Recorder = None
+) -> CreatedStrategy:
     """The webhook token (and a source's signing secret or alert template) is in the answer once; only the
     token's hash is stored."""
     token = new_webhook_token()
@@ -79,6 +92,7 @@ def create_strategy(store: StrategyStore, owner_id: str, body: CreateStrategyBod
         created_at=now(),
     )
     store.put_strategy(strategy)
+    _record(audit, "strategy.created", strategy, after={"name": strategy.name})
     return CreatedStrategy.of(strategy, _url(api_base, strategy), webhook_token=token, **shown)
 
 
@@ -93,13 +107,24 @@ def get_strategy(store: StrategyStore, owner_id: str, strategy_id: str, *, api_b
 
 
 def update_strategy(
-    store: StrategyStore, owner_id: str, strategy_id: str, body: UpdateStrategyBody, *, api_base: str
+    store: StrategyStore,
+    owner_id: str,
+    strategy_id: str,
+    body: UpdateStrategyBody,
+    *,
+    api_base: str,
+    audit: Recorder = None,
 ) -> StrategyView:
     """Rename and / or pause (the owner's kill switch) or resume. While paused, each webhook is recorded
     HELD and delivered to no terminal, then or later; resuming delivers the signals that come after."""
     strategy = owned_strategy(store, owner_id, strategy_id)
     changes = body.model_dump(exclude_unset=True)
     store.update_strategy(strategy_id, owner_id, **changes)
+    if "name" in changes and changes["name"] != strategy.name:
+        _record(audit, "strategy.renamed", strategy, before={"name": strategy.name}, after={"name": changes["name"]})
+    if "paused" in changes and changes["paused"] != strategy.paused:
+        action = "strategy.paused" if changes["paused"] else "strategy.resumed"
+        _record(audit, action, strategy, before={"paused": strategy.paused}, after={"paused": changes["paused"]})
     return StrategyView.of(strategy.model_copy(update=changes), _url(api_base, strategy))
 
 
@@ -108,22 +133,36 @@ def update_strategy(
 _STILL_DELIVERABLE = timedelta(seconds=MAX_SIGNAL_TTL_SECONDS + 300)
 
 
-def delete_strategy(store: OwnerStore, owner_id: str, strategy_id: str, *, purge_batch: int) -> None:
+def delete_strategy(
+    store: OwnerStore, owner_id: str, strategy_id: str, *, purge_batch: int, audit: Recorder = None
+) -> None:
     """Delete a strategy with everything under it: its webhook answers 401 at once (like an unknown id),
     its subscriptions go first (no fan-out reaches a terminal), then every signal that could still be
     delivered, with its deliveries (a terminal's pull drops a message whose delivery is gone, so nothing
     queued executes afterwards), then the rest of its partition, `purge_batch` items per call. A purge
-    cut short (a very large partition) is resumed by deleting again, which answers the same."""
+    cut short (a very large partition) is resumed by deleting again, which answers the same. Its shares
+    end with it (and with them every recipient's subscription)."""
     if not is_id(strategy_id, STRATEGY_PREFIX):
         raise NotFound("No such strategy.")
     at = now()
+    strategy = store.get_strategy(strategy_id)
     store.tombstone_strategy(strategy_id, owner_id, at=at)
     store.delete_strategy_subscriptions(strategy_id)
+    store.delete_strategy_shares(strategy_id)
+    for bundle in store.list_bundles(owner_id):
+        if strategy_id in bundle.strategy_ids:
+            store.put_bundle(bundle.model_copy(update={"strategy_ids": [s for s in bundle.strategy_ids
+                                                                        if s != strategy_id],
+                                                       "version": bundle.version + 1}))  # fmt: skip
+    if strategy is not None:
+        _record(audit, "strategy.deleted", strategy, before={"name": strategy.name})
     store.delete_signals_since(strategy_id, since=at - _STILL_DELIVERABLE)
     store.purge_strategy(strategy_id, max_items=purge_batch)
 
 
-def rotate_webhook_token(store: StrategyStore, owner_id: str, strategy_id: str) -> WebhookToken:
+def rotate_webhook_token(
+    store: StrategyStore, owner_id: str, strategy_id: str, *, audit: Recorder = None
+) -> WebhookToken:
     """The old token stops working at once; so does a QuantDinger strategy's old signing secret (both change
     in one write)."""
     strategy = owned_strategy(store, owner_id, strategy_id)
@@ -131,6 +170,7 @@ def rotate_webhook_token(store: StrategyStore, owner_id: str, strategy_id: str) 
     shown = _source_secrets(strategy.source, token)
     sealed = _sealed(shown, token, strategy_id)
     store.set_webhook_token_hash(strategy_id, owner_id, hash_secret(token), sealed_signing_secret=sealed)
+    _record(audit, "strategy.token_rotated", strategy)
     return WebhookToken(webhook_token=token, **shown)
 
 
