@@ -347,6 +347,7 @@ class Snapshotter:
         self.interval = interval
         self.snapshots = 0
         self.last_duration = 0.0
+        self.last_hold = 0.0  # how long the last snapshot held the backend lock (its fork): every request waited
         self.load_duration = 0.0
         self.busy = False
         self._segments = dict(segments or {})
@@ -415,6 +416,7 @@ class Snapshotter:
                     save(self.path, capture(), segments, buckets, generation)
                     code = 0
                 os._exit(code)
+        self.last_hold = time.monotonic() - started
         status = _wait(pid, CHILD_TIMEOUT)
         if status is None or os.waitstatus_to_exitcode(status) != 0:
             self._give_back(buckets)  # try again next interval; the previous snapshot is intact
@@ -432,7 +434,8 @@ class Snapshotter:
             size = 0
         return {"snapshots": self.snapshots, "lastDurationMs": round(self.last_duration * 1000, 1), "bytes": size,
                 "intervalMs": self.interval * 1000, "loadMs": round(self.load_duration * 1000, 1),
-                "dirty": self._dirty, "busy": self.busy}  # fmt: skip
+                "dirty": self._dirty, "busy": self.busy,
+                "lastLockHoldMs": round(self.last_hold * 1000, 1)}  # fmt: skip
 
     def snapshot_now(self) -> None:
         """In this process, under the lock: the last snapshot of a clean stop."""

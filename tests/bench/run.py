@@ -60,6 +60,19 @@ def findings(figures: list[Figure]) -> str:
     return "\n## Findings\n\n" + "\n".join(lines) + "\n" if lines else ""
 
 
+KEPT_HEADING = "## Notes kept between runs"
+
+
+def _kept_notes(path: Path) -> str:
+    """What follows KEPT_HEADING in the file (hand-written analyses, dated): a run keeps it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    at = text.find(KEPT_HEADING)
+    return "\n\n" + text[at:].rstrip() + "\n" if at >= 0 else ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small samples (a smoke run, not for reporting)")
@@ -94,6 +107,7 @@ def main() -> int:
     report = table(figures)
     print(report)
     if args.write:
+        kept = _kept_notes(args.write)
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         args.write.write_text(
             "# Performance\n\n"
@@ -129,7 +143,7 @@ def main() -> int:
             "- load: 50 strategies each followed by all of 20 terminals (10 on push, 10 long-polling, acking\n"
             "  throughout), 10 orders per strategy at random moments of a 60 s window from 8 senders; every\n"
             "  terminal must hold every signal once; latencies against the same relay idle just before.\n\n"
-            f"{report}\n{findings(figures)}\n{cost_model}",
+            f"{report}\n{findings(figures)}\n{cost_model}{kept}",
             encoding="utf-8",
         )
     missed = [f for f in figures if f.met is False]
