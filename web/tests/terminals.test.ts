@@ -1,5 +1,6 @@
 import { flushPromises, mount } from "@vue/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createMemoryHistory, createRouter } from "vue-router";
 
 import { ApiClient, configureApi } from "../src/api/http";
 import { CognitoClient } from "../src/auth/cognito";
@@ -84,14 +85,15 @@ describe("TerminalsView", () => {
       createdAt: "2026-11-20T01:00:00Z",
       authToken: "trm_1.secret",
     };
-    const api = useApi(json(200, { items: [] }), json(200, { items: [] }), json(201, created));
-    const wrapper = mount(TerminalsView, { attachTo: document.body });
+    const api = useApi(json(200, { items: [] }), json(200, { items: [] }), json(200, { items: [] }), json(201, created));
+    const router = createRouter({ history: createMemoryHistory(), routes: [{ path: "/:any(.*)*", name: "drift", component: { template: "<div />" } }] });
+    const wrapper = mount(TerminalsView, { global: { plugins: [router] }, attachTo: document.body });
     await flushPromises();
     await wrapper.get("input[value=ptrade]").setValue(true);
     await wrapper.get("#terminal-name").setValue("gj");
     await wrapper.findAll("form")[0]!.trigger("submit");
     await flushPromises();
-    expect(api.calls[2]!.body).toEqual({ name: "gj", kind: "ptrade" });
+    expect(api.calls[3]!.body).toEqual({ name: "gj", kind: "ptrade" });
     expect(wrapper.get("[data-testid=secret-panel]").text()).toContain("PTrade set-up");
     expect(wrapper.get("[data-testid=kind]").text()).toBe("PTrade");
   });
