@@ -329,12 +329,16 @@ export interface DriftRow {
   expectedWeight: number;
   actualWeight: number;
   withinLotBound: boolean;
+  /** The largest difference lot rounding alone explains (shares). */
+  lotBound?: number;
 }
 
 export interface SyncOrder {
   security: string;
   side: "buy" | "sell";
   amount: number;
+  /** The followed strategy the order is sent under (its timeline shows it, origin sync). */
+  strategyId?: string;
 }
 
 export interface DriftReport {
@@ -347,6 +351,10 @@ export interface DriftReport {
   rows: DriftRow[];
   sync: SyncOrder[];
   computedAt: string;
+  /** For missing_leader: the strategies that sent no snapshot that day. */
+  missingStrategies?: string[];
+  /** When this day's sync orders were sent, if they were. */
+  syncSentAt?: string | null;
 }
 
 export interface DriftPoint {

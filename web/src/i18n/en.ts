@@ -508,6 +508,7 @@ const en = {
     syncTitle: "Sync suggestion",
     noSync: "Nothing to send: the holdings are in line (within lot rounding), or T+1 and lot rules leave nothing to do.",
     syncIntro: "These orders bring the terminal back in line (sells first; lots and T+1 respected). They go to this terminal only, as signals marked sync.",
+    syncAlreadySent: "These orders were already sent {when}: sending again places them again.",
     sendSync: "Send {n} sync order(s)",
     sendSyncConfirm: "The terminal “{name}” receives these orders as signals and places them. Send?",
     syncSent: "{n} sync signal(s) sent to “{name}”.",

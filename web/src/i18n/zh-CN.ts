@@ -508,6 +508,7 @@ const zhCN: Messages = {
     syncTitle: "同步建议",
     noSync: "无需发送：持仓一致（在整手误差内），或 T+1 与整手规则下无可操作。",
     syncIntro: "这些订单会让终端回到目标持仓（先卖后买；遵守整手和 T+1）。它们只发给本终端，作为标记为 sync 的信号。",
+    syncAlreadySent: "这些订单已在 {when} 发送过：再次发送会再次下单。",
     sendSync: "发送 {n} 个同步订单",
     sendSyncConfirm: "终端“{name}”会以信号形式收到并执行这些订单。确定发送？",
     syncSent: "已向“{name}”发送 {n} 个同步信号。",

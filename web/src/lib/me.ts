@@ -43,5 +43,6 @@ export function forgetMe(): void {
   pending = null;
 }
 
-/** Sharing needs a paid plan: true once /api/me said the plan is free. */
-export const needsPlan = (who: Me | null) => who !== null && who.plan === "free";
+/** Sharing needs a paid plan: true once /api/me said the plan has no sharing (limits.sharing, else plan free). */
+export const needsPlan = (who: Me | null) =>
+  who !== null && (typeof who.limits?.sharing === "boolean" ? !who.limits.sharing : who.plan === "free");
