@@ -148,14 +148,15 @@ describe("SharingView", () => {
       json(200, { items: [] }),
       json(403, { code: "PLAN_REQUIRED", message: "Sharing needs a paid plan." }),
       json(200, { items: [] }),
-      json(200, { items: [] }),
-      json(200, { ...ME, plan: "free" }),
       json(200, { items: [SHARE] }),
+      json(200, { ...ME, plan: "free" }),
     );
     const { wrapper } = await mounted(SharingView);
     expect(wrapper.get("[data-testid=plan-notice]").text()).toContain("Sharing needs a paid plan (yours is free)");
     expect(wrapper.get("[role=alert]").text()).toBe("Your plan does not include this.");
     expect(wrapper.get("[data-testid=received-shares]").text()).toContain("双均线");
+    // One refused list does not blank the others: the strategies are still there to share.
+    expect(wrapper.get("#invite-what").text()).toContain("双均线");
   });
 });
 
