@@ -189,11 +189,12 @@ const en = {
     removed: "removed",
   },
   terminals: {
-    intro: "A terminal is the QuantLink agent on the PC next to your miniQMT: it pulls the signals of the strategies it subscribes to and places the orders.",
+    intro: "A terminal is what places the orders: the QuantLink agent on the PC next to your miniQMT, or a generated strategy script inside PTrade. It pulls the signals of the strategies it subscribes to.",
     registerTitle: "Register a terminal",
     name: "Name",
     register: "Register terminal",
     registered: "Terminal “{name}” is registered. Download its config file and start the agent with it.",
+    registeredPtrade: "PTrade terminal “{name}” is registered. Download its ptrade.toml, generate the script from it and paste the script into PTrade.",
     authToken: "Terminal auth token",
     listTitle: "Your terminals",
     empty: "No terminals yet. Register one, download its config file, and run quantlink-terminal on the PC next to miniQMT.",

@@ -189,11 +189,12 @@ const zhCN: Messages = {
     removed: "删除",
   },
   terminals: {
-    intro: "终端是运行在 miniQMT 所在电脑上的 QuantLink 代理：它拉取所订阅策略的信号并下单。",
+    intro: "终端负责下单：运行在 miniQMT 所在电脑上的 QuantLink 代理，或 PTrade 中生成的策略脚本。它拉取所订阅策略的信号。",
     registerTitle: "注册终端",
     name: "名称",
     register: "注册终端",
     registered: "终端“{name}”已注册。请下载它的配置文件，并用它启动代理。",
+    registeredPtrade: "PTrade 终端“{name}”已注册。请下载它的 ptrade.toml，用它生成脚本，并把脚本粘贴到 PTrade 中。",
     authToken: "终端认证令牌",
     listTitle: "我的终端",
     empty: "还没有终端。注册一个，下载配置文件，然后在 miniQMT 所在的电脑上运行 quantlink-terminal。",
