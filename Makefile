@@ -9,7 +9,7 @@ FUNCTIONS := $(wildcard functions/*/app.py)
 XTQUANT_VERSION := $(shell sed -n 's/^xtquant==//p' constraints.txt)
 XTQUANT_WHEEL := $(VENV)/vendor/xtquant-$(XTQUANT_VERSION)-py3-none-any.whl
 
-.PHONY: run demo test lint format bench openapi install sam-validate terminal-wheel clean web web-test deploy
+.PHONY: run demo reset test lint format bench openapi install sam-validate terminal-wheel clean web web-test deploy
 
 # constraints.txt pins every dependency to the versions the suite last passed with (regenerate:
 # `.venv/bin/pip freeze --exclude-editable > constraints.txt` after an intended upgrade, then put back the
@@ -55,13 +55,20 @@ terminal-wheel: $(STAMP)
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist ./terminal
 	@ls dist/quantlink_terminal-*.whl
 
-## make run: start the local stack (moto + API Gateway emulator) and print the URLs and a demo login
+## make run: start the local stack (moto + API Gateway emulator) and print the URLs and a demo login;
+## its state is kept in .quantlink/ (or $QUANTLINK_DATA_DIR) across restarts
 run: $(STAMP) $(WEB_DIST)
 	$(PY) -m quantlink_local
 
 ## make demo: with `make run` going, send one signal through the relay and print its timeline
+## (it reuses its demo strategy and terminal from one run to the next)
 demo: $(STAMP)
 	$(PY) -m quantlink_local.demo
+
+## make reset: wipe the local stack's data directory (.quantlink/, or $QUANTLINK_DATA_DIR) after
+## asking; `make reset YES=1` does not ask
+reset: $(STAMP)
+	$(PY) -m quantlink_local --reset $(if $(YES),--yes,)
 
 ## make test: the whole suite: the SPA's type check and unit tests, then pytest (unit, integration
 ## on moto, e2e on the local stack, the SPA in headless Chromium)

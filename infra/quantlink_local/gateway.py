@@ -11,9 +11,13 @@ from __future__ import annotations
 import base64
 import importlib.util
 import json
+import logging
 import mimetypes
+import re
+import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,9 +31,13 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
+from quantlink_local import outbox
 from quantlink_local.template import FunctionSpec, Route, Template
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
+IDLE_TIMEOUT = 120  # seconds a connection may sit silent (mid-request or between keep-alive requests)
+_DIGITS = re.compile(r"[0-9]{1,12}")
+logger = logging.getLogger("quantlink_local.gateway")
 
 
 @dataclass
@@ -52,8 +60,12 @@ class FunctionPool:
         self._idle: list[Callable[..., Any]] = []
         self._lock = threading.Lock()
         self.cold_starts = 0
-        # Serial until the first load shows the handler module holds no Powertools resolver.
+        # A handler module that holds a Powertools resolver runs one invocation at a time; which
+        # kind a module is shows when it is first loaded (under _first_load, before any invocation,
+        # so calls arriving together at a cold function are not serialized behind the first one).
         self._serial: threading.Lock | None = threading.Lock()
+        self._first_load = threading.Lock()
+        self._loaded = False
 
     def _load(self) -> Callable[..., Any]:
         module_name, _, attribute = self.spec.handler.rpartition(".")
@@ -71,6 +83,13 @@ class FunctionPool:
         return handler
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        if not self._loaded:
+            with self._first_load:
+                if not self._loaded:
+                    handler = self._load()
+                    with self._lock:
+                        self._idle.append(handler)
+                    self._loaded = True
         serial = self._serial
         if serial is None:
             return self._invoke(event)
@@ -127,6 +146,7 @@ class Gateway:
     resolve: Callable[[Any], Any]
     static_dir: Path | None = None
     stage: str = "prod"
+    moto_endpoint: str | None = None  # where the SES outbox is read (GET /local/outbox)
 
     def __post_init__(self) -> None:
         self.routes: list[Route] = self.template.routes()
@@ -168,6 +188,10 @@ class Gateway:
     ) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(raw_path)
         path = split.path
+        if path == outbox.GATEWAY_PATH:
+            return (
+                self.outbox() if method in ("GET", "HEAD") else self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", 404)
+            )
         if not path.startswith("/api/"):
             return self.static(path)
         if method == "OPTIONS":
@@ -246,6 +270,25 @@ class Gateway:
         payload = base64.b64decode(text) if result.get("isBase64Encoded") else text.encode("utf-8")
         return int(result.get("statusCode", 200)), headers, payload
 
+    def outbox(self) -> tuple[int, dict[str, str], bytes]:
+        """The emails the stack sent (moto keeps them): a JSON list, newest last."""
+        if self.moto_endpoint is None:
+            return 200, {"Content-Type": "application/json"}, b"[]"
+        with urllib.request.urlopen(f"{self.moto_endpoint}{outbox.MOTO_PATH}", timeout=10) as answer:  # noqa: S310
+            return 200, {"Content-Type": "application/json", "Cache-Control": "no-store"}, answer.read()
+
+    def malformed(self, status: int, reason: str) -> tuple[int, bytes]:
+        """What the emulator answers to a request HTTP itself rejects, in API.md's error body."""
+        if status == 501:  # an unknown method: like an unknown method on a known path
+            code, _, payload = self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", 404)
+            return code, payload
+        if status in (413, 414, 431):
+            code, _, payload = self.gateway_answer("REQUEST_TOO_LARGE", 413)
+            return code, payload
+        body = {"code": "VALIDATION_ERROR", "message": "The request is not valid HTTP.",
+                "details": [{"field": "request", "message": reason}]}  # fmt: skip
+        return 400, json.dumps(body).encode()
+
     def static(self, path: str) -> tuple[int, dict[str, str], bytes]:
         """The SPA, as the S3 website serves it (index.html for unknown paths)."""
         if self.static_dir is None or not self.static_dir.is_dir():
@@ -265,24 +308,93 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
         # Headers and body go out in two writes: with Nagle on, the body waits for the client's
         # delayed ACK (~40 ms) on every keep-alive response.
         disable_nagle_algorithm = True
+        timeout = IDLE_TIMEOUT
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+            body = self._read_body()
+            if body is None:
+                return  # answered (malformed) or the client is gone
+            status, headers, payload = gateway.handle(
+                self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
+            )
+            self._answer(status, headers, payload)
+
+        def _read_body(self) -> bytes | None:
+            lengths = self.headers.get_all("Content-Length") or []
+            if self.headers.get("Transfer-Encoding") is not None:
+                if lengths or self.headers["Transfer-Encoding"].strip().lower() != "chunked":
+                    self.send_error(400, "Transfer-Encoding other than chunked, or with a Content-Length")
+                    return None
+                return self._read_chunked()
+            if not lengths:
+                return b""
+            if len(set(lengths)) != 1 or not _DIGITS.fullmatch(lengths[0].strip()):
+                self.send_error(400, f"Content-Length must be one non-negative integer, not {', '.join(lengths)!r}")
+                return None
+            length = int(lengths[0])
             if length > MAX_BODY_BYTES:
-                status, headers, payload = gateway.gateway_answer("REQUEST_TOO_LARGE", 413)
+                self.send_error(413)
+                return None
+            body = self.rfile.read(length) if length else b""
+            if len(body) < length:  # the client closed mid-body: nothing to answer
                 self.close_connection = True
-            else:
-                body = self.rfile.read(length) if length else b""
-                status, headers, payload = gateway.handle(
-                    self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
-                )
-            self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
+                return None
+            return body
+
+        def _read_chunked(self) -> bytes | None:
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                line = self.rfile.readline(1024)
+                size_text = line.split(b";", 1)[0].strip()
+                if not line.endswith(b"\n") or not re.fullmatch(rb"[0-9a-fA-F]{1,8}", size_text):
+                    self.send_error(400, "malformed chunked body")
+                    return None
+                size = int(size_text, 16)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    self.send_error(413)
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers: ignored, as API Gateway does
+                    return b"".join(chunks)
+                chunk = self.rfile.read(size)
+                if len(chunk) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                    self.send_error(400, "malformed chunked body")
+                    return None
+                chunks.append(chunk)
+
+        def _answer(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+            try:
+                self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+                logger.info("%s %s: the client left before its answer (%d)", self.command, self.path, status)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """Every protocol-level refusal in API.md's error body (http.server would send HTML),
+            then a clean close: what follows a malformed request cannot be trusted."""
+            if self.request_version == "HTTP/0.9":  # unparsed: answer in HTTP/1.1, with a status line
+                self.request_version = "HTTP/1.1"
+            status, payload = gateway.malformed(code, message or HTTPStatus(code).phrase)
+            self.close_connection = True
+            self._answer(status, {"Content-Type": "application/json", "Connection": "close"}, payload)
+
+        def parse_request(self) -> bool:
+            if not super().parse_request():
+                return False
+            if self.request_version == "HTTP/0.9":  # a two-word request line: no headers, no version
+                self.send_error(400, "HTTP/0.9 requests are not served")
+                return False
+            return True
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
@@ -293,6 +405,14 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
         daemon_threads = True
         request_queue_size = 512
         allow_reuse_address = True
+
+        def handle_error(self, request: Any, client_address: tuple[str, int]) -> None:
+            """A client that vanished mid-request is one quiet line; anything else is a bug, in full."""
+            error = sys.exc_info()[1]
+            if isinstance(error, ConnectionError | TimeoutError):
+                logger.info("client %s:%s: %s", client_address[0], client_address[1], type(error).__name__)
+                return
+            super().handle_error(request, client_address)
 
     return Server((host, port), Handler)
 

@@ -19,18 +19,31 @@
    or the class, which do not change while the server runs, so both are memoized.
 
 Each is a change of cost only, never of answers: the tests in tests/unit/test_moto_server.py hold
-the answers to moto's own."""
+the answers to moto's own.
+
+6. For the snapshots of persistence.py, the backends of SQS, Cognito, S3 and SES take the same lock
+   (so a snapshot is one instant across services); an SQS long-poll lets go of it while it waits."""
 
 from __future__ import annotations
 
 import argparse
 import copy
 import functools
+import importlib
 import inspect
+import io
+import json
+import os
+import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import FrameType
 from typing import Any
+
+from quantlink_local import outbox, persistence
 
 _LOCK = threading.RLock()
 
@@ -124,18 +137,22 @@ def _partition_only(query: Callable[..., Any]) -> Callable[..., Any]:
     return partitioned
 
 
+def _serialize_backend(backend: type, originals: dict[tuple[type, str], Any]) -> None:
+    for name, member in list(vars(backend).items()):
+        if name.startswith("_") or not inspect.isfunction(member):
+            continue
+        originals[(backend, name)] = member
+        patched = _with_item_rollback(member) if name == "transact_write_items" else member
+        setattr(backend, name, _serialized(patched))
+
+
 def patch_dynamodb() -> Callable[[], None]:
     """Apply fixes 1-3 to moto's DynamoDB; returns a function that undoes them (tests)."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
 
     originals: dict[tuple[type, str], Any] = {(Table, "query"): Table.query}
-    for name, member in list(vars(DynamoDBBackend).items()):
-        if name.startswith("_") or not inspect.isfunction(member):
-            continue
-        originals[(DynamoDBBackend, name)] = member
-        patched = _with_item_rollback(member) if name == "transact_write_items" else member
-        setattr(DynamoDBBackend, name, _serialized(patched))
+    _serialize_backend(DynamoDBBackend, originals)
     Table.query = _partition_only(Table.query)  # type: ignore[method-assign]
 
     def undo() -> None:
@@ -165,14 +182,96 @@ def patch_sqs() -> Callable[[], None]:
     return undo
 
 
-def serve(host: str, port: int, *, threads: int) -> None:
+def patch_locking() -> Callable[[], None]:
+    """Fix 6; returns a function that undoes it (tests)."""
+    from moto.cognitoidp.models import CognitoIdpBackend
+    from moto.s3.models import S3Backend
+    from moto.ses.models import SESBackend
+    from moto.sesv2.models import SESV2Backend
+    from moto.sqs.models import Queue, SQSBackend
+
+    originals: dict[tuple[type, str], Any] = {(Queue, "wait_for_messages"): Queue.wait_for_messages}
+    for backend in (SQSBackend, CognitoIdpBackend, S3Backend, SESBackend, SESV2Backend):
+        _serialize_backend(backend, originals)
+    wait = Queue.wait_for_messages
+
+    def wait_unlocked(self: Any, timeout: int) -> None:
+        saved = _LOCK._release_save()  # type: ignore[attr-defined]  # however deep this thread holds it
+        try:
+            wait(self, timeout)
+        finally:
+            _LOCK._acquire_restore(saved)  # type: ignore[attr-defined]
+
+    Queue.wait_for_messages = wait_unlocked  # type: ignore[method-assign]
+
+    def undo() -> None:
+        for (owner, name), member in originals.items():
+            setattr(owner, name, member)
+
+    return undo
+
+
+@functools.lru_cache(maxsize=256)
+def _hash_key_attribute(table_name: str) -> str | None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    for _, _, backend in dynamodb_backends.iter_backends():
+        table = backend.tables.get(table_name)  # type: ignore[attr-defined]
+        if table is not None:
+            return str(table.hash_key_attr)
+    return None
+
+
+class LocalApp:
+    """moto's WSGI app plus what the local stack adds: the SES outbox at OUTBOX_PATH, and telling
+    the snapshotter which requests may have changed the state."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], snapshotter: persistence.Snapshotter | None) -> None:
+        self.app = app
+        self.snapshotter = snapshotter
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == outbox.MOTO_PATH and environ.get("REQUEST_METHOD") == "GET":
+            with _LOCK:
+                body = json.dumps(outbox.sent_emails()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if environ.get("PATH_INFO") == persistence.STATS_PATH and self.snapshotter is not None:
+            body = json.dumps(self.snapshotter.stats()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        if self.snapshotter is None:
+            return self.app(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if persistence.is_read_only(environ.get("REQUEST_METHOD", ""), target):
+            return self.app(environ, start_response)
+        if target is not None and target.startswith("DynamoDB_"):
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            answer = self.app(environ, start_response)
+            buckets = persistence.written_buckets(target.rpartition(".")[2], body, _hash_key_attribute)
+            if buckets is None:
+                _hash_key_attribute.cache_clear()  # a table may have been made or dropped
+            self.snapshotter.mark_dirty(buckets)
+            return answer
+        answer = self.app(environ, start_response)
+        if target is not None and target.endswith(".ReceiveMessage"):
+            body = b"".join(answer)
+            if b'"Messages"' in body:
+                self.snapshotter.mark_dirty()
+            return [body]
+        self.snapshotter.mark_dirty()
+        return answer
+
+
+def serve(host: str, port: int, *, threads: int, snapshotter: persistence.Snapshotter | None = None) -> None:
     """moto's WSGI app on waitress: werkzeug's dev server closes the connection after every response,
     so each SDK call paid a fresh TCP connect; waitress keeps HTTP/1.1 connections alive. Every
     long-poll holds a thread for up to 20 s, hence the large pool."""
     import waitress  # type: ignore[import-untyped]
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    app = DomainDispatcherApplication(create_backend_app)
+    app = LocalApp(DomainDispatcherApplication(create_backend_app), snapshotter)
     waitress.serve(app, host=host, port=port, threads=threads, connection_limit=4 * threads, channel_timeout=120,
                    ident="moto", _quiet=True)  # fmt: skip
 
@@ -196,16 +295,52 @@ def patch_dispatch() -> Callable[[], None]:
     return undo
 
 
+STATE_UNUSABLE = 3  # exit code: the state file cannot be used (the message is on stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=256, help="concurrent requests (long-polls hold one each)")
+    parser.add_argument("--state", type=Path, help="keep the state in this file (persistence.py); default: memory only")
     args = parser.parse_args(argv)
     patch_dynamodb()
     patch_sqs()
     patch_dispatch()
-    serve(args.host, args.port, threads=args.threads)
+    patch_locking()
+    outbox.patch_ses()
+    # moto imports a service's models at its first request; the stack's first requests are at its start.
+    for module in ("dynamodb", "sqs", "cognitoidp", "s3", "ses", "sesv2"):
+        importlib.import_module(f"moto.{module}.responses")
+    snapshotter = None
+    if args.state is not None:
+        started = time.monotonic()
+        try:
+            segments = persistence.load(args.state)
+        except persistence.StateError as error:
+            print(error, file=sys.stderr, flush=True)
+            raise SystemExit(STATE_UNUSABLE) from None
+        snapshotter = persistence.Snapshotter(args.state, _LOCK, segments=segments)
+        snapshotter.load_duration = time.monotonic() - started
+
+        def stop(signum: int = 0, frame: FrameType | None = None) -> None:
+            assert snapshotter is not None
+            snapshotter.stop()
+            try:
+                snapshotter.snapshot_now()
+            except Exception as error:  # noqa: BLE001 - said in one line; the last periodic snapshot stands
+                print(f"quantlink-local: the last snapshot failed: {error}", file=sys.stderr, flush=True)
+                os._exit(1)
+            os._exit(0)
+
+        # The stack stops this server itself, after its gateway (Ctrl-C reaches the whole process
+        # group): SIGTERM, or the stack's death, is the moment of the last snapshot.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, stop)
+        snapshotter.on_orphaned = stop
+        snapshotter.start()
+    serve(args.host, args.port, threads=args.threads, snapshotter=snapshotter)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +27,8 @@ class RunningStack:
     moto_endpoint: str
     info: dict[str, Any]
     process: subprocess.Popen[str]
+    log: Path | None = None  # its stderr
+    banner: tuple[str, ...] = ()  # what it printed up to "ready"
 
     def aws(self, service: str) -> Any:
         return boto3.session.Session().client(
@@ -51,23 +55,54 @@ class RunningStack:
         return OwnerClient(self.api_base, sign_in(self.api_base, email, password))
 
     def stop(self) -> int:
+        """SIGTERM, as Ctrl-C or a service manager would: a clean stop (the state is kept)."""
         self.process.terminate()
+        return self.process.wait(timeout=90)
+
+    def kill(self) -> int:
+        """SIGKILL: a crash. The moto server notices it is orphaned and exits after its own snapshot."""
+        self.process.kill()
         return self.process.wait(timeout=30)
 
+    def crash(self) -> int:
+        """SIGKILL to the moto server, then to the stack: a machine-level crash, nobody saves anything."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        for child in children:
+            os.kill(int(child), signal.SIGKILL)
+        return self.kill()
 
-def start_stack(workdir: Path, *, timeout: float = 120, extra_args: list[str] | None = None) -> RunningStack:
+
+def start_stack(
+    workdir: Path,
+    *,
+    timeout: float = 120,
+    data_dir: Path | None = None,
+    port: int = 0,
+    extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> RunningStack:
+    """The stack keeps its state in `data_dir` (default: `workdir`/data); `extra_args` may add
+    `--ephemeral` to keep nothing."""
+    workdir.mkdir(parents=True, exist_ok=True)
     state = workdir / "stack.json"
-    log = (workdir / "stack.log").open("w")
+    data_dir = data_dir or workdir / "data"
+    log = (workdir / "stack.log").open("a")
+    command = [sys.executable, "-m", "quantlink_local", "--port", str(port), "--state-file", str(state),
+               "--data-dir", str(data_dir), *(extra_args or [])]  # fmt: skip
+    with contextlib.suppress(FileNotFoundError):
+        state.unlink()
     process = subprocess.Popen(
-        [sys.executable, "-m", "quantlink_local", "--port", "0", "--state-file", str(state), *(extra_args or [])],
+        command,
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
+    banner = []
     for line in process.stdout:
+        banner.append(line.rstrip("\n"))
         if line.startswith(READY):
             break
         if time.monotonic() > deadline:
@@ -76,4 +111,4 @@ def start_stack(workdir: Path, *, timeout: float = 120, extra_args: list[str] | 
     else:
         raise RuntimeError(f"the local stack exited early; see {workdir / 'stack.log'}")
     info = json.loads(state.read_text(encoding="utf-8"))
-    return RunningStack(info["apiBase"], info["motoEndpoint"], info, process)
+    return RunningStack(info["apiBase"], info["motoEndpoint"], info, process, workdir / "stack.log", tuple(banner))

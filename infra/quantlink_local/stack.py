@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -18,8 +19,10 @@ from typing import Any
 
 import boto3
 
+from quantlink_local.datadir import DataDir, unusable
 from quantlink_local.gateway import CognitoAuthorizer, FunctionPool, Gateway, serve
-from quantlink_local.template import ACCOUNT_ID, REPO_ROOT, Resolver, Template
+from quantlink_local.moto_server import STATE_UNUSABLE
+from quantlink_local.template import ACCOUNT_ID, REPO_ROOT, TEMPLATE_PATH, Resolver, Template
 
 REGION = "us-east-1"
 STACK_NAME = "quantlink-local"
@@ -27,6 +30,7 @@ DEMO_EMAIL = "demo@quantlink.local"
 # Resource types the local stack deliberately does not create: the layer is the installed package,
 # and IAM / API resources are what the gateway emulates.
 NOT_PROVISIONED = {"AWS::Serverless::LayerVersion", "AWS::Serverless::Api", "AWS::Serverless::Function"}
+PROVISIONING_SERVICES = ("dynamodb", "s3", "cognito-idp", "ses")
 
 
 class PortInUse(RuntimeError):
@@ -64,6 +68,8 @@ class LocalStack:
     log_level: str = "WARNING"
     static_dir: Path = field(default_factory=lambda: REPO_ROOT / "web" / "dist")
     demo_password: str = field(default_factory=lambda: "Demo-" + secrets.token_urlsafe(9) + "9a")
+    data_dir: DataDir | None = None  # None: nothing is kept (tests, the bench's floor)
+    last_run: dict[str, Any] | None = None  # the stack.json of the last run on data_dir
 
     def __post_init__(self) -> None:
         self.template = Template.load()
@@ -72,6 +78,7 @@ class LocalStack:
         self._server: Any = None
         self.user_pool_id = ""
         self.client_id = ""
+        self._clients: dict[tuple[str, str], Any] = {}
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -86,14 +93,35 @@ class LocalStack:
     def start(self) -> LocalStack:
         check_port_free(self.host, self.port)
         self.moto_port = self.moto_port or free_port(self.host)
-        self._moto = subprocess.Popen(
-            [sys.executable, "-m", "quantlink_local.moto_server", "--host", self.host, "--port", str(self.moto_port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self._wait_for_moto()
+        command = [
+            sys.executable,
+            "-m",
+            "quantlink_local.moto_server",
+            "--host",
+            self.host,
+            "--port",
+            str(self.moto_port),
+        ]
+        if self.data_dir is None:
+            self._moto = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            with self.data_dir.moto_log.open("wb") as log:  # the moto server holds the lock too, while it lives
+                self._moto = subprocess.Popen(
+                    [*command, "--state", str(self.data_dir.aws_state)],
+                    stdout=log,
+                    stderr=log,
+                    pass_fds=(self.data_dir.lock_fd,),
+                )
+        # Building the SDK clients (loading their service models) overlaps the moto server's start.
+        warm = threading.Thread(target=lambda: [self.client(service) for service in PROVISIONING_SERVICES])
+        warm.start()
+        try:
+            self._wait_for_moto()
+        finally:
+            warm.join()
         self._configure_process_environment()
-        self.provision()
+        if not self._restore_provisioned():
+            self.provision()
         self.seed_demo_owner()
         self._start_gateway()
         return self
@@ -104,9 +132,9 @@ class LocalStack:
             self._server.server_close()
             self._server = None
         if self._moto is not None:
-            self._moto.terminate()
+            self._moto.terminate()  # with a data directory: its last snapshot, then it exits
             try:
-                self._moto.wait(timeout=10)
+                self._moto.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self._moto.kill()
             self._moto = None
@@ -115,6 +143,9 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._moto is not None and self._moto.poll() is not None:
+                if self._moto.returncode == STATE_UNUSABLE and self.data_dir is not None:
+                    reason = self.data_dir.moto_log.read_text(encoding="utf-8", errors="replace").strip()
+                    raise unusable(self.data_dir.path, reason.splitlines()[-1] if reason else "unreadable state.")
                 raise RuntimeError(f"moto server exited with {self._moto.returncode}")
             try:
                 with urllib.request.urlopen(f"{self.moto_endpoint}/moto-api/", timeout=1):  # noqa: S310 - loopback
@@ -132,13 +163,17 @@ class LocalStack:
         os.environ.pop("AWS_PROFILE", None)
 
     def client(self, service: str) -> Any:
-        return boto3.session.Session().client(
-            service,  # type: ignore[call-overload]
-            region_name=REGION,
-            endpoint_url=self.moto_endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        """One client per service (building one loads its service model: ~0.1 s each, at every start)."""
+        key = (service, self.moto_endpoint)
+        if key not in self._clients:
+            self._clients[key] = boto3.session.Session().client(
+                service,  # type: ignore[call-overload]
+                region_name=REGION,
+                endpoint_url=self.moto_endpoint,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        return self._clients[key]
 
     # ---- provisioning from template.yaml --------------------------------------------------------
 
@@ -161,12 +196,15 @@ class LocalStack:
         raise KeyError(f"Fn::GetAtt {logical_id}.{name} is not emulated")
 
     def provision(self) -> None:
+        """Create what template.yaml declares; on a restart (the state restored from the data
+        directory) every step finds its resource and keeps it, adding only what the template gained."""
         steps = {
             "AWS::DynamoDB::Table": self._table,
             "AWS::S3::Bucket": self._bucket,
             "AWS::Cognito::UserPool": self._user_pool,
             "AWS::Cognito::UserPoolClient": self._user_pool_client,
             "AWS::S3::BucketPolicy": self._bucket_policy,
+            "AWS::SES::EmailIdentity": self._email_identity,
         }
         unknown = {r["Type"] for r in self.template.resources.values()} - set(steps) - NOT_PROVISIONED
         if unknown:
@@ -185,6 +223,14 @@ class LocalStack:
                 args[key] = props[key]
         if "SSESpecification" in props:
             args["SSESpecification"] = {"Enabled": bool(props["SSESpecification"].get("SSEEnabled"))}
+        self.physical[logical_id] = props["TableName"]
+        try:
+            existing = dynamodb.describe_table(TableName=props["TableName"])["Table"]
+        except dynamodb.exceptions.ResourceNotFoundException:
+            existing = None
+        if existing is not None:
+            self._keep_table(existing, args)
+            return
         dynamodb.create_table(**args)
         if "TimeToLiveSpecification" in props:
             dynamodb.update_time_to_live(
@@ -193,11 +239,32 @@ class LocalStack:
         pitr = props.get("PointInTimeRecoverySpecification")
         if pitr:
             dynamodb.update_continuous_backups(TableName=props["TableName"], PointInTimeRecoverySpecification=pitr)
-        self.physical[logical_id] = props["TableName"]
+
+    def _keep_table(self, existing: dict[str, Any], wanted: dict[str, Any]) -> None:
+        """A kept table must have the template's keys; indexes the template gained are added."""
+        name = wanted["TableName"]
+        if existing["KeySchema"] != wanted["KeySchema"]:
+            assert self.data_dir is not None
+            raise unusable(
+                self.data_dir.path,
+                f"its table {name} has the keys {existing['KeySchema']}; template.yaml now wants "
+                f"{wanted['KeySchema']}.",
+            )
+        have = {index["IndexName"] for index in existing.get("GlobalSecondaryIndexes", [])}
+        for index in wanted.get("GlobalSecondaryIndexes", []):
+            if index["IndexName"] not in have:
+                self.client("dynamodb").update_table(
+                    TableName=name,
+                    AttributeDefinitions=wanted["AttributeDefinitions"],
+                    GlobalSecondaryIndexUpdates=[{"Create": index}],
+                )
 
     def _bucket(self, logical_id: str, props: dict[str, Any]) -> None:
         s3 = self.client("s3")
         name = props["BucketName"]
+        self.physical[logical_id] = name
+        if any(bucket["Name"] == name for bucket in s3.list_buckets().get("Buckets", [])):
+            return
         s3.create_bucket(Bucket=name)
         website = props.get("WebsiteConfiguration")
         if website:
@@ -209,27 +276,54 @@ class LocalStack:
             s3.put_public_access_block(
                 Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
             )
-        self.physical[logical_id] = name
 
     def _bucket_policy(self, logical_id: str, props: dict[str, Any]) -> None:
         self.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"]))
         self.physical[logical_id] = props["Bucket"]
 
     def _user_pool(self, logical_id: str, props: dict[str, Any]) -> None:
-        args = {k: v for k, v in props.items() if k != "UserPoolName"}
-        pool = self.client("cognito-idp").create_user_pool(PoolName=props["UserPoolName"], **args)
-        self.user_pool_id = pool["UserPool"]["Id"]
+        cognito = self.client("cognito-idp")
+        pools = cognito.list_user_pools(MaxResults=60)["UserPools"]
+        kept = next((pool["Id"] for pool in pools if pool["Name"] == props["UserPoolName"]), None)
+        if kept is None:
+            args = {k: v for k, v in props.items() if k != "UserPoolName"}
+            kept = cognito.create_user_pool(PoolName=props["UserPoolName"], **args)["UserPool"]["Id"]
+        self.user_pool_id = kept
         self.physical[logical_id] = self.user_pool_id
 
     def _user_pool_client(self, logical_id: str, props: dict[str, Any]) -> None:
-        created = self.client("cognito-idp").create_user_pool_client(**props)
-        self.client_id = created["UserPoolClient"]["ClientId"]
+        cognito = self.client("cognito-idp")
+        clients = cognito.list_user_pool_clients(UserPoolId=props["UserPoolId"], MaxResults=60)["UserPoolClients"]
+        kept = next((c["ClientId"] for c in clients if c["ClientName"] == props.get("ClientName")), None)
+        if kept is None:
+            kept = cognito.create_user_pool_client(**props)["UserPoolClient"]["ClientId"]
+        self.client_id = kept
         self.physical[logical_id] = self.client_id
+
+    def _email_identity(self, logical_id: str, props: dict[str, Any]) -> None:
+        """moto's SES sends only from a verified identity; locally every declared one is verified."""
+        identity = props["EmailIdentity"]
+        ses = self.client("ses")
+        if "@" in identity:
+            ses.verify_email_identity(EmailAddress=identity)
+        else:
+            ses.verify_domain_identity(Domain=identity)
+        self.physical[logical_id] = identity
 
     # ---- owners ---------------------------------------------------------------------------------
 
     def create_owner(self, email: str, password: str) -> None:
+        """A confirmed owner with this password (an existing one gets the password back)."""
         cognito = self.client("cognito-idp")
+        try:
+            cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+        except cognito.exceptions.UserNotFoundException:
+            pass
+        else:
+            cognito.admin_set_user_password(
+                UserPoolId=self.user_pool_id, Username=email, Password=password, Permanent=True
+            )
+            return
         cognito.admin_create_user(
             UserPoolId=self.user_pool_id,
             Username=email,
@@ -277,13 +371,34 @@ class LocalStack:
             resolve=self.resolver().resolve,
             static_dir=self.static_dir,
             stage=self.template.parameters.get("StageName", "prod"),
+            moto_endpoint=self.moto_endpoint,
         )
         self._server = serve(gateway, self.host, self.port)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True).start()
 
+    def template_digest(self) -> str:
+        return hashlib.sha256(TEMPLATE_PATH.read_bytes()).hexdigest()
+
+    def _restore_provisioned(self) -> bool:
+        """On a restart with the same template.yaml, the restored state already holds every
+        resource: take their ids from the last run instead of asking for each (~0.7 s)."""
+        last = self.last_run or {}
+        physical = last.get("physical")
+        if self.data_dir is None or not self.data_dir.aws_state.exists() or not isinstance(physical, dict):
+            return False
+        if last.get("templateSha256") != self.template_digest():
+            return False
+        self.physical = {str(k): str(v) for k, v in physical.items()}
+        self.user_pool_id, self.client_id = str(last.get("userPoolId")), str(last.get("clientId"))
+        return True
+
     def describe(self) -> dict[str, Any]:
+        """What stack.json holds: the endpoints and the demo login (`make demo`, tests), and what the
+        next start on this data directory reuses."""
         return {
+            "templateSha256": self.template_digest(),
+            "physical": self.physical,
             "apiBase": self.api_base,
             "motoEndpoint": self.moto_endpoint,
             "region": REGION,

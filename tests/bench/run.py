@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import persistence
 import relay
 import spa
 from common import Figure
@@ -65,6 +66,7 @@ def main() -> int:
             figures += spa.run(stack, args.quick)
         finally:
             stack.stop()
+        figures += persistence.run(Path(tmp), args.quick)  # its own stacks, one at a time beside the above
     try:
         import injection  # the injection benchmark needs no stack
     except ImportError:
@@ -89,6 +91,9 @@ def main() -> int:
             "  BatchWriteItem, SendMessage → the waiting ReceiveMessage returns → UpdateItem, with the\n"
             "  webhook's UpdateItem FANNED_OUT alongside), issued back-to-back by the bench with boto3\n"
             "  against the same moto server; relay and floor samples alternate.\n"
+            "- persistence: a realistic data directory (50 strategies, 100 terminals, 10,000 signals sent\n"
+            "  through the webhook and left queued; built once into .artifacts/), restarted 3 times; the relay\n"
+            "  p50 on it with persistence vs the same relay with --ephemeral, in alternating blocks of 10.\n"
             "- cold import: best of 9 fresh interpreters, handler module vs `import boto3` alone.\n"
             "- SPA: gzip -9 of web/dist; first render = navigation start → the sign-in screen's <h1> in\n"
             "  headless Chromium with an empty cache, against the floor of the same browser loading\n"

@@ -3,6 +3,8 @@ over HTTP like any client. One stack per test session; one fresh owner per test.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +12,11 @@ import requests
 
 from quantlink_local.client import OwnerClient
 from quantlink_local.process import RunningStack, start_stack
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A stack a test starts without --data-dir must not use (or lock) the repo's .quantlink/."""
+    os.environ.setdefault("QUANTLINK_DATA_DIR", tempfile.mkdtemp(prefix="quantlink-e2e-data-"))
 
 
 @pytest.fixture(scope="session")

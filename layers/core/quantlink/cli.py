@@ -9,7 +9,12 @@ from pathlib import Path
 
 
 def _add_local(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("local", help="run the local stack (moto + API Gateway emulator)")
+    # Its options live in quantlink_local (`quantlink local --help` prints them): `main` hands
+    # everything after `local` over unparsed.
+    parser = sub.add_parser(
+        "local", help="run the local stack (moto + API Gateway emulator); --help for its options", add_help=False
+    )
+    parser.add_argument("options", nargs=argparse.REMAINDER)
     parser.set_defaults(run=_run_local)
 
 
@@ -17,7 +22,42 @@ def _run_local(args: argparse.Namespace) -> int:
     # Imported lazily: the local stack needs moto, which the Lambda layer never ships.
     from quantlink_local.__main__ import main as local_main
 
-    return local_main([])
+    return local_main(list(args.options), prog="quantlink local")
+
+
+def _add_outbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "outbox",
+        help="print the emails the running local stack sent (invitations and their links)",
+        description="Print the emails the running local stack sent through SES, oldest first "
+        "(the same list as GET /local/outbox on its API).",
+    )
+    parser.add_argument("--data-dir", type=Path, help="the stack's data directory (default: as `quantlink local`)")
+    parser.add_argument("--json", action="store_true", help="print the JSON list instead")
+    parser.set_defaults(run=_run_outbox)
+
+
+def _run_outbox(args: argparse.Namespace) -> int:
+    import json
+    import urllib.request
+
+    from quantlink_local.datadir import DataDir, default_path
+    from quantlink_local.outbox import GATEWAY_PATH, render
+
+    data_dir = DataDir(args.data_dir or default_path())
+    try:
+        api_base = json.loads(data_dir.stack_file.read_text(encoding="utf-8"))["apiBase"]
+    except (OSError, ValueError, KeyError):
+        print(f"No local stack found ({data_dir.stack_file} is missing): start one with `make run`.", file=sys.stderr)
+        return 2
+    try:
+        with urllib.request.urlopen(f"{api_base}{GATEWAY_PATH}", timeout=10) as answer:  # noqa: S310 - loopback
+            entries = json.loads(answer.read())
+    except OSError as error:
+        print(f"The local stack at {api_base} does not answer ({error}): is `make run` going?", file=sys.stderr)
+        return 2
+    sys.stdout.write(json.dumps(entries, indent=2, ensure_ascii=False) + "\n" if args.json else render(entries))
+    return 0
 
 
 def _add_inject(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -148,6 +188,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], 
     _add_local,
     _add_inject,
     _add_sender,
+    _add_outbox,
 ]
 
 
@@ -160,7 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["local"]:  # argparse would take `--help` and options for its own
+        return _run_local(argparse.Namespace(options=arguments[1:]))
+    args = build_parser().parse_args(arguments)
     result: int = args.run(args)
     return result
 

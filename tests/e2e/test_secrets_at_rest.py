@@ -1,0 +1,88 @@
+"""Tokens are secrets ([11/11] item 3): after a full run of every way a token is made, used, misused and
+rotated, no token appears in plain text anywhere the operator (or a thief of the table or the logs)
+can read: every DynamoDB item, every queued SQS message, the stack's whole log output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from quantlink_local.client import joinquant_signal, post_webhook
+from quantlink_local.process import RunningStack, start_stack
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningStack, Path]]:
+    workdir = tmp_path_factory.mktemp("secrets")
+    stack = start_stack(workdir)
+    yield stack, workdir
+    stack.stop()
+
+
+def _everything_readable(stack: RunningStack, workdir: Path) -> str:
+    dynamodb = stack.aws("dynamodb")
+    dumped = []
+    for table in dynamodb.list_tables()["TableNames"]:
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            dumped.append(json.dumps(page["Items"], default=str))
+    sqs = stack.aws("sqs")
+    for url in sqs.list_queues().get("QueueUrls", []):
+        # A peek that leaves the messages where they are (visibility 0).
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"])
+        dumped.append(json.dumps(answer.get("Messages", []), default=str))
+    stack.stop()  # flush the log
+    dumped.append((workdir / "stack.log").read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(dumped)
+
+
+def test_no_token_is_stored_or_logged_in_plain_text(own_stack: tuple[RunningStack, Path]) -> None:
+    stack, workdir = own_stack
+    owner = stack.new_owner()
+    id_token = str(owner.session.headers["Authorization"]).removeprefix("Bearer ")
+    secrets: list[str] = [id_token]
+
+    strategy = owner.create_strategy("secret keeper")
+    other = owner.create_strategy("other")
+    terminal = owner.create_terminal("secret terminal")
+    owner.subscribe(terminal["terminalId"], strategy["strategyId"])
+    secrets += [strategy["webhookToken"], other["webhookToken"], terminal["authToken"]]
+
+    # Used, and misused: a right token, another strategy's token, a token in the wrong place.
+    assert post_webhook(strategy["webhookUrl"], strategy["webhookToken"], joinquant_signal(1)).status_code == 202
+    assert post_webhook(strategy["webhookUrl"], other["webhookToken"], joinquant_signal(2)).status_code == 401
+    assert post_webhook(strategy["webhookUrl"], terminal["authToken"], joinquant_signal(3)).status_code == 401
+    misplaced = {"Authorization": f"Bearer {strategy['webhookToken']}"}
+    pull = requests.get(f"{stack.api_base}/api/terminals/pull", params={"wait": 0}, headers=misplaced, timeout=10)
+    assert pull.status_code == 401
+    pulled = owner.pull(terminal["authToken"], "device-1")
+    owner.ack(terminal["authToken"], [{"signalId": s["signalId"], "ackToken": s["ackToken"], "status": "executed"}
+                                      for s in pulled])  # fmt: skip
+
+    # Rotated: the new tokens are secrets too, and so are the old ones.
+    rotated = owner._ok(owner.request("POST", f"/api/strategies/{strategy['strategyId']}/token"))
+    rotated_terminal = owner._ok(owner.request("POST", f"/api/terminals/{terminal['terminalId']}/token"))
+    injected = owner._ok(owner.request("POST", f"/api/strategies/{other['strategyId']}/inject",
+                                       {"code": "def initialize(context):\n    order('000001.XSHE', 100)\n",
+                                        "rotateToken": True}))  # fmt: skip
+    secrets += [rotated["webhookToken"], rotated_terminal["authToken"]]
+    embedded = [line for line in injected["code"].splitlines() if "TOKEN" in line.upper() and "=" in line]
+    assert embedded, "the inject answer embeds the rotated token"
+    assert post_webhook(strategy["webhookUrl"], rotated["webhookToken"], joinquant_signal(4)).status_code == 202
+
+    readable = _everything_readable(stack, workdir)
+    # The scan saw the records (so an absence below means something): ids are not secret.
+    assert strategy["strategyId"] in readable and terminal["terminalId"] in readable
+    assert pulled and pulled[0]["signalId"] in readable
+    for secret in secrets:
+        assert len(secret) >= 20
+        assert secret not in readable, f"a token ({secret[:6]}…) is readable in plain text"
+    # The injected code's token, whatever its form, is one of the strategy tokens made above or a new one:
+    # find the long quoted value and check it too.
+    for line in embedded:
+        for part in line.replace("'", '"').split('"'):
+            if len(part) >= 20 and " " not in part and "/" not in part:
+                assert part not in readable, f"the injected token ({part[:6]}…) is readable in plain text"
