@@ -3,7 +3,10 @@ Cognito exactly as the SPA does (config → InitiateAuth → IdToken) and speaks
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 from typing import Any
 
 import boto3
@@ -120,3 +123,61 @@ def post_webhook(webhook_url: str, token: str, body: bytes | dict[str, Any], **k
         timeout=30,
         **kwargs,
     )
+
+
+def quantdinger_signal(
+    pending_order_id: int,
+    *,
+    signal_type: str = "open_long",
+    symbol: str = "600000.SH",
+    ref_price: float = 10.52,
+    stake_amount: float = 12624.0,
+) -> dict[str, Any]:
+    """A `qd.signal` body shaped as QuantDinger's generic webhook sender builds it (signal mode)."""
+    now = int(time.time())
+    return {
+        "event": "qd.signal", "version": 1, "timestamp": now, "timestamp_iso": "", "timestamp_display": "",
+        "strategy": {"id": 42, "name": "CN momentum"}, "instrument": {"symbol": symbol},
+        "signal": {"type": signal_type, "action": signal_type.split("_")[0], "side": "long", "direction": "long"},
+        "order": {"ref_price": ref_price, "stake_amount": stake_amount},
+        "trace": {"pending_order_id": pending_order_id, "mode": "signal"},
+        "extra": {"pending_order_id": pending_order_id, "mode": "signal"},
+    }  # fmt: skip
+
+
+def post_quantdinger(
+    webhook_url: str, token: str, signing_secret: str, body: dict[str, Any], **kwargs: Any
+) -> requests.Response:
+    """POST as QuantDinger does: compact JSON, bearer token, X-QD-Timestamp and X-QD-Signature."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    timestamp = str(int(time.time()))
+    digest = hmac.new(signing_secret.encode(), timestamp.encode() + b"." + data, hashlib.sha256).hexdigest()
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "X-QD-Timestamp": timestamp,
+        "X-QD-Signature": digest,
+    }
+    return requests.post(webhook_url, data=data, headers=headers, timeout=30, **kwargs)
+
+
+def tradingview_alert(
+    token: str,
+    *,
+    ticker: str = "SSE:600000",
+    action: str = "buy",
+    contracts: int = 1200,
+    market_position: str = "long",
+    position_size: int = 1200,
+    time_text: str = "",
+) -> dict[str, Any]:
+    """The strategy's alertTemplate as TradingView fills it in."""
+    return {"token": token, "ticker": ticker, "action": action, "contracts": str(contracts), "price": "10.52",
+            "orderId": "Long entry", "marketPosition": market_position, "positionSize": str(position_size),
+            "time": time_text}  # fmt: skip
+
+
+def post_tradingview(webhook_url: str, body: bytes | dict[str, Any], **kwargs: Any) -> requests.Response:
+    """POST as TradingView does: no custom headers (the token is in the body or the URL)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return requests.post(webhook_url, data=data, headers={"Content-Type": "application/json"}, timeout=30, **kwargs)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import persistence
 import relay
+import sources
 import spa
 from common import Figure
 
@@ -63,6 +64,7 @@ def main() -> int:
         stack = start_stack(Path(tmp))
         try:
             figures += relay.run(stack, args.quick)
+            figures += sources.run(stack, args.quick)
             figures += spa.run(stack, args.quick)
         finally:
             stack.stop()
@@ -91,6 +93,8 @@ def main() -> int:
             "  BatchWriteItem, SendMessage → the waiting ReceiveMessage returns → UpdateItem, with the\n"
             "  webhook's UpdateItem FANNED_OUT alongside), issued back-to-back by the bench with boto3\n"
             "  against the same moto server; relay and floor samples alternate.\n"
+            "- sources: each source's webhook answer time (request start → its 202, one subscribed terminal),\n"
+            "  the three sources interleaved; QuantDinger and TradingView against JoinQuant in the same run.\n"
             "- persistence: a realistic data directory (50 strategies, 100 terminals, 10,000 signals sent\n"
             "  through the webhook and left queued; built once into .artifacts/), restarted 3 times; the relay\n"
             "  p50 on it with persistence vs the same relay with --ephemeral, in alternating blocks of 10.\n"

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from quantlink_local.client import joinquant_signal, post_webhook
+from quantlink_local.client import (
+    joinquant_signal,
+    post_quantdinger,
+    post_tradingview,
+    post_webhook,
+    quantdinger_signal,
+    tradingview_alert,
+)
 from quantlink_local.process import RunningStack, start_stack
 
 
@@ -72,6 +79,20 @@ def test_no_token_is_stored_or_logged_in_plain_text(own_stack: tuple[RunningStac
     embedded = [line for line in injected["code"].splitlines() if "TOKEN" in line.upper() and "=" in line]
     assert embedded, "the inject answer embeds the rotated token"
     assert post_webhook(strategy["webhookUrl"], rotated["webhookToken"], joinquant_signal(4)).status_code == 202
+
+    # QuantDinger's signing secret and TradingView's token in the body (or the URL) are secrets too.
+    quantdinger = owner.create_strategy("qd secret", source="quantdinger")
+    tradingview = owner.create_strategy("tv secret", source="tradingview")
+    owner.subscribe(terminal["terminalId"], quantdinger["strategyId"])
+    owner.subscribe(terminal["terminalId"], tradingview["strategyId"])
+    qd_token, qd_secret = quantdinger["webhookToken"], quantdinger["signingSecret"]
+    assert post_quantdinger(quantdinger["webhookUrl"], qd_token, qd_secret, quantdinger_signal(1)).status_code == 202
+    assert post_quantdinger(quantdinger["webhookUrl"], qd_token, "qds_forged", quantdinger_signal(2)).status_code == 401
+    tv_token = tradingview["webhookToken"]
+    assert post_tradingview(tradingview["webhookUrl"], tradingview_alert(tv_token)).status_code == 202
+    in_url = f"{tradingview['webhookUrl']}?token={tv_token}"
+    assert post_tradingview(in_url, tradingview_alert("", ticker="NASDAQ:AAPL")).status_code == 400
+    secrets += [qd_token, qd_secret, tv_token]
 
     readable = _everything_readable(stack, workdir)
     # The scan saw the records (so an absence below means something): ids are not secret.

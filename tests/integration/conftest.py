@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import hmac
 import importlib.util
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache, cached_property
 from types import ModuleType
 from typing import Any
@@ -362,6 +365,7 @@ class StrategyCreds:
     strategy_id: str
     token: str
     owner: str
+    signing_secret: str | None = None  # QuantDinger's
 
 
 @dataclass(frozen=True)
@@ -429,6 +433,12 @@ class QuantLink:
         assert reply.status == 201, reply.text
         return StrategyCreds(reply.body["strategyId"], reply.body["webhookToken"], owner)
 
+    def create_source_strategy(self, source: str, owner: str = "alice", name: str = "From elsewhere") -> StrategyCreds:
+        reply = self.owner_call("owner_api/create_strategy", owner, body={"name": name, "source": source})
+        assert reply.status == 201, reply.text
+        body = reply.body
+        return StrategyCreds(body["strategyId"], body["webhookToken"], owner, body.get("signingSecret"))
+
     def register_terminal(self, owner: str = "alice", name: str = "Home PC") -> TerminalCreds:
         reply = self.owner_call("owner_api/register_terminal", owner, body={"name": name, "kind": "qmt"})
         assert reply.status == 201, reply.text
@@ -492,6 +502,54 @@ class QuantLink:
         assert reply.status == 202, reply.text
         answer: dict[str, Any] = reply.body
         return answer
+
+    # ---- QuantDinger and TradingView ----
+
+    @staticmethod
+    def quantdinger_body(**changes: Any) -> dict[str, Any]:
+        """The sample qd.signal (events/webhook/quantdinger.json), stamped now, with top-level parts merged."""
+        body = sample_body("webhook/quantdinger")
+        at = datetime.now(UTC)
+        body.update(timestamp=int(at.timestamp()), timestamp_iso=at.isoformat(timespec="seconds"))
+        for key, value in changes.items():
+            body[key] = {**body[key], **value} if isinstance(value, dict) and isinstance(body.get(key), dict) else value
+        return body
+
+    def quantdinger(
+        self,
+        strategy: StrategyCreds,
+        body: Any,
+        *,
+        secret: str | None = _UNCHANGED,
+        timestamp: int | None = None,
+        headers: Mapping[str, str | None] | None = None,
+    ) -> Reply:
+        """POST as QuantDinger's sender does: bearer token, X-QD-Timestamp and X-QD-Signature over the raw
+        bytes (`secret` None: unsigned)."""
+        raw = body if isinstance(body, bytes) else encode(body)
+        key = strategy.signing_secret if secret is _UNCHANGED else secret
+        stamp = str(int(datetime.now(UTC).timestamp()) if timestamp is None else timestamp)
+        signed: dict[str, str | None] = {"Authorization": f"Bearer {strategy.token}"}
+        if key is None:
+            signed |= {"X-QD-Timestamp": None, "X-QD-Signature": None}
+        else:
+            digest = hmac.new(key.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+            signed |= {"X-QD-Timestamp": stamp, "X-QD-Signature": digest}
+        return self.call(
+            "webhook/quantdinger",
+            path_params={"strategyId": strategy.strategy_id},
+            headers={**signed, **(headers or {})},
+            body=raw,
+        )
+
+    def tradingview(self, strategy: StrategyCreds, body: Any, *, query: Mapping[str, str] | None = None) -> Reply:
+        raw = body if isinstance(body, bytes) else encode(body)
+        return self.call("webhook/tradingview", path_params={"strategyId": strategy.strategy_id}, query=query, body=raw)
+
+    @staticmethod
+    def tradingview_body(strategy: StrategyCreds, **changes: Any) -> dict[str, Any]:
+        """The sample alert (events/webhook/tradingview.json) with this strategy's token."""
+        return {**sample_body("webhook/tradingview"), "token": strategy.token, **changes}
 
     # ---- terminals ----
 

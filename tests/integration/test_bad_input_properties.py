@@ -151,3 +151,81 @@ def test_no_ack_body_causes_a_5xx_or_a_write_on_a_4xx(
     reply = ql.ack(terminal, raw)
 
     state.check(reply)
+
+
+# ---- QuantDinger and TradingView (quantlink.sources) ---------------------------------------------
+
+
+@pytest.fixture
+def quantdinger_linked(ql: QuantLink) -> tuple[StrategyCreds, TerminalCreds]:
+    strategy = ql.create_source_strategy("quantdinger")
+    terminal = ql.register_terminal()
+    assert ql.subscribe(terminal, strategy).status == 200
+    return strategy, terminal
+
+
+@pytest.fixture
+def tradingview_linked(ql: QuantLink) -> tuple[StrategyCreds, TerminalCreds]:
+    strategy = ql.create_source_strategy("tradingview")
+    terminal = ql.register_terminal()
+    assert ql.subscribe(terminal, strategy).status == 200
+    return strategy, terminal
+
+
+# Values a signal-type, symbol or status field may be given beside arbitrary JSON.
+QD_TEXT = st.sampled_from(
+    ["open_long", "close_long", "open_short", "profile_test", "qd.signal", "qd.profile_test", "600000", "300750.SZ",
+     "BSE:500325", "٦٠٠٠٠٠", "600000.SH\n", "failed", ""]
+)  # fmt: skip
+
+
+@BOUNDED
+@given(data=st.data())
+def test_no_signed_quantdinger_body_causes_a_5xx_or_a_write_on_a_4xx(
+    ql: QuantLink, quantdinger_linked: tuple[StrategyCreds, TerminalCreds], data: st.DataObject
+) -> None:
+    # Signed with the strategy's secret, so the mutations reach the body's validation, not only the signature.
+    strategy, terminal = quantdinger_linked
+    state = Everything(ql, terminal)
+    body = ql.quantdinger_body()
+    if data.draw(st.booleans()):
+        body["signal"]["type"] = data.draw(QD_TEXT)
+        body["instrument"]["symbol"] = data.draw(QD_TEXT)
+    raw = data.draw(mutated_bodies(body))
+
+    reply = ql.quantdinger(strategy, raw)
+
+    state.check(reply)
+
+
+@BOUNDED
+@given(timestamp=st.text(max_size=16) | st.integers().map(str), signature=st.text(max_size=70))
+def test_no_quantdinger_signature_header_causes_a_5xx_or_a_write(
+    ql: QuantLink, quantdinger_linked: tuple[StrategyCreds, TerminalCreds], timestamp: str, signature: str
+) -> None:
+    strategy, terminal = quantdinger_linked
+    state = Everything(ql, terminal)
+    printable = {"X-QD-Timestamp": timestamp.replace("\r", "").replace("\n", ""), "X-QD-Signature": signature}
+
+    reply = ql.quantdinger(strategy, ql.quantdinger_body(), secret=None, headers=printable)
+
+    assert reply.status == 401, reply.text
+    state.check(reply)
+
+
+@BOUNDED
+@given(data=st.data())
+def test_no_tradingview_body_causes_a_5xx_or_a_write_on_a_4xx(
+    ql: QuantLink, tradingview_linked: tuple[StrategyCreds, TerminalCreds], data: st.DataObject
+) -> None:
+    strategy, terminal = tradingview_linked
+    state = Everything(ql, terminal)
+    in_query = data.draw(st.booleans())
+    body = ql.tradingview_body(strategy)
+    if in_query:
+        del body["token"]
+    raw = data.draw(mutated_bodies(body))
+
+    reply = ql.tradingview(strategy, raw, query={"token": strategy.token} if in_query else None)
+
+    state.check(reply)

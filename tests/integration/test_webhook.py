@@ -432,7 +432,7 @@ def test_an_invalid_order_is_a_validation_error(
 
 
 def test_an_unknown_route_answers_the_api_404(ql: QuantLink) -> None:
-    reply = ql.call("webhook/signal", resource="/api/webhooks/tradingview/{strategyId}")
+    reply = ql.call("webhook/signal", resource="/api/webhooks/ricequant/{strategyId}")
 
     assert reply.status == 404
     assert reply.body == {"code": "NOT_FOUND", "message": reply.body["message"]}

@@ -103,13 +103,43 @@ def exercise_every_route(ql: QuantLink) -> dict[str, Reply]:
     replies["invalid"] = ql.owner_call("owner_api/create_strategy", "alice", body={})
     replies["delete_terminal"] = ql.owner_call("owner_api/delete_terminal", "alice", path_params=on_terminal)
     replies["delete_strategy"] = ql.owner_call("owner_api/delete_strategy", "alice", path_params=on_strategy)
+    exercise_the_other_sources(ql, replies)
     return replies
+
+
+def exercise_the_other_sources(ql: QuantLink, replies: dict[str, Reply]) -> None:
+    """QuantDinger's and TradingView's routes, and what creating and rotating their strategies answers."""
+    created = ql.owner_call("owner_api/create_strategy", "alice", body={"name": "QD", "source": "quantdinger"})
+    replies["create_quantdinger"] = created
+    quantdinger = ql.create_source_strategy("quantdinger")
+    on_quantdinger = {"strategyId": quantdinger.strategy_id}
+    signal = ql.quantdinger_body()
+    replies["quantdinger_new"] = ql.quantdinger(quantdinger, signal)
+    replies["quantdinger_duplicate"] = ql.quantdinger(quantdinger, signal)
+    replies["quantdinger_test"] = ql.quantdinger(quantdinger, {"event": "qd.profile_test", "version": 1})
+    replies["quantdinger_short"] = ql.quantdinger(quantdinger, ql.quantdinger_body(signal={"type": "open_short"}))
+    replies["quantdinger_bad_signature"] = ql.quantdinger(quantdinger, signal, secret="qds_wrong")
+    replies["rotate_quantdinger"] = ql.owner_call("owner_api/rotate_token", "alice", path_params=on_quantdinger)
+
+    replies["create_tradingview"] = ql.owner_call(
+        "owner_api/create_strategy", "alice", body={"name": "TV", "source": "tradingview"}
+    )
+    tradingview = ql.create_source_strategy("tradingview")
+    alert = ql.tradingview_body(tradingview)
+    replies["tradingview_new"] = ql.tradingview(tradingview, alert)
+    replies["tradingview_duplicate"] = ql.tradingview(tradingview, alert)
+    replies["tradingview_unauthorized"] = ql.tradingview(tradingview, {**alert, "token": "qlw_wrong"})
+    replies["rotate_tradingview"] = ql.owner_call(
+        "owner_api/rotate_token", "alice", path_params={"strategyId": tradingview.strategy_id}
+    )
 
 
 ERROR = [("code", "str"), ("message", "str")]
 INVALID = [*ERROR, ("details", [[("field", "str"), ("message", "str")]])]
 STRATEGY = [("strategyId", "str"), ("name", "str"), ("webhookUrl", "str"), ("signalTtlSeconds", "int"),
-            ("paused", "bool"), ("createdAt", "str")]  # fmt: skip
+            ("paused", "bool"), ("createdAt", "str"), ("source", "str")]  # fmt: skip
+NEW_SIGNAL = [("signalId", "str"), ("duplicate", "bool"), ("deliveries", "int")]
+DUPLICATE = [("signalId", "str"), ("duplicate", "bool")]
 SIZING = [("mode", "str"), ("multiplier", "float")]
 SUBSCRIBED = [("subscriptions", ["str"]), ("subscriptionSizing", [("<strategyId>", SIZING)])]
 TERMINAL = [("terminalId", "str"), ("name", "str"), ("kind", "str"), ("deviceBound", "bool"),
@@ -168,6 +198,18 @@ EXPECTED: dict[str, tuple[int, Any]] = {
     "unauthorized": (401, ERROR),
     "invalid": (400, INVALID),
     "delete_terminal": (204, "NoneType"),
+    "create_quantdinger": (201, [*STRATEGY, ("webhookToken", "str"), ("signingSecret", "str")]),
+    "quantdinger_new": (202, NEW_SIGNAL),
+    "quantdinger_duplicate": (200, DUPLICATE),
+    "quantdinger_test": (200, [("ignored", "bool"), ("event", "str")]),
+    "quantdinger_short": (400, INVALID),
+    "quantdinger_bad_signature": (401, ERROR),
+    "rotate_quantdinger": (200, [("webhookToken", "str"), ("signingSecret", "str")]),
+    "create_tradingview": (201, [*STRATEGY, ("webhookToken", "str"), ("alertTemplate", "str")]),
+    "tradingview_new": (202, NEW_SIGNAL),
+    "tradingview_duplicate": (200, DUPLICATE),
+    "tradingview_unauthorized": (401, ERROR),
+    "rotate_tradingview": (200, [("webhookToken", "str"), ("alertTemplate", "str")]),
 }  # fmt: skip
 
 
@@ -226,6 +268,18 @@ ROUTE_OF = {
     "ack": ("POST", "/api/terminals/ack"),
     "ack_invalid": ("POST", "/api/terminals/ack"),
     "terminal_positions": ("POST", "/api/terminals/positions"),
+    "create_quantdinger": ("POST", "/api/strategies"),
+    "rotate_quantdinger": ("POST", "/api/strategies/{strategyId}/token"),
+    "quantdinger_new": ("POST", "/api/webhooks/quantdinger/{strategyId}"),
+    "quantdinger_duplicate": ("POST", "/api/webhooks/quantdinger/{strategyId}"),
+    "quantdinger_test": ("POST", "/api/webhooks/quantdinger/{strategyId}"),
+    "quantdinger_short": ("POST", "/api/webhooks/quantdinger/{strategyId}"),
+    "quantdinger_bad_signature": ("POST", "/api/webhooks/quantdinger/{strategyId}"),
+    "create_tradingview": ("POST", "/api/strategies"),
+    "rotate_tradingview": ("POST", "/api/strategies/{strategyId}/token"),
+    "tradingview_new": ("POST", "/api/webhooks/tradingview/{strategyId}"),
+    "tradingview_duplicate": ("POST", "/api/webhooks/tradingview/{strategyId}"),
+    "tradingview_unauthorized": ("POST", "/api/webhooks/tradingview/{strategyId}"),
 }
 
 

@@ -62,9 +62,14 @@ class FakeStore:
             raise NotFound("No such strategy.")
         return strategy
 
-    def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
+    def set_webhook_token_hash(
+        self, strategy_id: str, owner_id: str, token_hash: str, *, sealed_signing_secret: str | None = None
+    ) -> None:
         strategy = self._owned_strategy(strategy_id, owner_id)
-        self.strategies[strategy_id] = strategy.model_copy(update={"webhook_token_hash": token_hash})
+        changes: dict[str, Any] = {"webhook_token_hash": token_hash}
+        if sealed_signing_secret is not None:
+            changes["sealed_signing_secret"] = sealed_signing_secret
+        self.strategies[strategy_id] = strategy.model_copy(update=changes)
 
     def update_strategy(
         self, strategy_id: str, owner_id: str, *, name: str | None = None, paused: bool | None = None

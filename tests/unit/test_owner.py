@@ -75,7 +75,7 @@ def test_a_created_strategy_shows_its_token_once_and_stores_only_its_hash(store:
     assert created.webhook_url == f"https://api.example.com/prod/api/webhooks/joinquant/{created.strategy_id}"
     assert (created.name, created.signal_ttl_seconds, stored.owner_id) == ("沪深300", 90, "alice")
     assert list(created.wire()) == [
-        "strategyId", "name", "webhookUrl", "signalTtlSeconds", "paused", "createdAt", "webhookToken"
+        "strategyId", "name", "webhookUrl", "signalTtlSeconds", "paused", "createdAt", "source", "webhookToken"
     ]  # fmt: skip
 
 

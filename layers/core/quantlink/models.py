@@ -23,6 +23,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from quantlink.timeutil import iso
+from quantlink.views import Omitted, omitted
 
 # Serialized as the wire contract wants: ISO 8601, milliseconds, explicit offset.
 Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str, when_used="json")]
@@ -243,9 +244,30 @@ class IncomingSignal(CamelModel):
     run_type: str | None = None
     dt: str | None = None
     sent_at: str | None = None
+    # API.md `closeAll`: the source means "sell everything sellable" (`amount` is then for reference only).
+    close_all: bool = False
 
 
 # ---- Records --------------------------------------------------------------------------------------
+
+
+def _known_source(name: str) -> str:
+    from quantlink.sources import SOURCES  # the registry imports these models: read it on first use
+
+    if name not in SOURCES:
+        raise ValueError(f"must be one of {', '.join(SOURCES)}")
+    return name
+
+
+def _source_names(schema: dict[str, Any]) -> None:
+    from quantlink.sources import SOURCES
+
+    schema["enum"] = list(SOURCES)
+
+
+# Where a strategy's signals come from (quantlink.sources registers each one).
+SourceName = Annotated[str, AfterValidator(_known_source), Field(json_schema_extra=_source_names)]
+JOINQUANT = "joinquant"
 
 
 class Strategy(CamelModel):
@@ -253,6 +275,10 @@ class Strategy(CamelModel):
     owner_id: str
     name: str
     webhook_token_hash: str
+    source: str = JOINQUANT  # records from before sources existed are JoinQuant's
+    # QuantDinger's HMAC key, sealed under the webhook token (quantlink.sealing): checking a signature needs
+    # the key itself, so unlike the token it cannot be stored as a hash. In no answer after the one that made it.
+    sealed_signing_secret: str | None = None
     signal_ttl_seconds: int = 300
     paused: bool = False  # the owner's kill switch: signals are recorded HELD, delivered to no terminal
     created_at: Timestamp
@@ -309,6 +335,7 @@ class SignalRecord(CamelModel):
     expires_at: Timestamp
     fanned_out_at: Timestamp | None = None
     deliveries: int | None = None
+    close_all: bool | None = None  # stored only when true (API.md `closeAll`)
 
     @classmethod
     def new(cls, signal_id: str, strategy: Strategy, incoming: IncomingSignal, received_at: datetime) -> SignalRecord:
@@ -334,6 +361,7 @@ class SignalRecord(CamelModel):
             dedup_key=incoming.dedup_key,
             received_at=received_at,
             expires_at=received_at + timedelta(seconds=strategy.signal_ttl_seconds),
+            close_all=incoming.close_all or None,
         )
 
 
@@ -385,6 +413,10 @@ class QueuedSignal(CamelModel):
     sizing: dict[str, Any] = Field(default_factory=dict)
     created_at: Timestamp
     expires_at: Timestamp
+    close_all: Literal[True] | Omitted = omitted(
+        'Only when the source means "sell all that is sellable": `amount` is then the leader\'s count, for '
+        "reference only."
+    )
 
     @classmethod
     def for_subscription(cls, signal: SignalRecord, subscription: Subscription) -> QueuedSignal:
@@ -403,6 +435,7 @@ class QueuedSignal(CamelModel):
             sizing=subscription.sizing,
             created_at=signal.received_at,
             expires_at=signal.expires_at,
+            close_all=True if signal.close_all else None,
         )
 
 
@@ -463,6 +496,7 @@ MAX_SIGNAL_TTL_SECONDS = 86400
 
 class CreateStrategyBody(CamelModel):
     name: Name
+    source: SourceName = JOINQUANT
     signal_ttl_seconds: Annotated[int, Field(ge=5, le=MAX_SIGNAL_TTL_SECONDS)] = 300
 
 

@@ -27,6 +27,8 @@ from quantlink.models import (
     TerminalPositionsBody,
     UpdateStrategyBody,
 )
+from quantlink.sources.quantdinger import QdSignalBody
+from quantlink.sources.tradingview import TradingViewAlert
 from quantlink.views.errors import ErrorBody
 from quantlink.views.owner import (
     AuthToken,
@@ -44,9 +46,17 @@ from quantlink.views.owner import (
     TimelinePage,
     WebhookToken,
 )
-from quantlink.views.relay import AckAnswer, PositionsAccepted, PullAnswer, SignalAccepted, SignalDuplicate
+from quantlink.views.relay import (
+    AckAnswer,
+    PositionsAccepted,
+    PullAnswer,
+    SignalAccepted,
+    SignalDuplicate,
+    WebhookIgnored,
+)
 
 OWNER, WEBHOOK, TERMINAL = "cognito", "webhookToken", "terminalToken"
+WEBHOOK_QUERY = "webhookTokenInQuery"  # TradingView sends no headers: ?token= (or the body's "token")
 _REF = "#/components/schemas/{model}"
 
 
@@ -85,6 +95,16 @@ _MAX = Param("max", "query", {"type": "integer", "minimum": 1, "maximum": 10, "d
 _DEVICE = Param("X-Device-Fingerprint", "header", {"type": "string", "minLength": 8, "maxLength": 128}, True)
 _CHECKED_DEVICE = Param("X-Device-Fingerprint", "header", {"type": "string", "minLength": 8, "maxLength": 128,
                         "description": "Checked against the bound device when present"})  # fmt: skip
+
+_QD_TIMESTAMP = Param(
+    "X-QD-Timestamp",
+    "header",
+    {"type": "string", "pattern": "^[0-9]{1,12}$", "description": "Unix seconds; within 300 s of QuantLink's clock"},
+    True,
+)
+_QD_SIGNATURE = Param("X-QD-Signature", "header", {"type": "string", "description": "lowercase hex "
+                      "HMAC-SHA256(signingSecret, X-QD-Timestamp + '.' + raw body)"}, True)  # fmt: skip
+_DUPLICATE_ORDER = (200, SignalDuplicate, "Duplicate: this order was received before; nothing is sent")
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/health", "Liveness", "public", None, 200, Health, stateless=True),
@@ -127,6 +147,17 @@ OPERATIONS: tuple[Operation, ...] = (
               also=((200, SignalDuplicate, "Duplicate: the same bytes were received before; nothing is sent"),)),
     Operation("POST", "/api/webhooks/joinquant/{strategyId}/positions", "Daily position snapshot", "webhook",
               WEBHOOK, 202, PositionsAccepted, JoinQuantPositionsBody),
+    Operation("POST", "/api/webhooks/quantdinger/{strategyId}", "QuantDinger signal (202 new; 200 a re-send of the "
+              "same pending order, the test event or another ignored event; 400 a short; 401 a bad or stale "
+              "signature)", "webhook", WEBHOOK, 202, SignalAccepted, QdSignalBody, errors=(409,),
+              params=(_QD_TIMESTAMP, _QD_SIGNATURE),
+              also=(_DUPLICATE_ORDER, (200, WebhookIgnored, "qd.profile_test or another event without an order"))),
+    Operation("POST", "/api/webhooks/tradingview/{strategyId}", "TradingView alert, the message of the strategy's "
+              "alertTemplate (202 new, 200 duplicate: identical bytes)", "webhook", WEBHOOK_QUERY, 202,
+              SignalAccepted, TradingViewAlert, errors=(409,),
+              params=(Param("token", "query", {"type": "string", "description": "The webhook token (or the "
+                            "body's \"token\")"}),),
+              also=((200, SignalDuplicate, "Duplicate: the same bytes were received before; nothing is sent"),)),
     Operation("GET", "/api/terminals/pull", "Long-poll the terminal's signals", "terminal", TERMINAL, 200,
               PullAnswer, params=(_WAIT, _MAX, _DEVICE), errors=(400, 409)),
     Operation("POST", "/api/terminals/ack", "Acknowledge executed / failed / rejected signals", "terminal",
@@ -199,8 +230,13 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
         elif op.response is not None:
             success["content"] = _json(op.response)
         responses[str(op.success)] = success
-        for status, model, description in op.also:
-            responses[str(status)] = {"description": description, "content": _json(refs[(model, "serialization")])}
+        for status, model, description in op.also:  # two answers of one status: either of them (oneOf)
+            schema = refs[(model, "serialization")]
+            if str(status) in responses:
+                earlier = responses[str(status)]
+                schema = {"oneOf": [earlier["content"]["application/json"]["schema"], schema]}
+                description = f"{earlier['description']}; or {description[:1].lower()}{description[1:]}"
+            responses[str(status)] = {"description": description, "content": _json(schema)}
         for status in statuses(op):
             responses[str(status)] = {"description": ERROR_CODES[status], "content": _json(error)}
         entry["responses"] = responses
@@ -215,6 +251,12 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             "securitySchemes": {
                 OWNER: {"type": "http", "scheme": "bearer", "bearerFormat": "Cognito ID token"},
                 WEBHOOK: {"type": "http", "scheme": "bearer", "description": "The strategy's webhook token"},
+                WEBHOOK_QUERY: {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "token",
+                    "description": "The strategy's webhook token (or the body's \"token\")",
+                },
                 TERMINAL: {"type": "http", "scheme": "bearer", "description": "The terminal's auth token"},
             },
         },

@@ -33,8 +33,11 @@ class StrategyStore(Protocol):
     def list_strategies(self, owner_id: str) -> list[Strategy]:
         """Newest first."""
 
-    def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
-        """Only on the owner's own strategy; raises NotFound otherwise."""
+    def set_webhook_token_hash(
+        self, strategy_id: str, owner_id: str, token_hash: str, *, sealed_signing_secret: str | None = None
+    ) -> None:
+        """The token's hash and, when given, the sealed signing secret, in one write, only on the owner's own
+        strategy; raises NotFound otherwise."""
 
     def update_strategy(
         self, strategy_id: str, owner_id: str, *, name: str | None = None, paused: bool | None = None

@@ -95,9 +95,21 @@ class DynamoStrategyStore(TableStore):
         except ConditionFailed:
             return  # already purged, or never tombstoned: nothing to remove
 
-    def set_webhook_token_hash(self, strategy_id: str, owner_id: str, token_hash: str) -> None:
-        """Replace the token's hash, only on the owner's own record: the old token stops working at once."""
-        self._update_owned_strategy(strategy_id, owner_id, "SET webhookTokenHash = :hash", hash=token_hash)
+    def set_webhook_token_hash(
+        self, strategy_id: str, owner_id: str, token_hash: str, *, sealed_signing_secret: str | None = None
+    ) -> None:
+        """Replace the token's hash (and the sealed signing secret, when given) in one write, only on the
+        owner's own record: the old token (and secret) stop working at once."""
+        if sealed_signing_secret is None:
+            self._update_owned_strategy(strategy_id, owner_id, "SET webhookTokenHash = :hash", hash=token_hash)
+            return
+        self._update_owned_strategy(
+            strategy_id,
+            owner_id,
+            "SET webhookTokenHash = :hash, sealedSigningSecret = :secret",
+            hash=token_hash,
+            secret=sealed_signing_secret,
+        )
 
     def _update_owned_strategy(
         self,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from quantlink import sealing
 from quantlink.dal.ports import OwnerStore, StrategyStore
-from quantlink.errors import NotFound
+from quantlink.errors import NotFound, ValidationFailed
 from quantlink.ids import STRATEGY_PREFIX, hash_secret, is_id, new_strategy_id, new_webhook_token
 from quantlink.models import (
+    JOINQUANT,
     MAX_SIGNAL_TTL_SECONDS,
     CreateStrategyBody,
     InjectBody,
@@ -16,6 +18,7 @@ from quantlink.models import (
     Strategy,
     UpdateStrategyBody,
 )
+from quantlink.sources import quantdinger, tradingview
 from quantlink.timeutil import now
 from quantlink.views.owner import (
     CreatedStrategy,
@@ -28,8 +31,28 @@ from quantlink.views.owner import (
 )
 
 
-def webhook_url(api_base: str, strategy_id: str) -> str:
-    return f"{api_base.rstrip('/')}/api/webhooks/joinquant/{strategy_id}"
+def webhook_url(api_base: str, strategy_id: str, source: str = JOINQUANT) -> str:
+    return f"{api_base.rstrip('/')}/api/webhooks/{source}/{strategy_id}"
+
+
+def _url(api_base: str, strategy: Strategy) -> str:
+    return webhook_url(api_base, strategy.strategy_id, strategy.source)
+
+
+def _sealed(shown: dict[str, str], token: str, strategy_id: str) -> str | None:
+    """The signing secret as stored: sealed under the webhook token, which is stored only as a hash."""
+    secret = shown.get("signing_secret")
+    return None if secret is None else sealing.seal(token, strategy_id, secret)
+
+
+def _source_secrets(source: str, token: str) -> dict[str, str]:
+    """What a source needs beside the token, shown with it (once): QuantDinger's signing secret,
+    TradingView's alert message (which carries the token)."""
+    if source == quantdinger.NAME:
+        return {"signing_secret": quantdinger.new_signing_secret()}
+    if source == tradingview.NAME:
+        return {"alert_template": tradingview.alert_template(token)}
+    return {}
 
 
 def owned_strategy(store: StrategyStore, owner_id: str, strategy_id: str) -> Strategy:
@@ -40,28 +63,33 @@ def owned_strategy(store: StrategyStore, owner_id: str, strategy_id: str) -> Str
 
 
 def create_strategy(store: StrategyStore, owner_id: str, body: CreateStrategyBody, *, api_base: str) -> CreatedStrategy:
-    """The webhook token is in the answer once; only its hash is stored."""
+    """The webhook token (and a source's signing secret or alert template) is in the answer once; only the
+    token's hash is stored."""
     token = new_webhook_token()
+    shown = _source_secrets(body.source, token)
+    strategy_id = new_strategy_id()
     strategy = Strategy(
-        strategy_id=new_strategy_id(),
+        strategy_id=strategy_id,
         owner_id=owner_id,
         name=body.name,
         webhook_token_hash=hash_secret(token),
+        source=body.source,
+        sealed_signing_secret=_sealed(shown, token, strategy_id),
         signal_ttl_seconds=body.signal_ttl_seconds,
         created_at=now(),
     )
     store.put_strategy(strategy)
-    return CreatedStrategy.of(strategy, webhook_url(api_base, strategy.strategy_id), webhook_token=token)
+    return CreatedStrategy.of(strategy, _url(api_base, strategy), webhook_token=token, **shown)
 
 
 def list_strategies(store: StrategyStore, owner_id: str, *, api_base: str) -> StrategyList:
     strategies = store.list_strategies(owner_id)
-    return StrategyList(items=[StrategyView.of(s, webhook_url(api_base, s.strategy_id)) for s in strategies])
+    return StrategyList(items=[StrategyView.of(s, _url(api_base, s)) for s in strategies])
 
 
 def get_strategy(store: StrategyStore, owner_id: str, strategy_id: str, *, api_base: str) -> StrategyView:
     strategy = owned_strategy(store, owner_id, strategy_id)
-    return StrategyView.of(strategy, webhook_url(api_base, strategy.strategy_id))
+    return StrategyView.of(strategy, _url(api_base, strategy))
 
 
 def update_strategy(
@@ -72,7 +100,7 @@ def update_strategy(
     strategy = owned_strategy(store, owner_id, strategy_id)
     changes = body.model_dump(exclude_unset=True)
     store.update_strategy(strategy_id, owner_id, **changes)
-    return StrategyView.of(strategy.model_copy(update=changes), webhook_url(api_base, strategy_id))
+    return StrategyView.of(strategy.model_copy(update=changes), _url(api_base, strategy))
 
 
 # Signals younger than this may still be pulled (their TTL has not run out); the margin covers clocks
@@ -96,11 +124,14 @@ def delete_strategy(store: OwnerStore, owner_id: str, strategy_id: str, *, purge
 
 
 def rotate_webhook_token(store: StrategyStore, owner_id: str, strategy_id: str) -> WebhookToken:
-    """The old token stops working at once."""
-    owned_strategy(store, owner_id, strategy_id)
+    """The old token stops working at once; so does a QuantDinger strategy's old signing secret (both change
+    in one write)."""
+    strategy = owned_strategy(store, owner_id, strategy_id)
     token = new_webhook_token()
-    store.set_webhook_token_hash(strategy_id, owner_id, hash_secret(token))
-    return WebhookToken(webhook_token=token)
+    shown = _source_secrets(strategy.source, token)
+    sealed = _sealed(shown, token, strategy_id)
+    store.set_webhook_token_hash(strategy_id, owner_id, hash_secret(token), sealed_signing_secret=sealed)
+    return WebhookToken(webhook_token=token, **shown)
 
 
 def inject_code(
@@ -112,7 +143,13 @@ def inject_code(
     from quantlink import injection  # libcst is imported on first use: only this operation needs it
     from quantlink.injection import api as injection_api
 
-    owned_strategy(store, owner_id, strategy_id)
+    strategy = owned_strategy(store, owner_id, strategy_id)
+    if strategy.source != JOINQUANT:
+        raise ValidationFailed(
+            "Only a JoinQuant strategy's code is injected: this strategy's signals come from "
+            f"{strategy.source} (see its webhookUrl).",
+            details=[{"field": "strategyId", "message": f"the strategy's source is {strategy.source}"}],
+        )
     if request.rotate_token:
         token = new_webhook_token()
         note = "The webhook token was rotated: code injected earlier stops working until re-injected."

@@ -6,6 +6,7 @@ from quantlink.dal.ports import OwnerStore
 from quantlink.models import Sizing, Subscription
 from quantlink.owner.strategies import owned_strategy
 from quantlink.owner.terminals import owned_terminal
+from quantlink.sources import sizing_for
 from quantlink.timeutil import now
 from quantlink.views.owner import SubscriptionView
 
@@ -15,8 +16,8 @@ def subscribe(
 ) -> SubscriptionView:
     """The caller's own terminal to the caller's own strategy (sharing widens this to shared ones)."""
     terminal = owned_terminal(store, owner_id, terminal_id)
-    owned_strategy(store, owner_id, strategy_id)
-    chosen = sizing or Sizing()
+    strategy = owned_strategy(store, owner_id, strategy_id)
+    chosen = sizing_for(strategy, sizing)  # ratio only where the source sends the portfolio value
     store.put_subscription(
         Subscription(
             strategy_id=strategy_id,

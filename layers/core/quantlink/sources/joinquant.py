@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 
-from quantlink.http import parse_body
+from quantlink.http import Request, bearer_token, parse_body
 from quantlink.models import (
+    JOINQUANT,
     IncomingSignal,
     JoinQuantPositionsBody,
     JoinQuantSignalBody,
     Leader,
+    Strategy,
     TradeOrder,
 )
 from quantlink.securities import to_exchange_form
+from quantlink.sources.base import Parsed, Source
 
-NAME = "joinquant"
+NAME = JOINQUANT
 
 
 def parse_signal(headers: Mapping[str, str], raw: bytes, *, max_bytes: int) -> IncomingSignal:
@@ -46,6 +50,19 @@ def parse_signal(headers: Mapping[str, str], raw: bytes, *, max_bytes: int) -> I
         dt=body.dt,
         sent_at=body.sent_at,
     )
+
+
+def parse(request: Request, strategy: Strategy, max_bytes: int, received_at: datetime) -> Parsed:
+    return Parsed(signals=(parse_signal(request.headers, request.body, max_bytes=max_bytes),))
+
+
+def token(request: Request) -> str | None:
+    return bearer_token(request.headers)
+
+
+SOURCE = Source(
+    name=NAME, label="JoinQuant", token=token, parse=parse, body=JoinQuantSignalBody, sends_portfolio_value=True
+)
 
 
 def parse_positions(headers: Mapping[str, str], raw: bytes, *, max_bytes: int) -> JoinQuantPositionsBody:

@@ -54,12 +54,14 @@ class StrategyView(CamelModel):
         description="The kill switch: while true, signals are recorded HELD and delivered to no terminal."
     )
     created_at: Timestamp
+    source: str = Field(description="Where its signals come from: joinquant, quantdinger or tradingview.")
 
     @classmethod
     def of(cls, strategy: Strategy, webhook_url: str, **extra: Any) -> Self:
         return cls(
             strategy_id=strategy.strategy_id,
             name=strategy.name,
+            source=strategy.source,
             webhook_url=webhook_url,
             signal_ttl_seconds=strategy.signal_ttl_seconds,
             paused=strategy.paused,
@@ -70,6 +72,12 @@ class StrategyView(CamelModel):
 
 class CreatedStrategy(StrategyView):
     webhook_token: str = Field(description="Shown once: only its hash is stored.")
+    signing_secret: str | Omitted = omitted(
+        "QuantDinger only, shown once: paste it into QuantDinger's webhook signing secret (it signs every call)."
+    )
+    alert_template: str | Omitted = omitted(
+        "TradingView only, shown once (it holds the webhook token): the alert message to paste into TradingView."
+    )
 
 
 class StrategyList(CamelModel):
@@ -78,6 +86,8 @@ class StrategyList(CamelModel):
 
 class WebhookToken(CamelModel):
     webhook_token: str
+    signing_secret: str | Omitted = omitted("QuantDinger only: the new signing secret (the old one stops working).")
+    alert_template: str | Omitted = omitted("TradingView only: the alert message with the new token.")
 
 
 class InjectResult(CamelModel):
@@ -143,6 +153,7 @@ class SignalView(CamelModel):
     expires_at: Timestamp
     fanned_out_at: Timestamp | None
     deliveries: list[DeliveryView]
+    close_all: Literal[True] | Omitted = omitted('Only when the source meant "sell all that is sellable".')
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> SignalView:

@@ -25,6 +25,14 @@ class SignalDuplicate(CamelModel):
     duplicate: Literal[True] = True
 
 
+class WebhookIgnored(CamelModel):
+    """A source's event that carries no order (QuantDinger's `qd.profile_test`, or any event other than
+    `qd.signal`): recorded in the log and metrics, nothing relayed. 200, so the sender does not retry."""
+
+    ignored: Literal[True] = True
+    event: str
+
+
 class PositionsAccepted(CamelModel):
     accepted: Literal[True] = True
     positions: int
