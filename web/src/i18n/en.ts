@@ -294,6 +294,7 @@ const en = {
     bundleNamed: "Bundle “{name}”",
     how: "Invitation",
     byLink: "By link (anyone who opens it, up to the number of uses)",
+    linkShort: "Link",
     byEmail: "By email (only that address can accept; expires after 7 days)",
     email: "Their email",
     emailHelp: "We email them the link at once; it works only for this address (upper or lower case does not matter).",

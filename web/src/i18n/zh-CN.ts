@@ -294,6 +294,7 @@ const zhCN: Messages = {
     bundleNamed: "策略包“{name}”",
     how: "邀请方式",
     byLink: "通过链接（任何打开链接的人，直到用完次数）",
+    linkShort: "链接",
     byEmail: "通过邮件（只有该地址可以接受；7 天后过期）",
     email: "对方邮箱",
     emailHelp: "我们会立即把链接发到该邮箱；链接只对这个地址有效（不区分大小写）。",
