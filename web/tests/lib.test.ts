@@ -11,7 +11,7 @@ function signal(overrides: Partial<Signal> = {}): Signal {
   return {
     signalId: "sig_1",
     strategyId: "stg_1",
-    status: "FANNED_OUT",
+    status: "EXECUTED",
     seq: 3,
     security: "600000.SH",
     sourceSecurity: "600000.XSHG",
@@ -71,7 +71,7 @@ describe("timeline CSV", () => {
     const [header, row, end] = csv.slice(1).split("\r\n");
     expect(header).toBe(TIMELINE_COLUMNS.join(","));
     expect(row).toBe(
-      "sig_1,3,600000.SH,600000.XSHG,buy,1200,10.52,FANNED_OUT,trm_1,办公室 PC,EXECUTED," +
+      "sig_1,3,600000.SH,600000.XSHG,buy,1200,10.52,EXECUTED,trm_1,办公室 PC,EXECUTED," +
         "2026-11-20T01:31:02.100+00:00,2026-11-20T01:31:02.120+00:00,2026-11-20T01:31:02.160+00:00," +
         "2026-11-20T01:31:02.200+00:00,2026-11-20T01:31:02.220+00:00,60,120,B1,1200,10.5,",
     );
