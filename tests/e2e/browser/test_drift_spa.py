@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from quantlink_local.client import OwnerClient, post_webhook, sign_in
 from quantlink_local.process import RunningStack
 from tests.e2e.browser.conftest import OpenSpa
-from tests.e2e.browser.spa import REPO
+
 from tests.e2e.browser.test_owner_spa import new_credentials, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -18,9 +18,6 @@ pytestmark = pytest.mark.e2e
 DAY = "2026-11-20"  # a Friday, a trading day: every snapshot below is dated that day
 
 
-@pytest.mark.skipif(
-    not (REPO / "layers/core/quantlink/drift").is_dir(), reason="the drift API (branch drift) is not in this tree yet"
-)
 def test_drift_screen_shows_the_gap_and_sends_the_sync_orders(open_spa: OpenSpa, local_stack: RunningStack) -> None:
     spa = open_spa("en-US")
     page = spa.page

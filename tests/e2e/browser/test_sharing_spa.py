@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from quantlink_local.client import OwnerClient, joinquant_signal, post_webhook, sign_in
 from quantlink_local.process import RunningStack
 from tests.e2e.browser.conftest import OpenSpa
-from tests.e2e.browser.spa import REPO, Spa
+from tests.e2e.browser.spa import Spa
 from tests.e2e.browser.test_owner_spa import dismiss_secret, new_credentials, secret_values, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -89,10 +89,6 @@ def sign_in_ui(spa: Spa, email: str, password: str) -> None:
     spa.heading("Strategies")
 
 
-@pytest.mark.skipif(
-    not (REPO / "layers/core/quantlink/sharing").is_dir(),
-    reason="the sharing API (branch sharing) is not in this tree yet",
-)
 def test_share_by_link_the_recipient_subscribes_and_the_shared_signal_arrives(
     open_spa: OpenSpa, local_stack: RunningStack
 ) -> None:

@@ -27,10 +27,6 @@ def sample_body(name: str) -> dict[str, object]:
     return body
 
 
-@pytest.mark.skipif(
-    not (SAMPLES / "quantdinger.json").is_file(),
-    reason="the QuantDinger / TradingView webhooks (branch sources) are not in this tree yet",
-)
 def test_quantdinger_and_tradingview_strategies_show_what_each_sender_needs(
     open_spa: OpenSpa, local_stack: RunningStack
 ) -> None:
