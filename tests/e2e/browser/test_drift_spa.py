@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 from quantlink_local.client import OwnerClient, post_webhook, sign_in
 from quantlink_local.process import RunningStack
 from tests.e2e.browser.conftest import OpenSpa
-
 from tests.e2e.browser.test_owner_spa import new_credentials, sign_up
 
 pytestmark = pytest.mark.e2e

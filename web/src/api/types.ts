@@ -93,10 +93,12 @@ export interface Delivery {
   status: DeliveryStatus;
   receivedAt: string;
   queuedAt: string;
+  /** When the signal went out on the terminal's push socket (API.md "Push"); null when it was only pulled. */
+  pushedAt?: string | null;
   pulledAt: string | null;
   executedAt: string | null;
   ackedAt: string | null;
-  /** received → pulled, in milliseconds. */
+  /** received → pushed or pulled (whichever came first), in milliseconds. */
   latencyMs: number | null;
   ackLatencyMs?: number | null;
   brokerOrderId?: string | null;
