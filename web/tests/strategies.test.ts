@@ -140,6 +140,7 @@ describe("per-source secrets", () => {
       ["strategies.webhookToken", "qlw_t", true],
       ["sources.quantdinger.signingSecret", "qds_s", true],
     ]);
+    expect(fields.map((f) => f.where)).toEqual(["sources.quantdinger.where.url", "sources.quantdinger.where.token", "sources.quantdinger.where.secret"]);
   });
 
   it("TradingView: the URL carries the token unless the alert message does", () => {
@@ -150,6 +151,7 @@ describe("per-source secrets", () => {
     const fields = sourceSecrets("tradingview", tv, { webhookToken: "qlw_t", alertTemplate: '{"token": "qlw_t", "side": "{{strategy.order.action}}"}' });
     expect(fields.map((f) => f.label)).toEqual(["sources.tradingview.url", "sources.tradingview.alertTemplate"]);
     expect(fields[1]!.multiline).toBe(true);
+    expect(fields.map((f) => f.where)).toEqual(["sources.tradingview.where.url", "sources.tradingview.where.message"]);
   });
 
   it("the create form sends the chosen source and shows its secrets once", async () => {
@@ -171,6 +173,10 @@ describe("per-source secrets", () => {
     const panel = wrapper.get("[data-testid=secret-panel]");
     expect(panel.findAll("input").map((i) => (i.element as HTMLInputElement).value)).toEqual([created.webhookUrl, "qlw_token", "qds_secret"]);
     expect(panel.text()).toContain("signing secret");
+    // Each value says where in QuantDinger it goes, tied to its field for screen readers.
+    const secretInput = panel.findAll("input")[2]!;
+    const where = panel.get(`#${secretInput.attributes("aria-describedby")}`);
+    expect(where.text()).toContain("QuantDinger: the same webhook's signing secret");
     await press(wrapper, "I saved it");
     expect(wrapper.html()).not.toContain("qds_secret");
     expect(wrapper.get("[data-testid=source]").text()).toBe("QuantDinger");

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 
 import pytest
@@ -45,6 +46,12 @@ def test_quantdinger_and_tradingview_strategies_show_what_each_sender_needs(
     secret = panel.get_by_label("Signing secret (HMAC)").input_value()
     assert "/api/webhooks/quantdinger/" in url and token and secret
     expect(page.get_by_test_id("source-setup")).to_contain_text("signing secret")
+    # Each value says where in QuantDinger it goes.
+    expect(panel.get_by_label("Webhook URL")).to_have_accessible_description(re.compile(r"channel → webhook URL"))
+    expect(panel.get_by_label("Webhook token")).to_have_accessible_description(re.compile(r"Authorization: Bearer"))
+    expect(panel.get_by_label("Signing secret (HMAC)")).to_have_accessible_description(
+        re.compile(r"the same webhook's signing secret")
+    )
     spa.check("strategies-quantdinger")
     body = sample_body("quantdinger")
     body["timestamp"] = int(time.time())
@@ -59,6 +66,13 @@ def test_quantdinger_and_tradingview_strategies_show_what_each_sender_needs(
     card = page.get_by_test_id("strategy").filter(has_text="QD momentum")
     expect(card.get_by_test_id("source")).to_have_text("QuantDinger")
     expect(card.get_by_role("link", name="Inject code")).to_have_count(0)
+    # The signal QuantDinger sent with those values is in the strategy's timeline.
+    card.get_by_role("link", name="Timeline").click()
+    spa.heading("Signal timeline · QD momentum")
+    expect(page.get_by_test_id("signal")).to_have_count(1)
+    expect(page.get_by_test_id("signal")).to_contain_text("Buy 1200 600000.SH")
+    page.get_by_role("navigation").get_by_role("link", name="Strategies").click()
+    spa.heading("Strategies")
 
     # ---- TradingView: the alert URL and the message to paste ----------------------------------------
     page.get_by_label("TradingView").check()
@@ -69,6 +83,10 @@ def test_quantdinger_and_tradingview_strategies_show_what_each_sender_needs(
     template = panel.get_by_label("Alert message to paste").input_value()
     assert "/api/webhooks/tradingview/" in alert_url
     expect(page.get_by_test_id("source-setup")).to_contain_text("Webhook URL")
+    expect(panel.get_by_label("Webhook URL for the alert")).to_have_accessible_description(
+        re.compile(r"Notifications → tick Webhook URL")
+    )
+    expect(panel.get_by_label("Alert message to paste")).to_have_accessible_description(re.compile(r"Message box"))
     spa.check("strategies-tradingview")
     page.get_by_role("button", name="Copy Alert message to paste").click()
     assert page.evaluate("() => navigator.clipboard.readText()") == template
@@ -90,5 +108,5 @@ def test_quantdinger_and_tradingview_strategies_show_what_each_sender_needs(
     expect(card.get_by_test_id("source")).to_have_text("TradingView")
     card.get_by_role("link", name="Timeline").click()
     expect(page.get_by_test_id("signal")).to_have_count(1)
-    expect(page.get_by_test_id("signal")).to_contain_text("600000.SH")
+    expect(page.get_by_test_id("signal")).to_contain_text("Buy 1200 600000.SH")
     assert spa.page_errors == []

@@ -154,6 +154,11 @@ const en = {
       created: "Strategy “{name}” is ready for QuantDinger. Paste these three values into the strategy's webhook settings in QuantDinger.",
       setup: "In QuantDinger: webhook URL, bearer token and signing secret (签名密钥) of the strategy's signal webhook. Rotating the token later rotates the signing secret too.",
       signingSecret: "Signing secret (HMAC)",
+      where: {
+        url: "Paste into QuantDinger: the strategy's notification settings → webhook channel → webhook URL.",
+        token: "Paste into QuantDinger: the same webhook's token (sent as Authorization: Bearer …).",
+        secret: "Paste into QuantDinger: the same webhook's signing secret. Then press QuantDinger's test button: QuantLink answers it and relays nothing.",
+      },
     },
     tradingview: {
       name: "TradingView",
@@ -162,6 +167,10 @@ const en = {
       setup: "In TradingView: Alert → Notifications → Webhook URL (paste the URL), and paste the message into the alert's Message box. Identical alert bodies count once.",
       url: "Webhook URL for the alert",
       alertTemplate: "Alert message to paste",
+      where: {
+        url: "Paste into TradingView: the alert on your strategy → Notifications → tick Webhook URL → this URL.",
+        message: "Paste into TradingView: the same alert's Message box, as it is (TradingView fills in the {{…}} placeholders for each order).",
+      },
     },
   },
   inject: {

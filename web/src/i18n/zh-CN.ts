@@ -154,6 +154,11 @@ const zhCN: Messages = {
       created: "策略“{name}”已可接收 QuantDinger 信号。把下面三项填入 QuantDinger 中该策略的 Webhook 设置。",
       setup: "在 QuantDinger 中：信号 Webhook 的地址、Bearer 令牌和签名密钥。以后轮换令牌时，签名密钥也会一起轮换。",
       signingSecret: "签名密钥（HMAC）",
+      where: {
+        url: "粘贴到 QuantDinger：该策略的通知设置 → Webhook 渠道 → Webhook 地址。",
+        token: "粘贴到 QuantDinger：同一 Webhook 的令牌（以 Authorization: Bearer … 发送）。",
+        secret: "粘贴到 QuantDinger：同一 Webhook 的签名密钥。然后点 QuantDinger 的测试按钮：QuantLink 会应答，但不转发任何信号。",
+      },
     },
     tradingview: {
       name: "TradingView",
@@ -162,6 +167,10 @@ const zhCN: Messages = {
       setup: "在 TradingView 中：警报 → 通知 → Webhook URL（粘贴地址），并把消息粘贴到警报的“消息”框。内容完全相同的警报只算一次。",
       url: "警报用的 Webhook 地址",
       alertTemplate: "要粘贴的警报消息",
+      where: {
+        url: "粘贴到 TradingView：策略上的警报 → 通知 → 勾选 Webhook URL → 填入此地址。",
+        message: "粘贴到 TradingView：同一警报的“消息”框，原样粘贴（每笔订单由 TradingView 填入 {{…}} 占位符）。",
+      },
     },
   },
   inject: {

@@ -11,6 +11,8 @@ export interface SecretField {
   secret: boolean;
   /** Shown in a multi-line box (the TradingView alert message). */
   multiline?: boolean;
+  /** Where in the source's own settings this value is pasted. */
+  where?: MessageKey;
 }
 
 /** TradingView sends no headers: the token travels in the URL unless the alert body already carries it. */
@@ -24,9 +26,11 @@ export function sourceSecrets(source: StrategySource, webhookUrl: string, answer
   switch (source) {
     case "quantdinger":
       return [
-        { label: "strategies.webhookUrl", value: webhookUrl, secret: false },
-        token,
-        ...(answer.signingSecret ? [{ label: "sources.quantdinger.signingSecret" as const, value: answer.signingSecret, secret: true }] : []),
+        { label: "strategies.webhookUrl", value: webhookUrl, secret: false, where: "sources.quantdinger.where.url" },
+        { ...token, where: "sources.quantdinger.where.token" },
+        ...(answer.signingSecret
+          ? [{ label: "sources.quantdinger.signingSecret" as const, value: answer.signingSecret, secret: true, where: "sources.quantdinger.where.secret" as const }]
+          : []),
       ];
     case "tradingview":
       return [
@@ -34,9 +38,18 @@ export function sourceSecrets(source: StrategySource, webhookUrl: string, answer
           label: "sources.tradingview.url",
           value: tradingViewUrl(webhookUrl, answer.webhookToken, answer.alertTemplate),
           secret: !answer.alertTemplate?.includes(answer.webhookToken),
+          where: "sources.tradingview.where.url",
         },
         ...(answer.alertTemplate
-          ? [{ label: "sources.tradingview.alertTemplate" as const, value: answer.alertTemplate, secret: true, multiline: true }]
+          ? [
+              {
+                label: "sources.tradingview.alertTemplate" as const,
+                value: answer.alertTemplate,
+                secret: true,
+                multiline: true,
+                where: "sources.tradingview.where.message" as const,
+              },
+            ]
           : [token]),
       ];
     default:
