@@ -1,0 +1,217 @@
+"""Every owner and follower operation of API.md "Sharing", done in the SPA in headless Chromium against the
+real local stack: plan gating (/api/me) lifted by an admin in the Admin screen, the admin settings, an email
+invitation followed from the outbox, a share's permissions (terminalLimit, canPause, canDelete, expiry)
+changed and obeyed, bundles (sg_) and groups (grp_) with their members and shares, and the audit log's
+filters and paging."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from quantlink_local.client import OwnerClient, joinquant_signal, post_webhook, sign_in
+from quantlink_local.process import RunningStack
+from tests.e2e.browser.conftest import OpenSpa
+from tests.e2e.browser.spa import Spa
+from tests.e2e.browser.test_owner_spa import dismiss_secret, secret_values
+from tests.e2e.test_sharing import outbox
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class User:
+    email: str
+    password: str
+    client: OwnerClient
+
+
+def new_user(stack: RunningStack, label: str) -> User:
+    """A confirmed Cognito user (free plan), signed in over the API too."""
+    email = f"{label}-{secrets.token_hex(5)}@example.com"
+    password = "Pw-" + secrets.token_urlsafe(12) + "9a"
+    cognito = stack.aws("cognito-idp")
+    pool = stack.info["userPoolId"]
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=email,
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    return User(email, password, OwnerClient(stack.api_base, sign_in(stack.api_base, email, password)))
+
+
+def demo_admin(stack: RunningStack) -> User:
+    info = stack.info
+    client = OwnerClient(stack.api_base, sign_in(stack.api_base, info["demoEmail"], info["demoPassword"]))
+    return User(info["demoEmail"], info["demoPassword"], client)
+
+
+def signed_in(open_spa: OpenSpa, user: User) -> Spa:
+    spa = open_spa("en-US")
+    page = spa.goto("/sign-in")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(user.password)
+    page.get_by_role("button", name="Sign in").click()
+    spa.heading("Strategies")
+    return spa
+
+
+def go(page: Page, screen: str) -> None:
+    page.get_by_role("navigation").get_by_role("link", name=screen, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(screen)
+
+
+def notice(page: Page, text: str) -> None:
+    expect(page.get_by_role("status").filter(has_text=text)).to_be_visible()
+
+
+def test_plan_gating_admin_email_invitation_and_share_permissions(open_spa: OpenSpa, local_stack: RunningStack) -> None:
+    owner_user, friend_user = new_user(local_stack, "owner"), new_user(local_stack, "friend")
+    admin_user = demo_admin(local_stack)
+    strategy = owner_user.client.create_strategy(f"Gated {secrets.token_hex(2)}")
+    name = strategy["name"]
+
+    # ---- a free plan is told before it fills in the form, and the server refuses it -------------------
+    owner = signed_in(open_spa, owner_user)
+    page = owner.page
+    go(page, "Sharing")
+    expect(page.get_by_test_id("plan-notice")).to_contain_text("Sharing needs a paid plan (yours is free)")
+    page.get_by_role("radio", name=re.compile("^By email")).check()
+    page.get_by_label("Their email").fill(friend_user.email)
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_role("alert")).to_contain_text("Your plan does not include this.")
+    owner.check("sharing-plan-required")
+
+    # ---- the admin moves the owner to Pro in the Admin screen, and saves the audit settings -----------
+    admin = signed_in(open_spa, admin_user)
+    apage = admin.page
+    go(apage, "Admin")
+    apage.get_by_label(f"Plan of {owner_user.email}").select_option("pro")
+    notice(apage, f"{owner_user.email} is now on the Pro plan.")
+    retention = apage.get_by_label("Keep entries for (days)")
+    kept = retention.input_value()
+    expect(apage.get_by_label("Record the audit log")).to_be_checked()
+    retention.fill("400")
+    apage.get_by_role("button", name="Save settings").click()
+    notice(apage, "Saved: the audit log is recorded and kept 400 days.")
+    apage.reload()
+    expect(apage.get_by_label("Keep entries for (days)")).to_have_value("400")
+    assert admin_user.client.request("GET", "/api/admin/settings").json()["auditRetentionDays"] == 400
+    apage.get_by_label("Keep entries for (days)").fill(kept)
+    apage.get_by_role("button", name="Save settings").click()
+    notice(apage, f"kept {kept} days.")
+    admin.check("admin-settings")
+
+    # ---- now Pro: an email invitation with terminalLimit 1, no pause, may remove --------------------
+    page.reload()
+    expect(page.get_by_test_id("plan-notice")).to_have_count(0)
+    page.get_by_label("What to share").select_option(label=name)
+    page.get_by_role("radio", name=re.compile("^By email")).check()
+    page.get_by_label("Their email").fill(friend_user.email.upper())  # the address matches in any case
+    page.get_by_label("Remove the share themselves (canDelete)").check()
+    page.get_by_label("Terminals that may receive it").fill("1")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_test_id("secret-panel")).to_contain_text("Invitation sent")
+    (shown_url,) = secret_values(page)
+    dismiss_secret(page)
+    invitation = page.get_by_test_id("invitation").first
+    expect(invitation).to_contain_text(friend_user.email.upper())
+    expect(invitation).to_contain_text("Pending")
+
+    # The email carries the same link.
+    (mail,) = [m for m in outbox(local_stack) if friend_user.email in [a.lower() for a in m["to"]]]
+    (mailed_url,) = re.findall(r"https?://\S+/#/invitations/[A-Za-z0-9_.~-]*[A-Za-z0-9_~-]", mail["body"])
+    assert mailed_url == shown_url
+
+    # Another address cannot accept it: said in words, and the invitation stays pending.
+    apage.goto(mailed_url)
+    admin.heading("Invitation")
+    apage.get_by_role("button", name="Accept invitation").click()
+    expect(apage.get_by_text("it was sent to another email address")).to_be_visible()
+
+    # ---- the friend follows the emailed link and accepts ----------------------------------------------
+    friend = signed_in(open_spa, friend_user)
+    fpage = friend.page
+    fpage.goto(mailed_url)
+    friend.heading("Invitation")
+    expect(fpage.get_by_test_id("invitation-preview")).to_contain_text(f"{owner_user.email} invites you")
+    expect(fpage.get_by_test_id("invitation-preview")).to_contain_text("Up to 1 terminal(s) receive its signals.")
+    expect(fpage.get_by_test_id("invitation-preview")).to_contain_text("May not pause it.")
+    fpage.get_by_role("button", name="Accept invitation").click()
+    notice(fpage, "Accepted: 1 strategy(ies) are shared with you.")
+
+    # ---- terminalLimit: the second terminal is refused, in words --------------------------------------
+    for terminal in ("desk-a", "desk-b"):
+        friend_user.client.create_terminal(terminal)
+    fpage.get_by_role("link", name="subscribe one of your terminals on the Terminals page").click()
+    friend.heading("Terminals")
+    shared_label = f"{name} (shared by {owner_user.email})"
+
+    def subscribe(terminal: str) -> None:
+        card = fpage.get_by_test_id("terminal").filter(has_text=terminal)
+        card.get_by_label("Strategy").select_option(label=shared_label)
+        card.get_by_role("button", name="Subscribe", exact=True).click()
+
+    subscribe("desk-a")
+    notice(fpage, f"“desk-a” now receives “{name}")
+    subscribe("desk-b")
+    refused = fpage.get_by_test_id("terminal").filter(has_text="desk-b").get_by_role("alert")
+    expect(refused).to_have_text("The share's terminal limit is reached.")
+    friend.check("terminals-limit-reached")
+
+    # ---- the owner raises the limit and allows pausing; the refused terminal now subscribes ----------
+    page.get_by_role("button", name="Refresh").first.click()  # the owner is still on the Sharing screen
+    given = page.get_by_test_id("given-shares").get_by_test_id("share").filter(has_text=friend_user.email)
+    expect(given).to_contain_text("Invitation")  # via
+    given.get_by_role("button", name="Change permissions").click()
+    given.get_by_label("Terminals that may receive it").fill("2")
+    given.get_by_label("Pause it for themselves (canPause)").check()
+    given.get_by_label("Share expires (optional)").fill("2030-01-31T09:30")
+    given.get_by_role("button", name="Save").click()
+    notice(page, f"The share of “{name}” with {friend_user.email} is updated.")
+    expect(given).to_contain_text("Up to 2 terminal(s) receive its signals.")
+    expect(given).to_contain_text("2030")
+    subscribe("desk-b")
+    notice(fpage, f"“desk-b” now receives “{name}")
+    delivered = post_webhook(strategy["webhookUrl"], strategy["webhookToken"], joinquant_signal(1))
+    assert delivered.json()["deliveries"] == 2, delivered.text
+
+    # ---- the owner pauses the share: nothing is delivered; the friend sees it paused -----------------
+    given.get_by_role("button", name="Pause").click()
+    notice(page, f"“{name}” is paused")
+    expect(given.locator(".badge")).to_have_text("Paused")
+    held = post_webhook(strategy["webhookUrl"], strategy["webhookToken"], joinquant_signal(2))
+    assert held.json()["deliveries"] == 0, held.text
+    given.get_by_role("button", name="Resume").click()
+    notice(page, f"“{name}” is delivered again")
+
+    # ---- the friend, now allowed, pauses and resumes it, then removes it (canDelete) ----------------
+    go(fpage, "Sharing")
+    received = fpage.get_by_test_id("received-shares").get_by_test_id("share")
+    expect(received).to_contain_text("May pause and resume it.")
+    expect(received).to_contain_text("May remove the share.")
+    received.get_by_role("button", name="Pause").click()
+    notice(fpage, f"“{name}” is paused")
+    assert post_webhook(strategy["webhookUrl"], strategy["webhookToken"], joinquant_signal(3)).json()["deliveries"] == 0
+    received.get_by_role("button", name="Resume").click()
+    notice(fpage, f"“{name}” is delivered again")
+    friend.check("sharing-recipient-permissions")
+    received.get_by_role("button", name="Remove").click()
+    fpage.get_by_role("button", name="Confirm: Remove").click()
+    notice(fpage, f"You no longer receive “{name}”.")
+    expect(fpage.get_by_test_id("received-shares")).to_have_count(0)
+    assert post_webhook(strategy["webhookUrl"], strategy["webhookToken"], joinquant_signal(4)).json()["deliveries"] == 0
+    # The owner's list says the same as the API: the removed share is gone, or listed as revoked.
+    listed = owner_user.client.request("GET", "/api/shares?as=owner").json()["items"]
+    assert [s["status"] for s in listed] in ([], ["revoked"]), listed
+    page.get_by_role("button", name="Refresh").first.click()
+    expect(given).to_have_count(len(listed))
+    if listed:
+        expect(given.locator(".badge")).to_have_text("Revoked")
+    assert owner.page_errors == [] and friend.page_errors == [] and admin.page_errors == []
