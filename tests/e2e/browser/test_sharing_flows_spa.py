@@ -215,3 +215,117 @@ def test_plan_gating_admin_email_invitation_and_share_permissions(open_spa: Open
     if listed:
         expect(given.locator(".badge")).to_have_text("Revoked")
     assert owner.page_errors == [] and friend.page_errors == [] and admin.page_errors == []
+
+
+def pro_user(stack: RunningStack, label: str) -> User:
+    user = new_user(stack, label)
+    me = user.client.request("GET", "/api/me").json()
+    answer = demo_admin(stack).client.request("PUT", f"/api/admin/users/{me['userId']}/plan", {"plan": "pro"})
+    assert answer.status_code == 200, answer.text
+    return user
+
+
+def received(user: User) -> dict[str, tuple[str, str | None]]:
+    """What is shared with the user now: strategy name -> (via, viaId), over the API."""
+    items = user.client.request("GET", "/api/shares?as=recipient").json()["items"]
+    return {s["strategyName"]: (s["via"], s["viaId"]) for s in items if s["status"] == "active"}
+
+
+def test_bundles_and_groups_with_their_members_and_shares(open_spa: OpenSpa, local_stack: RunningStack) -> None:
+    owner_user, friend_user = pro_user(local_stack, "bundler"), new_user(local_stack, "member")
+    tag = secrets.token_hex(2)
+    alpha, beta = f"Alpha {tag}", f"Beta {tag}"
+    for name in (alpha, beta):
+        owner_user.client.create_strategy(name)
+    owner = signed_in(open_spa, owner_user)
+    page = owner.page
+
+    # ---- a bundle (sg_) of one strategy, and a link invitation to it ----------------------------------
+    go(page, "Bundles")
+    page.get_by_label("Name", exact=True).fill(f"Pair {tag}")
+    page.get_by_label(alpha).check()
+    page.get_by_role("button", name="Create bundle").click()
+    notice(page, f"Bundle “Pair {tag}” is ready, code sg_")
+    bundle = page.get_by_test_id("bundle").filter(has_text=f"Pair {tag}")
+    code = bundle.get_by_label("Bundle code").input_value()
+    assert code.startswith("sg_"), code
+    owner.check("bundles")
+    bundle.get_by_role("link", name="Invite to this bundle").click()
+    owner.heading("Sharing")
+    expect(page.get_by_label("What to share")).to_have_value(f"b:{code}")
+    page.get_by_role("button", name="Create invitation link").click()
+    (link,) = secret_values(page)
+    dismiss_secret(page)
+
+    friend = signed_in(open_spa, friend_user)
+    fpage = friend.page
+    fpage.goto(link)
+    preview = fpage.get_by_test_id("invitation-preview")
+    expect(preview).to_contain_text(f"To the bundle “Pair {tag}” ({code})")
+    expect(fpage.get_by_test_id("invitation-strategies")).to_have_text(alpha)
+    fpage.get_by_role("button", name="Accept invitation").click()
+    notice(fpage, "Accepted: 1 strategy(ies) are shared with you.")
+    assert received(friend_user) == {alpha: ("bundle", code)}
+
+    # ---- adding a strategy to the bundle shares it with the member at once; removing takes it away ----
+    go(page, "Bundles")
+    expect(bundle).to_contain_text(friend_user.email)  # members
+    bundle.get_by_label("Add a strategy").select_option(label=beta)
+    bundle.get_by_role("button", name="Add", exact=True).click()
+    notice(page, f"“{beta}” is in “Pair {tag}”: its 1 member(s) receive it now.")
+    assert received(friend_user) == {alpha: ("bundle", code), beta: ("bundle", code)}
+    go(fpage, "Sharing")
+    shares = fpage.get_by_test_id("received-shares").get_by_test_id("share")
+    expect(shares).to_have_count(2)
+    expect(shares.filter(has_text=beta)).to_contain_text(f"Bundle · {code}")
+    bundle.get_by_role("button", name=f"Remove: {alpha}").click()
+    notice(page, f"“{alpha}” is out of “Pair {tag}”")
+    assert received(friend_user) == {beta: ("bundle", code)}
+    bundle.get_by_role("button", name="Remove member").click()
+    page.get_by_role("button", name="Confirm: Remove member").click()
+    notice(page, f"{friend_user.email} is no longer in “Pair {tag}”.")
+    assert received(friend_user) == {}
+
+    # ---- a group (grp_): a member by email, a strategy shared to it, an unknown address invited -------
+    go(page, "Groups")
+    page.get_by_label("Name", exact=True).fill(f"Desk {tag}")
+    page.get_by_role("button", name="Create group").click()
+    notice(page, f"Group “Desk {tag}” is ready.")
+    group = page.get_by_test_id("group").filter(has_text=f"Desk {tag}")
+    group_id = group.get_by_label("Group id").input_value()
+    assert group_id.startswith("grp_"), group_id
+    group.get_by_label("Add a member by email").fill(friend_user.email)
+    group.get_by_role("button", name="Add", exact=True).click()
+    notice(page, f"{friend_user.email} is in “Desk {tag}” and receives what is shared to it.")
+    group.get_by_label("What to share").select_option(label=alpha)
+    group.get_by_label("Terminals that may receive it").fill("3")
+    group.get_by_role("button", name="Share", exact=True).click()
+    notice(page, f"{alpha} is shared with “Desk {tag}”.")
+    expect(group).to_contain_text("Up to 3 terminal(s) receive its signals.")
+    assert received(friend_user) == {alpha: ("group", group_id)}
+    stranger = f"newcomer-{tag}@example.com"
+    group.get_by_label("Add a member by email").fill(stranger)
+    group.get_by_role("button", name="Add", exact=True).click()
+    notice(page, f"{stranger} has no account yet: an invitation email is on its way")
+    assert [m for m in outbox(local_stack) if stranger in m["to"]], "no invitation email for the unknown address"
+    owner.check("groups")
+    fpage.get_by_role("button", name="Refresh").first.click()
+    # The bundle's shares are listed as revoked now; the group's one is active.
+    expect(shares.filter(has_text=f"Bundle · {code}").locator(".badge")).to_have_text(["Revoked", "Revoked"])
+    through_group = shares.filter(has_text=f"Group · {group_id}")
+    expect(through_group.locator(".badge")).to_have_text("Active")
+    expect(through_group).to_contain_text(alpha)
+
+    # Removing the member takes away what it had through the group; then the group goes.
+    group.get_by_role("listitem").filter(has_text=friend_user.email).get_by_role("button", name="Remove").click()
+    page.get_by_role("button", name="Confirm: Remove").click()
+    notice(page, f"{friend_user.email} is no longer in “Desk {tag}”.")
+    assert received(friend_user) == {}
+    group.get_by_role("button", name="Stop sharing").click()
+    page.get_by_role("button", name="Confirm: Stop sharing").click()
+    notice(page, f"Sharing stopped for “Desk {tag}”.")
+    group.get_by_role("button", name="Delete group").click()
+    page.get_by_role("button", name="Confirm: Delete group").click()
+    notice(page, f"Group “Desk {tag}” is deleted.")
+    expect(group).to_have_count(0)
+    assert owner.page_errors == [] and friend.page_errors == []
