@@ -329,3 +329,59 @@ def test_bundles_and_groups_with_their_members_and_shares(open_spa: OpenSpa, loc
     notice(page, f"Group “Desk {tag}” is deleted.")
     expect(group).to_have_count(0)
     assert owner.page_errors == [] and friend.page_errors == []
+
+
+def test_audit_log_filters_and_pages(open_spa: OpenSpa, local_stack: RunningStack) -> None:
+    user = new_user(local_stack, "audited")
+    me = user.client.request("GET", "/api/me").json()
+    tag = secrets.token_hex(2)
+    busy = user.client.create_strategy(f"Busy {tag}")
+    user.client.create_strategy(f"Quiet {tag}")
+    # 26 pauses and 26 resumes: with the two creations, 54 entries, more than one page (50).
+    for paused in [True, False] * 26:
+        answer = user.client.request("PATCH", f"/api/strategies/{busy['strategyId']}", {"paused": paused})
+        assert answer.status_code == 200, answer.text
+
+    spa = signed_in(open_spa, user)
+    page = spa.page
+    go(page, "Audit log")
+    entries = page.get_by_test_id("audit-entry")
+    expect(entries).to_have_count(50)
+    expect(entries.first).to_contain_text("strategy.resumed")  # newest first
+    expect(entries.first).to_contain_text(user.email)
+    page.get_by_role("button", name="Load more").click()
+    expect(entries).to_have_count(54)
+    expect(page.get_by_role("button", name="Load more")).to_have_count(0)
+    expect(entries.last).to_contain_text("strategy.created")
+    spa.check("audit")
+
+    # Filters: the action, the strategy, the actor, the time window (each asks the server).
+    page.get_by_label("Action").select_option("strategy.paused")
+    page.get_by_role("button", name="Search").click()
+    expect(entries).to_have_count(26)
+    for text in entries.all_inner_texts():
+        assert "strategy.paused" in text and f"Busy {tag}" in text, text
+    page.get_by_label("Action").select_option("")
+    page.get_by_label("Strategy").select_option(label=f"Quiet {tag}")
+    page.get_by_role("button", name="Search").click()
+    expect(entries).to_have_count(1)
+    expect(entries).to_contain_text("strategy.created")
+    page.get_by_label("Strategy").select_option("")
+    page.get_by_label("Actor").fill(me["userId"])
+    page.get_by_role("button", name="Search").click()
+    expect(entries).to_have_count(50)
+    page.get_by_label("Actor").fill("usr_nobody_at_all")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("empty-state")).to_contain_text("No entries match.")
+    page.get_by_label("Actor").fill("")
+    page.get_by_label("From").fill("2099-01-01T00:00")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("empty-state")).to_contain_text("No entries match.")
+    page.get_by_label("From").fill("")
+    page.get_by_label("Until").fill("2000-01-01T00:00")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("empty-state")).to_be_visible()
+    page.get_by_label("Until").fill("")
+    page.get_by_role("button", name="Search").click()
+    expect(entries).to_have_count(50)
+    assert spa.page_errors == []
