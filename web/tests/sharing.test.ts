@@ -220,6 +220,18 @@ describe("InvitationView", () => {
     expect(wrapper.get("[role=status]").text()).toBe("Accepted: 1 strategy(ies) are shared with you.");
   });
 
+  it("reads the new invitation when another link is opened on the same page", async () => {
+    const api = useApi(json(200, preview), json(200, { ...preview, status: "revoked", strategies: [{ strategyId: "stg_2", name: "Beta" }] }));
+    const { wrapper, router } = await mounted(InvitationView, "/invitations/tok_abc", [{ path: "/invitations/:token", name: "invitation" }]);
+    expect(wrapper.text()).toContain("Accept invitation");
+    await router.push("/invitations/tok_def");
+    await flushPromises();
+    expect(api.calls[1]!.body).toEqual({ token: "tok_def" });
+    expect(wrapper.get("[data-testid=invitation-strategies]").text()).toBe("Beta");
+    expect(wrapper.text()).toContain("This invitation was revoked by its owner.");
+    expect(wrapper.text()).not.toContain("Accept invitation");
+  });
+
   it("says why an invitation cannot be accepted", async () => {
     useApi(json(200, preview), json(403, { code: "FORBIDDEN", message: "not for you" }));
     const { wrapper } = await mounted(InvitationView, "/invitations/tok_abc", [{ path: "/invitations/:token", name: "invitation" }]);

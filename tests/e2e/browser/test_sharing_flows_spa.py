@@ -256,9 +256,22 @@ def test_bundles_and_groups_with_their_members_and_shares(open_spa: OpenSpa, loc
     page.get_by_role("button", name="Create invitation link").click()
     (link,) = secret_values(page)
     dismiss_secret(page)
+    # A second link, revoked before anyone uses it.
+    page.get_by_label("What to share").select_option(label=beta)
+    page.get_by_role("button", name="Create invitation link").click()
+    (revoked_link,) = secret_values(page)
+    dismiss_secret(page)
+    pending = page.get_by_test_id("invitation").filter(has_text=beta)
+    pending.get_by_role("button", name="Revoke").click()
+    page.get_by_role("button", name="Confirm: Revoke").click()
+    notice(page, "The invitation is revoked: its link no longer works.")
+    expect(pending.locator(".badge")).to_have_text("Revoked")
 
     friend = signed_in(open_spa, friend_user)
     fpage = friend.page
+    fpage.goto(revoked_link)
+    expect(fpage.get_by_test_id("invitation-preview")).to_contain_text("This invitation was revoked by its owner.")
+    expect(fpage.get_by_role("button", name="Accept invitation")).to_have_count(0)
     fpage.goto(link)
     preview = fpage.get_by_test_id("invitation-preview")
     expect(preview).to_contain_text(f"To the bundle “Pair {tag}” ({code})")
@@ -266,6 +279,9 @@ def test_bundles_and_groups_with_their_members_and_shares(open_spa: OpenSpa, loc
     fpage.get_by_role("button", name="Accept invitation").click()
     notice(fpage, "Accepted: 1 strategy(ies) are shared with you.")
     assert received(friend_user) == {alpha: ("bundle", code)}
+    # The one-use link, opened again, says it is spent.
+    fpage.reload()
+    expect(fpage.get_by_test_id("invitation-preview")).to_contain_text("This invitation was already accepted.")
 
     # ---- adding a strategy to the bundle shares it with the member at once; removing takes it away ----
     go(page, "Bundles")
