@@ -7,7 +7,9 @@ import { CognitoClient } from "../src/auth/cognito";
 import { SESSION_KEY, SessionStore } from "../src/auth/session";
 import ConfirmButton from "../src/components/ConfirmButton.vue";
 import { setLocale } from "../src/i18n";
+import App from "../src/App.vue";
 import { buildRouter } from "../src/router";
+import { initServices } from "../src/services";
 import StrategiesView from "../src/views/StrategiesView.vue";
 import { COGNITO, json, MemoryStorage, scriptedFetch } from "./helpers";
 
@@ -111,5 +113,35 @@ describe("StrategiesView", () => {
     const wrapper = mount(StrategiesView, { global: { plugins: [testRouter()] } });
     await flushPromises();
     expect(wrapper.get("[role=alert]").text()).toBe("QuantLink is busy right now. Try again in a moment; nothing was lost.");
+  });
+});
+
+describe("App sign-out", () => {
+  it("goes to the sign-in page at once, and a page opened while the revoke is in flight keeps its redirect", async () => {
+    let answerRevoke: (response: Response) => void = () => undefined;
+    const revoke = new Promise<Response>((resolve) => (answerRevoke = resolve));
+    const cognito = new CognitoClient(COGNITO, (() => revoke) as unknown as typeof fetch);
+    const storage = new MemoryStorage();
+    storage.setItem(
+      SESSION_KEY,
+      JSON.stringify({ email: "o@example.com", userId: "u", idToken: "id", accessToken: "a", refreshToken: "r", expiresAt: Date.now() + 3600_000 }),
+    );
+    const session = new SessionStore(() => cognito, storage);
+    initServices({ apiBase: "", publicApiBase: "http://api.example", cognito: COGNITO }, session);
+    configureApi(new ApiClient("", session, scriptedFetch(json(404, { code: "NOT_FOUND", message: "no" }), json(200, { items: [] })).fetcher));
+    const router = buildRouter(session);
+    await router.push("/strategies");
+    const wrapper = mount(App, { global: { plugins: [router] }, attachTo: document.body });
+    await flushPromises();
+
+    await wrapper.findAll("button").find((b) => b.text() === "Sign out")!.trigger("click");
+    await flushPromises();
+    expect(router.currentRoute.value.fullPath).toBe("/sign-in");
+    await router.push("/terminals");
+    expect(router.currentRoute.value.fullPath).toBe("/sign-in?redirect=/terminals");
+    answerRevoke(json(200, {}));
+    await flushPromises();
+    expect(router.currentRoute.value.fullPath).toBe("/sign-in?redirect=/terminals");
+    expect(storage.getItem(SESSION_KEY)).toBeNull();
   });
 });

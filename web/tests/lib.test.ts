@@ -11,7 +11,7 @@ function signal(overrides: Partial<Signal> = {}): Signal {
   return {
     signalId: "sig_1",
     strategyId: "stg_1",
-    status: "FANNED_OUT",
+    status: "EXECUTED",
     seq: 3,
     security: "600000.SH",
     sourceSecurity: "600000.XSHG",
@@ -65,17 +65,28 @@ describe("percentile and histogram", () => {
 });
 
 describe("timeline CSV", () => {
-  it("has one row per delivery, with the five timestamps and latency", () => {
+  it("has one row per delivery, with the timestamps and latency (pushedAt empty for a pulled one)", () => {
     const csv = timelineCsv([signal()], (id) => (id === "trm_1" ? "办公室 PC" : ""));
     expect(csv.startsWith("\ufeff")).toBe(true);
     const [header, row, end] = csv.slice(1).split("\r\n");
     expect(header).toBe(TIMELINE_COLUMNS.join(","));
+    expect(header).toContain("queuedAt,pushedAt,pulledAt");
     expect(row).toBe(
-      "sig_1,3,600000.SH,600000.XSHG,buy,1200,10.52,FANNED_OUT,trm_1,办公室 PC,EXECUTED," +
-        "2026-11-20T01:31:02.100+00:00,2026-11-20T01:31:02.120+00:00,2026-11-20T01:31:02.160+00:00," +
+      "sig_1,3,600000.SH,600000.XSHG,buy,1200,10.52,EXECUTED,trm_1,办公室 PC,EXECUTED," +
+        "2026-11-20T01:31:02.100+00:00,2026-11-20T01:31:02.120+00:00,,2026-11-20T01:31:02.160+00:00," +
         "2026-11-20T01:31:02.200+00:00,2026-11-20T01:31:02.220+00:00,60,120,B1,1200,10.5,",
     );
     expect(end).toBe("");
+  });
+
+  it("has the push's time in pushedAt for a pushed delivery", () => {
+    const pushed = signal();
+    pushed.deliveries = [{ ...pushed.deliveries[0]!, pushedAt: "2026-11-20T01:31:02.130+00:00", latencyMs: 30 }];
+    const [header, row] = timelineCsv([pushed]).slice(1).split("\r\n");
+    const cells = Object.fromEntries(header!.split(",").map((column, i) => [column, row!.split(",")[i]]));
+    expect(cells.pushedAt).toBe("2026-11-20T01:31:02.130+00:00");
+    expect(cells.pulledAt).toBe("2026-11-20T01:31:02.160+00:00");
+    expect(cells.latencyMs).toBe("30");
   });
 
   it("keeps a signal that no terminal received", () => {

@@ -196,10 +196,12 @@ def test_owner_journey(open_spa: OpenSpa, local_stack: RunningStack, tmp_path: P
     page.get_by_role("button", name="Load older signals").click()
     expect(page.get_by_role("status").filter(has_text="loaded")).to_have_text(f"{TOTAL} signal(s) loaded")
     expect(page.get_by_role("button", name="Load older signals")).to_have_count(0)
-    page.get_by_label("Delivery status").select_option("EXECUTED")
+    page.get_by_label("Signal status").select_option("EXECUTED")
+    expect(page).to_have_url(re.compile(r"status=EXECUTED"))
     executed = page.get_by_test_id("signal")
     expect(executed).to_have_count(EXECUTED)
     expect(executed.last).to_contain_text("Signal #1 · Buy 100 600000.SH")
+    expect(executed.first.locator(".badge").first).to_have_text("Executed")
     latencies = []
     for row in page.get_by_test_id("delivery").all():
         for stamp in STAMPS:
@@ -213,19 +215,28 @@ def test_owner_journey(open_spa: OpenSpa, local_stack: RunningStack, tmp_path: P
     assert min(latencies) <= p50 <= max(latencies)
     expect(page.locator(".chart canvas")).to_have_count(2)
     spa.check("timeline")
-    page.get_by_label("Delivery status").select_option("FAILED")
+    # The filter is the server's (?status=) and survives a reload.
+    page.reload()
+    expect(page.get_by_label("Signal status")).to_have_value("EXECUTED")
+    expect(page.get_by_test_id("signal")).to_have_count(EXECUTED)
+    page.get_by_label("Signal status").select_option("FAILED")
     expect(page.get_by_test_id("signal")).to_have_count(0)
-    expect(page.get_by_test_id("empty-state")).to_contain_text("No loaded signal has a delivery with this status")
-    # The stopped agent's last long-poll may still take one signal on the server side (PULLED; it
-    # is delivered again after the visibility timeout): the other 53 or 54 wait in the queue.
-    page.get_by_label("Delivery status").select_option("QUEUED")
+    expect(page.get_by_test_id("empty-state")).to_have_text("No signal has this status.")
+    # The stopped agent's last long-poll may still take one signal on the server side (DELIVERED: pulled,
+    # not acked; it is delivered again after the visibility timeout): the other 46 or 47 wait in the queue.
+    page.get_by_label("Signal status").select_option("QUEUED")
     queued = page.get_by_test_id("signal")
     expect(queued.first).to_be_visible()
-    page.get_by_label("Delivery status").select_option("PULLED")
-    pulled = page.get_by_test_id("signal").count()
-    page.get_by_label("Delivery status").select_option("QUEUED")
-    assert queued.count() + pulled == TOTAL - EXECUTED and pulled <= 1
-    page.get_by_label("Delivery status").select_option("")
+    expect(queued.first.locator(".badge").first).to_have_text("Queued")
+    queued_count = queued.count()
+    page.get_by_label("Signal status").select_option("DELIVERED")
+    expect(page.locator("[data-testid=signal], [data-testid=empty-state]").first).to_be_visible()
+    delivered = page.get_by_test_id("signal").count()
+    assert queued_count + delivered == TOTAL - EXECUTED and delivered <= 1
+    page.get_by_label("Signal status").select_option("")
+    expect(page.get_by_role("status").filter(has_text="loaded")).to_have_text("50 signal(s) loaded")
+    page.get_by_role("button", name="Load older signals").click()
+    expect(page.get_by_role("status").filter(has_text="loaded")).to_have_text(f"{TOTAL} signal(s) loaded")
     name, exported = spa.download(lambda: page.get_by_role("button", name="Export CSV").click())
     assert name == "quantlink-Dual_MA_双均线-signals.csv"
     rows = list(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
@@ -239,7 +250,7 @@ def test_owner_journey(open_spa: OpenSpa, local_stack: RunningStack, tmp_path: P
     spa.heading("信号时间线 · Dual MA 双均线")
     assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
     expect(page.get_by_role("link", name="终端")).to_be_visible()
-    page.get_by_label("投递状态").select_option("EXECUTED")
+    page.get_by_label("信号状态").select_option("EXECUTED")
     spa.check("timeline-zh")
     page.get_by_test_id("language").select_option("en")
     spa.heading("Signal timeline")

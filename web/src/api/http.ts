@@ -104,11 +104,17 @@ export class ApiClient {
 }
 
 let current: ApiClient | null = null;
+let announce: (() => void) | null = null;
+const configured = new Promise<void>((resolve) => (announce = resolve));
 
 /** Set once at start-up (src/main.ts), or by a test. */
 export function configureApi(client: ApiClient): void {
   current = client;
+  announce?.();
 }
+
+/** Resolves once the client is configured (the first screen may load before the runtime config). */
+export const apiConfigured = (): Promise<void> => configured;
 
 /** The API client every API module uses. */
 export function api(): ApiClient {

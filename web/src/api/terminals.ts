@@ -1,7 +1,7 @@
 // Terminals (API.md "Owner API"): register, list, get, delete, subscriptions, token, device release.
 
 import { api } from "./http";
-import type { CreatedTerminal, Page, Sizing, Subscription, Terminal } from "./types";
+import type { CreatedTerminal, Page, Sizing, Subscription, Terminal, TerminalKind } from "./types";
 
 const path = (terminalId: string) => `/api/terminals/${encodeURIComponent(terminalId)}`;
 
@@ -9,8 +9,8 @@ export const listTerminals = () => api().get<Page<Terminal>>("/api/terminals");
 
 export const getTerminal = (terminalId: string) => api().get<Terminal>(path(terminalId));
 
-export const registerTerminal = (name: string) =>
-  api().post<CreatedTerminal>("/api/terminals", { name, kind: "qmt" });
+export const registerTerminal = (name: string, kind: TerminalKind = "qmt") =>
+  api().post<CreatedTerminal>("/api/terminals", { name, kind });
 
 export const deleteTerminal = (terminalId: string) => api().delete(path(terminalId));
 

@@ -21,3 +21,11 @@ export function useAction() {
 
   return { busy, error, run };
 }
+
+/** Run reads side by side; each that answers is used (`use`), and the first failure is thrown after
+ * all of them settle, for the screen to show in words. One missing list does not blank the others. */
+export async function settleAll(...reads: (() => Promise<void>)[]): Promise<void> {
+  const results = await Promise.allSettled(reads.map((read) => read()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}

@@ -1,7 +1,8 @@
 // The terminal agent's config file, in the format of terminal/examples/config.toml and read by
-// quantlink_terminal.config.load_config (tests/e2e/browser checks the two agree).
+// quantlink_terminal.config.load_config (tests/e2e/browser checks the two agree). A PTrade terminal's
+// file is the input of `quantlink-terminal ptrade-script`, which writes the script pasted into PTrade.
 
-export type Executor = "xtquant" | "paper";
+export type Executor = "xtquant" | "paper" | "ptrade";
 
 export interface AgentConfigInput {
   /** The API's base URL without /api (e.g. https://abc.execute-api.ap-east-1.amazonaws.com/prod). */
@@ -13,6 +14,26 @@ export interface AgentConfigInput {
   userdataPath: string;
   accountId: string;
   initialCash: number;
+  /** PTrade: how often the script asks QuantLink during the session (3..60 s). */
+  pollSeconds?: number;
+  /** PTrade: the names of its journal, activity log and pause file in the research folder. */
+  filesPrefix?: string;
+}
+
+export const PTRADE_POLL_DEFAULT = 5;
+export const PTRADE_PREFIX_DEFAULT = "quantlink";
+/** What files_prefix accepts (quantlink_terminal.ptrade.settings). */
+export const PTRADE_PREFIX_PATTERN = "[A-Za-z0-9_-]{1,40}";
+
+/** The file name the SPA offers and the commands below refer to. */
+export const configFileName = (executor: Executor) => (executor === "ptrade" ? "ptrade.toml" : "config.toml");
+
+export const PTRADE_SCRIPT_COMMAND = "quantlink-terminal ptrade-script --config ptrade.toml -o quantlink_ptrade.py";
+
+/** host:port of the API, for the broker's allow list (PTrade blocks the internet by default). */
+export function apiHostPort(apiBase: string): string {
+  const url = new URL(apiBase);
+  return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
 }
 
 export const DEFAULT_USERDATA_PATH = "D:\\国金QMT交易端模拟\\userdata_mini";
@@ -32,20 +53,34 @@ function tomlNumber(value: number): string {
 
 export function agentConfigToml(input: AgentConfigInput): string {
   const apiBase = input.apiBase.replace(/\/+$/, "").replace(/\/api$/, "");
-  const lines = [
+  const lines: string[] = [
     `# quantlink-terminal config for the terminal ${input.terminalName.replace(/[\r\n]/g, " ")}.`,
     "# Relative paths are relative to this file. Keep it private: it holds the terminal's token.",
-    "# Check it with:  quantlink-terminal doctor --config config.toml",
+    `# Check it with:  quantlink-terminal doctor --config ${configFileName(input.executor)}`,
     "",
     `api_base = ${tomlString(apiBase)}`,
     `auth_token = ${tomlString(input.authToken)}`,
     `terminal_id = ${tomlString(input.terminalId)}`,
     "",
-    '# "xtquant" places real orders through miniQMT; "paper" simulates an account.',
-    `executor = ${tomlString(input.executor)}`,
-    "# The local journal that makes every signal execute at most once. Back it up with this folder.",
-    'journal = "quantlink-journal.sqlite3"',
-    "",
+  ];
+  if (input.executor === "ptrade") {
+    lines.push(
+      '# "ptrade" runs inside PTrade: generate the script from this file with',
+      `#   ${PTRADE_SCRIPT_COMMAND}`,
+      "# and paste the whole script into a new PTrade strategy. The script holds the token: keep it private.",
+      'executor = "ptrade"',
+      "",
+    );
+  } else {
+    lines.push(
+      '# "xtquant" places real orders through miniQMT; "paper" simulates an account.',
+      `executor = ${tomlString(input.executor)}`,
+      "# The local journal that makes every signal execute at most once. Back it up with this folder.",
+      'journal = "quantlink-journal.sqlite3"',
+      "",
+    );
+  }
+  lines.push(
     "[sizing]",
     "# Default for subscriptions whose owner set no sizing on the server (ratio | mirror | fixed).",
     'mode = "ratio"',
@@ -53,7 +88,24 @@ export function agentConfigToml(input: AgentConfigInput): string {
     'on_insufficient_cash = "shrink"',
     "market_buy_buffer = 0.01",
     "",
-  ];
+  );
+  if (input.executor === "ptrade") {
+    lines.push(
+      "[ptrade]",
+      "# How often the script asks QuantLink during the session (3 to 60 seconds).",
+      `poll_seconds = ${Math.round(input.pollSeconds ?? PTRADE_POLL_DEFAULT)}`,
+      "order_timeout = 30",
+      "# Names of its journal, activity log and pause file in PTrade's research folder (研究);",
+      "# give each PTrade terminal of one account its own.",
+      `files_prefix = ${tomlString(input.filesPrefix || PTRADE_PREFIX_DEFAULT)}`,
+      "",
+      "[report]",
+      "# Post the day's holdings to QuantLink after the close (after_trading_end) for the drift check.",
+      "enabled = true",
+      "",
+    );
+    return lines.join("\n");
+  }
   if (input.executor === "xtquant") {
     lines.push(
       "[xtquant]",

@@ -16,6 +16,7 @@ export const TIMELINE_COLUMNS = [
   "deliveryStatus",
   "receivedAt",
   "queuedAt",
+  "pushedAt",
   "pulledAt",
   "executedAt",
   "ackedAt",
@@ -50,6 +51,7 @@ export function timelineCsv(signals: readonly Signal[], terminalName: (id: strin
             d.status,
             d.receivedAt,
             d.queuedAt,
+            d.pushedAt,
             d.pulledAt,
             d.executedAt,
             d.ackedAt,
@@ -60,7 +62,7 @@ export function timelineCsv(signals: readonly Signal[], terminalName: (id: strin
             d.avgPrice,
             d.error,
           ]
-        : [null, null, null, s.receivedAt, null, null, null, null, null, null, null, null, null, null];
+        : [null, null, null, s.receivedAt, null, null, null, null, null, null, null, null, null, null, null];
       lines.push([...head, ...tail].map(csvCell).join(","));
     }
   }
