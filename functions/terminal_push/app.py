@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from quantlink import push
+from quantlink import faults, push
 from quantlink.http import bearer_token, error_answer, json_response, json_text
 from quantlink.observability import capture_lambda_handler, logger, metrics
 from quantlink.runtime import Runtime
@@ -36,6 +36,7 @@ def route(event: dict[str, Any]) -> dict[str, Any]:
             connection_id,
             at=now(),
         )
+        faults.point(faults.PUSH_AFTER_CONNECT)  # recorded, the upgrade refused: a push to it finds it gone
         return {"statusCode": 200}
     if route_key == "$disconnect":
         push.disconnect_terminal(runtime().store, connection_id)

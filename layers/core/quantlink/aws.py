@@ -22,7 +22,9 @@ _MAX_POOL = 128
 def _session() -> Any:
     import boto3
 
-    return boto3.session.Session()
+    from quantlink import faults
+
+    return faults.instrument(boto3.session.Session())  # armed AWS-call faults (tests only) answer here
 
 
 @cache

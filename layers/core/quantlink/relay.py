@@ -219,6 +219,7 @@ def fan_out(
     def send(subscription: Subscription) -> None:
         queued = QueuedSignal.for_subscription(signal, subscription)
         body = queued.model_dump_json(by_alias=True)
+        faults.point(faults.FANOUT_SEND)  # a crash mid-fan-out: the signal stays RECEIVED, the sweeper re-drives
         queues.send(subscription.queue_url, body, group_id=signal.strategy_id, deduplication_id=signal.signal_id)
         connection_id = live.get(subscription.terminal_id)
         if push is not None and connection_id is not None:  # durable first: only after the send
@@ -260,6 +261,7 @@ def push_signal(
             logger.info("push connection gone", extra={"terminal_id": terminal_id})
             return False
         at = now()
+        faults.point(faults.PUSH_AFTER_POST)  # pushed, never marked: the ack still settles it (push receipt)
         store.mark_pushed(signal.strategy_id, signal.signal_id, terminal_id, at=at)
     except Exception as error:  # noqa: BLE001 - the queued copy is the durable one
         metrics.add_metric(name=Metric.PUSH_FAILURES, unit=MetricUnit.Count, value=1)
@@ -312,6 +314,7 @@ def _take(store: RelayStore, queues: RelayQueues, terminal: Terminal, message: Q
         metrics.add_metric(name=Metric.EXPIRED, unit=MetricUnit.Count, value=1)
         return None
     token = AckToken.for_queue(signal.strategy_id, message.receipt_handle)
+    faults.point(faults.PULL_AFTER_RECEIVE)  # received, not PULLED: redelivered after the visibility timeout
     status = store.mark_pulled(*keys, at=at, receipt_hash=token.receipt_hash)
     if status is None or status.is_final:
         # Settled already (a redelivery), or no record: the strategy was deleted and its signals with it.
@@ -319,6 +322,7 @@ def _take(store: RelayStore, queues: RelayQueues, terminal: Terminal, message: Q
             logger.info("dropping a message whose delivery is gone", extra={"signal_id": signal.signal_id})
         queues.delete_message(terminal.queue_url, message.receipt_handle)
         return None
+    faults.point(faults.PULL_AFTER_MARK)  # PULLED, never answered: the redelivery is handed out again
     metrics.add_metric(name=Metric.PULLED, unit=MetricUnit.Count, value=1)
     latency = millis_between(signal.created_at, at)
     if latency is not None:
@@ -349,10 +353,12 @@ def ack_signals(store: RelayStore, queues: RelayQueues, terminal: Terminal, acks
             return AckResult(
                 signal_id=ack.signal_id, ok=False, code="NOT_FOUND", message="no such signal for this terminal"
             ).wire()
+        faults.point(faults.ACK_AFTER_RECORD)  # recorded, not deleted: the redelivered copy is dropped at pull
         # Delete after recording: if the receipt is stale the redelivered copy is dropped at pull. A pushed
         # signal was never received from the queue: its copy there is dropped when a pull meets it.
         if token.queue_receipt is not None:
             queues.delete_message(terminal.queue_url, token.queue_receipt)
+        faults.point(faults.ACK_AFTER_DELETE)  # settled, never answered: the agent's retried ack is idempotent
         metrics.add_metric(name=Metric.ACKED, unit=MetricUnit.Count, value=1)
         return AckResult(signal_id=ack.signal_id, ok=True, status=status).wire()
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from quantlink import relay
+from quantlink import faults, relay
 from quantlink.dal.ports import Mailer, RelayQueues, SweepStore
 from quantlink.drift.alerts import Post, post_json
 from quantlink.errors import Unavailable
@@ -53,6 +53,7 @@ def redrive_stuck_signals(context: SweepContext, at: datetime) -> int:
             logger.warning("re-drive failed; retried next sweep", extra={"signal_id": signal_id})
             continue
         redriven += done
+        faults.point(faults.SWEEP_AFTER_REDRIVE)  # the step dies: what it did stands, the next sweep does the rest
     return redriven
 
 
