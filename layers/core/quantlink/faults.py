@@ -3,7 +3,8 @@
 lookup; tests arm a point for a number of hits (`armed(...)`), and no other code branches on tests.
 
 Points:
-    AFTER_RECORD   the webhook recorded the signal (dedup + RECEIVED) and has not fanned it out yet
+    AFTER_RECORD   the webhook recorded the signal (dedup + RECEIVED + its delivery records) and has
+                   sent nothing yet
 """
 
 from __future__ import annotations
