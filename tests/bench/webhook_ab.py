@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from common import percentile
+from common import BENCH_RATE_LIMIT, percentile
 from relay import Bench
 
 from quantlink_local.process import start_stack
+from quantlink_local.template import PARAMETER_OVERRIDES_VARIABLE
 
 # Loaded by the stacks' processes at start (on PYTHONPATH): every botocore request waits first.
 LATENCY_HOOK = """
@@ -63,7 +64,11 @@ def main() -> None:
     env = {"QUANTLINK_BENCH_AWS_LATENCY_MS": str(args.aws_latency_ms)}
     base_path = f"{hook}:{args.base.resolve()}/layers/core:{args.base.resolve()}/infra"
     stacks = {
-        "after": start_stack(tmp / "after", extra_args=["--ephemeral"], env={**env, "PYTHONPATH": str(hook)}),
+        "after": start_stack(
+            tmp / "after",
+            extra_args=["--ephemeral"],
+            env={**env, "PYTHONPATH": str(hook), PARAMETER_OVERRIDES_VARIABLE: BENCH_RATE_LIMIT},
+        ),
         "before": start_stack(tmp / "before", extra_args=["--ephemeral"], env={**env, "PYTHONPATH": base_path}),
     }
     try:
