@@ -38,7 +38,9 @@ def receive_signal(request: Request, source: Source) -> dict[str, Any]:
     received_at = now()
     max_bytes = env.settings.max_body_bytes
     check_size(request.body, max_bytes=max_bytes)
-    strategy = relay.authenticate_strategy(env.store, request.path_params.get("strategyId", ""), source.token(request))
+    strategy_id = request.path_params.get("strategyId", "")
+    subscriptions = relay.prefetch_subscriptions(env.store, strategy_id)  # read alongside the token check
+    strategy = relay.authenticate_strategy(env.store, strategy_id, source.token(request))
     check_source(strategy, source)
     parsed = source.parse(request, strategy, max_bytes, received_at)
     if not parsed.signals:
@@ -62,6 +64,8 @@ def receive_signal(request: Request, source: Source) -> dict[str, Any]:
             lease_seconds=env.settings.fanout_lease_seconds,
             received_at=received_at,
             push=push(),
+            subscriptions=subscriptions,
+            rate_limit=env.settings.rate_limit(),
         )
         if result.duplicate:
             answer = json_response(200, SignalDuplicate(signal_id=result.signal_id))

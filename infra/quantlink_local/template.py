@@ -16,6 +16,8 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
+# The local stack's twin of `sam deploy --parameter-overrides` ("Name=Value Name=Value").
+PARAMETER_OVERRIDES_VARIABLE = "QUANTLINK_PARAMETER_OVERRIDES"
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -85,10 +87,17 @@ class Template:
     parameters: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path = TEMPLATE_PATH) -> Template:
+    def load(cls, path: Path = TEMPLATE_PATH, *, overrides: str = "") -> Template:
+        """The Parameters take their Default, unless `overrides` (sam deploy's `--parameter-overrides`
+        form, "Name=Value Name=Value") sets them; an unknown name is an error."""
         data = load_template(path)
-        defaults = {name: str(spec.get("Default", "")) for name, spec in data.get("Parameters", {}).items()}
-        return cls(data, defaults)
+        parameters = {name: str(spec.get("Default", "")) for name, spec in data.get("Parameters", {}).items()}
+        for pair in overrides.split():
+            name, _, value = pair.partition("=")
+            if name not in parameters:
+                raise ValueError(f"parameter override {name!r}: template.yaml has no such Parameter")
+            parameters[name] = value
+        return cls(data, parameters)
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:

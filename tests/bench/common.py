@@ -5,6 +5,10 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+# The bench's stacks: throughput runs send hundreds of signals a second to one strategy, so the webhook's
+# rate limit is raised out of their way (a template Parameter override); its count is still written.
+BENCH_RATE_LIMIT = "WebhookRateLimit=1000000000"
+
 
 @dataclass(frozen=True)
 class Figure:

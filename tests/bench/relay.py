@@ -117,10 +117,10 @@ class Bench:
         return (got["at"] - start) * 1000
 
     def floor_once(self, queue: str, n: int) -> float:
-        """GetItem, TransactWriteItems, Query, BatchWriteItem, SendMessage, then (in the waiting
-        long-poll) ReceiveMessage returns and UpdateItem marks it pulled: the relay's critical path.
-        The webhook's own last call (UpdateItem FANNED_OUT) runs alongside the pull's, as it does in
-        the relay. (The relay overlaps its Query with the transaction; the floor does not.)"""
+        """GetItem, TransactWriteItems (dedup marker, signal, rate-limit count and the delivery record),
+        SendMessage, then (in the waiting long-poll) ReceiveMessage returns and UpdateItem marks it pulled:
+        the relay's critical path. The webhook's own last call (UpdateItem FANNED_OUT) runs alongside the
+        pull's, as it does in the relay; its subscriptions Query runs alongside the GetItem, off the path."""
         done: dict[str, float] = {}
         pk = {"S": f"BENCH#{os.getpid()}#{n}"}
 
@@ -148,17 +148,14 @@ class Bench:
                 {"Put": {"TableName": self.table,
                          "Item": {"pk": pk, "sk": {"S": "SIGNAL"}, "body": {"S": "x" * 600}},
                          "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Update": {"TableName": self.table, "Key": {"pk": pk, "sk": {"S": "RATE"}},
+                            "UpdateExpression": "ADD #n :one",
+                            "ConditionExpression": "attribute_not_exists(#n) OR #n < :max",
+                            "ExpressionAttributeNames": {"#n": "count"},
+                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":max": {"N": "100"}}}},
+                {"Put": {"TableName": self.table, "Item": {"pk": pk, "sk": {"S": "D#1"}, "body": {"S": "x" * 200}}}},
             ]
         )  # fmt: skip
-        self.dynamodb.query(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
-            ExpressionAttributeValues={":pk": pk, ":p": {"S": "SUB#"}},
-            ConsistentRead=True,
-        )
-        self.dynamodb.batch_write_item(
-            RequestItems={self.table: [{"PutRequest": {"Item": {"pk": pk, "sk": {"S": "D#1"}}}}]}
-        )
         self.sqs.send_message(
             QueueUrl=queue, MessageBody="x" * 600, MessageGroupId="g", MessageDeduplicationId=f"floor-{n}"
         )

@@ -122,7 +122,7 @@ def test_a_signal_stuck_before_the_pause_is_not_re_driven_while_paused(
         raise Crash
 
     with monkeypatch.context() as dying:
-        dying.setattr(relay, "fan_out", die)
+        dying.setattr(relay, "send_deliveries", die)
         with pytest.raises(Crash):
             ql.webhook(strategy, body)
     lease = ql.functions["webhook"].module.runtime().settings.fanout_lease_seconds

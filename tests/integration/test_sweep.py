@@ -21,12 +21,17 @@ def sweep(ql: QuantLink, at: datetime) -> dict[str, Any]:
 def test_a_webhook_dying_before_fan_out_is_redriven_by_the_sweep_exactly_once_per_terminal(ql: QuantLink) -> None:
     strategy, terminals = ql.linked(terminals=3)
 
-    # Given a webhook that crashes right after its transaction (dedup marker + RECEIVED signal)
+    # Given a webhook that crashes right after its transaction (dedup marker, RECEIVED signal and its
+    # QUEUED delivery records), before any send
     with faults.armed(faults.AFTER_RECORD):
         crashed = ql.webhook(strategy, ql.signal_body(seq=1))
     assert crashed.status == 500
     (signal,) = ql.stack.signals(strategy.strategy_id)
-    assert signal["status"] == "RECEIVED" and ql.stack.deliveries(strategy.strategy_id) == []
+    assert signal["status"] == "RECEIVED"
+    recorded = ql.stack.deliveries(strategy.strategy_id)
+    assert sorted((d["terminalId"], d["status"]) for d in recorded) == sorted(
+        (t.terminal_id, "QUEUED") for t in terminals
+    )
     assert all(ql.stack.queue_depth(t.terminal_id) == 0 for t in terminals)
 
     # When the sweep runs before the signal counts as stuck, nothing happens; after, it is re-driven
@@ -38,7 +43,8 @@ def test_a_webhook_dying_before_fan_out_is_redriven_by_the_sweep_exactly_once_pe
     # Then every terminal has it exactly once, and the signal is FANNED_OUT off the sweeper's list
     assert first["handled"]["redriveStuckSignals"] == 1 and second["handled"]["redriveStuckSignals"] == 0
     (after,) = ql.stack.signals(strategy.strategy_id)
-    assert after["status"] == "FANNED_OUT" and "gsi1pk" not in after
+    assert after["status"] == "FANNED_OUT" and "gsi1pk" not in after and after["deliveries"] == len(terminals)
+    assert len(ql.stack.deliveries(strategy.strategy_id)) == len(terminals)  # the re-drive wrote none twice
     for terminal in terminals:
         (pulled,) = ql.pulled(terminal)
         assert pulled["signalId"] == signal["signalId"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from quantlink import relay
+from quantlink import aws, relay
 from quantlink.dal.queues import TerminalQueues
 from quantlink.timeutil import now as real_now
 
@@ -257,13 +258,13 @@ def test_a_fan_out_that_died_is_re_driven_only_after_its_lease_runs_out(
 ) -> None:
     strategy, terminal = linked
     body = json.dumps(ql.signal_body()).encode()
-    real_fan_out = relay.fan_out
+    real_send = relay.send_deliveries
 
     def die_first(*args: Any, **kwargs: Any) -> int:
-        monkeypatch.setattr(relay, "fan_out", real_fan_out)
+        monkeypatch.setattr(relay, "send_deliveries", real_send)
         raise Crash
 
-    monkeypatch.setattr(relay, "fan_out", die_first)
+    monkeypatch.setattr(relay, "send_deliveries", die_first)
     with pytest.raises(Crash):
         ql.webhook(strategy, body)
     (signal,) = ql.stack.signals(strategy.strategy_id)
@@ -497,3 +498,91 @@ def test_a_positions_snapshot_needs_the_strategy_token(ql: QuantLink) -> None:
 
     assert (reply.status, reply.error_code()) == (401, "UNAUTHORIZED")
     assert ql.stack.items() == before
+
+
+# ---- the shortest path to the sends, and the per-strategy rate limit ----------------------------------
+
+
+def aws_calls() -> list[str]:
+    """The operations the functions' DynamoDB and SQS clients make from now on, in order."""
+    calls: list[str] = []
+    for client in (aws.dynamodb(), aws.sqs()):
+        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def test_no_write_stands_between_the_dedup_transaction_and_the_sends(ql: QuantLink) -> None:
+    strategy, terminals = ql.linked(terminals=3)
+    calls = aws_calls()
+
+    assert ql.webhook(strategy, ql.signal_body(seq=1)).status == 202
+
+    # The strategy's GetItem and the subscriptions Query (run alongside it), and the push lookup
+    # (BatchGetItem, alongside the transaction), come before; then the transaction, holding the
+    # delivery records; then only the sends, and last the FANNED_OUT update.
+    transaction = calls.index("TransactWriteItems")
+    assert sorted(calls[:transaction]) in (["GetItem", "Query"], ["BatchGetItem", "GetItem", "Query"])
+    after = [c for c in calls[transaction + 1 :] if c != "BatchGetItem"]
+    assert after == ["SendMessage"] * 3 + ["UpdateItem"]
+    assert "BatchWriteItem" not in calls
+    assert {d["status"] for d in ql.stack.deliveries(strategy.strategy_id)} == {"QUEUED"}
+    assert all(ql.stack.queue_depth(t.terminal_id) == 1 for t in terminals)
+
+
+def test_a_fan_out_past_one_transaction_reaches_every_terminal_once(ql: QuantLink) -> None:
+    # Given more terminals than one TransactWriteItems holds (100 items with the marker and the record)
+    strategy, terminals = ql.linked(terminals=105)
+
+    reply = ql.webhook(strategy, ql.signal_body(seq=1))
+
+    assert reply.status == 202 and reply.body["deliveries"] == 105
+    (signal,) = ql.stack.signals(strategy.strategy_id)
+    assert signal["status"] == "FANNED_OUT" and signal["deliveries"] == 105
+    deliveries = ql.stack.deliveries(strategy.strategy_id)
+    assert sorted(d["terminalId"] for d in deliveries) == sorted(t.terminal_id for t in terminals)
+    assert all(ql.stack.queue_depth(t.terminal_id) == 1 for t in terminals)
+
+
+@pytest.fixture
+def limited(ql: QuantLink, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The webhook function cold-started with a limit of 3 signals an hour (the template's Parameters)."""
+    monkeypatch.setenv("WEBHOOK_RATE_LIMIT", "3")
+    monkeypatch.setenv("WEBHOOK_RATE_WINDOW_SECONDS", "3600")
+    ql.functions["webhook"].clear_caches()
+    seconds_left = 3600 - real_now().timestamp() % 3600
+    if seconds_left < 5:  # the test must not straddle two windows
+        time.sleep(seconds_left + 0.1)
+    return 3
+
+
+def test_past_the_rate_limit_a_webhook_answers_429_with_retry_after_and_records_nothing(
+    ql: QuantLink, linked: tuple[StrategyCreds, TerminalCreds], limited: int
+) -> None:
+    strategy, terminal = linked
+    other = ql.create_strategy()  # the limit is per strategy
+    for seq in range(1, limited + 1):
+        assert ql.webhook(strategy, ql.signal_body(seq=seq)).status == 202
+    before = ql.stack.items()
+
+    refused = ql.webhook(strategy, ql.signal_body(seq=limited + 1))
+
+    assert refused.status == 429
+    assert refused.body["code"] == "RATE_LIMITED" and isinstance(refused.body["message"], str)
+    retry_after = int(refused.headers["Retry-After"])
+    assert 1 <= retry_after <= 3600
+    assert refused.body["details"] == {"limit": 3, "windowSeconds": 3600, "retryAfterSeconds": retry_after}
+    assert_nothing_recorded(ql, before)
+    assert ql.stack.queue_depth(terminal.terminal_id) == limited
+    # JoinQuant's retry of a recorded signal is still its duplicate, not refused
+    assert ql.webhook(strategy, ql.signal_body(seq=1)).body["duplicate"] is True
+    assert ql.webhook(other, ql.signal_body(seq=1)).status == 202
+
+
+def test_duplicates_do_not_count_against_the_rate_limit(
+    ql: QuantLink, linked: tuple[StrategyCreds, TerminalCreds], limited: int
+) -> None:
+    strategy, _ = linked
+    assert ql.webhook(strategy, ql.signal_body(seq=1)).status == 202
+    for _ in range(5):
+        assert ql.webhook(strategy, ql.signal_body(seq=1)).status == 200
+    assert [ql.webhook(strategy, ql.signal_body(seq=seq)).status for seq in (2, 3, 4)] == [202, 202, 429]

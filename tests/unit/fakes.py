@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from quantlink.dal.queues import QueueMessage
-from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound
+from quantlink.dal.signals import TRANSACTION_ITEMS
+from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound, RateLimited
 from quantlink.ids import first_signal_id
 from quantlink.models import (
     DeliveryRecord,
@@ -26,6 +27,7 @@ from quantlink.models import (
     Terminal,
     TimelineEntry,
 )
+from quantlink.ratelimit import RateLimit
 from quantlink.views.drift import DriftReport
 from tests.unit.sharing_fakes import FakeSharing
 
@@ -46,6 +48,7 @@ class FakeStore(FakeSharing):
     drift_reports: dict[tuple[str, date], DriftReport] = field(default_factory=dict)
     drift_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     connections: dict[str, str] = field(default_factory=dict)  # push connection id -> terminal id
+    rate_counts: dict[tuple[str, int], int] = field(default_factory=dict)  # (strategy, window start) -> signals
 
     # ---- strategies ----
 
@@ -218,14 +221,31 @@ class FakeStore(FakeSharing):
 
     # ---- signals ----
 
-    def record_signal(self, signal: SignalRecord, *, dedup_ttl_seconds: int, lease_until: datetime) -> None:
+    def record_signal(
+        self,
+        signal: SignalRecord,
+        *,
+        dedup_ttl_seconds: int,
+        lease_until: datetime,
+        deliveries: Sequence[DeliveryRecord] = (),
+        push_receipts: Mapping[str, str] | None = None,
+        rate_limit: RateLimit | None = None,
+    ) -> list[DeliveryRecord]:
         key = (signal.strategy_id, signal.dedup_key)
         if key in self.dedup:
             raise DuplicateSignal(self.dedup[key])
+        window = (signal.strategy_id, rate_limit.window_start(signal.received_at)) if rate_limit else None
+        if rate_limit is not None and window is not None:
+            if self.rate_counts.get(window, 0) >= rate_limit.limit:
+                raise RateLimited(retry_after_seconds=rate_limit.retry_after_seconds(signal.received_at))
+            self.rate_counts[window] = self.rate_counts.get(window, 0) + 1
         self.dedup[key] = signal.signal_id
         self.signals[signal.signal_id] = signal
         self.leases[signal.signal_id] = lease_until
         self.log.append(f"record {signal.signal_id}")
+        room = TRANSACTION_ITEMS - (3 if rate_limit else 2)  # as one DynamoDB transaction holds
+        self.put_deliveries(list(deliveries[:room]), push_receipts=push_receipts)
+        return list(deliveries[room:])
 
     def get_signal(self, strategy_id: str, signal_id: str) -> SignalRecord | None:
         return self.signals.get(signal_id)

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from quantlink import relay
-from quantlink.errors import DeviceTakenOver, Unauthorized, Unavailable
+from quantlink.errors import DeviceTakenOver, RateLimited, Unauthorized, Unavailable
 from quantlink.ids import hash_secret, new_signal_id
 from quantlink.models import Ack, AckStatus, DeliveryStatus, SignalStatus, Strategy, Subscription, Terminal
+from quantlink.ratelimit import RateLimit
 from quantlink.sources import joinquant
 from tests.unit.fakes import FakeQueues, FakeStore
 
@@ -44,12 +45,20 @@ def world() -> tuple[FakeStore, FakeQueues]:
     return store, FakeQueues(store=store)
 
 
-def webhook(store: FakeStore, queues: FakeQueues, seq: int = 1, *, at: datetime = NOW) -> relay.Received:
+def webhook(
+    store: FakeStore,
+    queues: FakeQueues,
+    seq: int = 1,
+    *,
+    at: datetime = NOW,
+    rate_limit: RateLimit | None = None,
+    strategy: Strategy = STRATEGY,
+) -> relay.Received:
     raw = json.dumps({"v": 1, "seq": seq, "order": {"security": "600000.XSHG", "side": "buy", "amount": 100}})
     incoming = joinquant.parse_signal({}, raw.encode(), max_bytes=65536)
     return relay.receive_signal(
-        store, queues, STRATEGY, incoming, signal_id=new_signal_id(), dedup_ttl_seconds=600, lease_seconds=15,
-        received_at=at,
+        store, queues, strategy, incoming, signal_id=new_signal_id(), dedup_ttl_seconds=600, lease_seconds=15,
+        received_at=at, rate_limit=rate_limit,
     )  # fmt: skip
 
 
@@ -188,3 +197,93 @@ def test_a_message_whose_delivery_record_is_gone_is_dropped_not_delivered(world:
 
     assert pulled == [] and queues.depth("q1") == 0
     assert received.signal_id not in store.signals
+
+
+# ---- the shortest path: deliveries in the dedup transaction; the rate limit inside it too -----------
+
+
+def test_past_one_transaction_every_delivery_record_is_still_written_before_its_terminals_send(
+    world: tuple[FakeStore, FakeQueues],
+) -> None:
+    # Given more subscribed terminals than one DynamoDB transaction holds besides the marker and the record
+    store, queues = world
+    store.subscriptions = [
+        Subscription(strategy_id="stg_a", terminal_id=f"trm_{n:03d}", owner_id="u1", queue_url=f"q{n:03d}",
+                     created_at=NOW)
+        for n in range(130)
+    ]  # fmt: skip
+
+    received = webhook(store, queues)
+
+    # Then each terminal's record precedes its send, the first 98 records are in the recording write itself,
+    # and every terminal got the signal once
+    assert received.deliveries == 130
+    at = {entry: i for i, entry in enumerate(store.log)}
+    for n in range(130):
+        assert at[f"delivery trm_{n:03d}"] < at[f"send q{n:03d}"]
+        assert queues.depth(f"q{n:03d}") == 1
+    record = at[f"record {received.signal_id}"]
+    assert [store.log[record + 1 + i] for i in range(98)] == [f"delivery trm_{n:03d}" for n in range(98)]
+    assert store.signals[received.signal_id].status == SignalStatus.FANNED_OUT
+
+
+def test_a_webhook_past_the_rate_limit_records_nothing_and_says_when_to_retry(
+    world: tuple[FakeStore, FakeQueues],
+) -> None:
+    store, queues = world
+    limit = RateLimit(limit=3, window_seconds=10)
+    window_start = datetime.fromtimestamp(limit.window_start(NOW), UTC)
+    for seq in (1, 2, 3):
+        assert webhook(store, queues, seq, at=window_start + timedelta(seconds=2), rate_limit=limit).deliveries == 2
+    signals, dedup, sent = dict(store.signals), dict(store.dedup), (queues.depth("q1"), queues.depth("q2"))
+
+    # When a fourth signal comes 3.5 s into the same window
+    with pytest.raises(RateLimited) as refused:
+        webhook(store, queues, 4, at=window_start + timedelta(seconds=3.5), rate_limit=limit)
+
+    # Then nothing is recorded or sent, and the answer says when the next window opens
+    assert (refused.value.status, refused.value.code) == (429, "RATE_LIMITED")
+    assert refused.value.headers() == {"Retry-After": "7"}
+    assert (store.signals, store.dedup) == (signals, dedup)
+    assert (queues.depth("q1"), queues.depth("q2")) == sent
+    # a retry of a signal already recorded is a duplicate, never refused (nor counted)
+    assert webhook(store, queues, 2, at=window_start + timedelta(seconds=4), rate_limit=limit).duplicate
+    # and in the next window the refused signal goes through
+    accepted = webhook(store, queues, 4, at=window_start + timedelta(seconds=10), rate_limit=limit)
+    assert (accepted.duplicate, accepted.deliveries) == (False, 2)
+
+
+def test_a_paused_strategys_held_signals_count_against_the_limit_too(world: tuple[FakeStore, FakeQueues]) -> None:
+    store, queues = world
+    paused = STRATEGY.model_copy(update={"paused": True})
+    limit = RateLimit(limit=1, window_seconds=60)
+    assert webhook(store, queues, 1, rate_limit=limit, strategy=paused).held
+    with pytest.raises(RateLimited):
+        webhook(store, queues, 2, rate_limit=limit, strategy=paused)
+    assert len(store.signals) == 1
+
+
+@pytest.mark.parametrize(
+    ("offset", "retry_after"), [(0.0, 10), (0.2, 10), (3.5, 7), (9.0, 1), (9.9, 1)]
+)  # fmt: skip
+def test_retry_after_is_the_whole_seconds_until_the_next_window(offset: float, retry_after: int) -> None:
+    limit = RateLimit(limit=100, window_seconds=10)
+    start = datetime.fromtimestamp(limit.window_start(NOW), UTC)
+    assert limit.window_start(start + timedelta(seconds=offset)) == int(start.timestamp())
+    assert limit.retry_after_seconds(start + timedelta(seconds=offset)) == retry_after
+
+
+def test_the_subscriptions_read_before_authentication_are_the_ones_fanned_out_to(
+    world: tuple[FakeStore, FakeQueues],
+) -> None:
+    store, queues = world
+    assert relay.prefetch_subscriptions(store, "not-a-strategy-id") is None  # nothing is read for it
+    prefetched = relay.prefetch_subscriptions(store, "stg_a")
+    assert prefetched is not None and len(prefetched.result()) == 2
+    store.subscriptions = store.subscriptions[:1]  # changed after the read: the read is what counts
+    raw = json.dumps({"v": 1, "seq": 1, "order": {"security": "600000.XSHG", "side": "buy", "amount": 100}})
+    received = relay.receive_signal(
+        store, queues, STRATEGY, joinquant.parse_signal({}, raw.encode(), max_bytes=65536), signal_id=new_signal_id(),
+        dedup_ttl_seconds=600, lease_seconds=15, received_at=NOW, subscriptions=prefetched,
+    )  # fmt: skip
+    assert received.deliveries == 2 and queues.depth("q2") == 1

@@ -22,6 +22,10 @@ class QuantLinkError(Exception):
             body["details"] = self.details
         return body
 
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the JSON ones (none by default)."""
+        return {}
+
 
 class Unauthorized(QuantLinkError):
     code = "UNAUTHORIZED"
@@ -78,6 +82,15 @@ class RateLimited(QuantLinkError):
     code = "RATE_LIMITED"
     status = 429
     default_message = "Too many requests; slow down and retry."
+
+    def __init__(
+        self, message: str | None = None, *, details: Any = None, retry_after_seconds: int | None = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)} if self.retry_after_seconds is not None else {}
 
 
 class DuplicateSignal(QuantLinkError):

@@ -12,7 +12,8 @@ Arming:
 A fault fires on the hits after the first `skip`, `times` times ("the Nth call": skip=N-1).
 
 Points:
-    AFTER_RECORD          webhook: the transaction (dedup + RECEIVED) is done, nothing fanned out yet
+    AFTER_RECORD          webhook: the transaction (dedup + RECEIVED + its delivery records) is done,
+                          nothing sent yet
     FANOUT_SEND           webhook / re-drive: before each terminal's SendMessage (skip=k: crash after k of n)
     PUSH_AFTER_POST       fan-out: the signal was posted to the terminal's WebSocket, not yet marked pushed
     PUSH_AFTER_CONNECT    $connect: the connection is recorded, the upgrade not yet answered

@@ -41,6 +41,7 @@ from quantlink.models import (
     Terminal,
 )
 from quantlink.observability import Metric, MetricUnit, logger, metrics
+from quantlink.ratelimit import RateLimit
 from quantlink.timeutil import millis_between, now
 from quantlink.views.relay import AckResult, PulledSignal, PushFrame
 
@@ -110,6 +111,15 @@ def claim_device(store: RelayStore, terminal: Terminal, fingerprint: str | None,
 # ---- webhook -------------------------------------------------------------------------------------
 
 
+def prefetch_subscriptions(store: RelayStore, strategy_id: str) -> Future[list[Subscription]] | None:
+    """Start the strategy's one subscriptions Query before its webhook is authenticated (it depends on
+    nothing but the id), so it runs alongside the strategy's GetItem; an unauthenticated or duplicate
+    webhook never uses the answer. None for an id that could not be a strategy's (nothing is read)."""
+    if not is_id(strategy_id, STRATEGY_PREFIX):
+        return None
+    return start(lambda: store.subscriptions_for(strategy_id))
+
+
 def receive_signal(
     store: RelayStore,
     queues: RelayQueues,
@@ -121,26 +131,47 @@ def receive_signal(
     lease_seconds: int,
     received_at: datetime,
     push: RelayPush | None = None,
+    subscriptions: Future[list[Subscription]] | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> Received:
+    """Dedup, record and fan out one signal. The shortest way to the first send: the subscriptions are
+    read alongside authentication (`prefetch_subscriptions`), the delivery records are written in the
+    dedup transaction itself, and the push connections are read while it runs; then the sends.
+    Raises RateLimited (nothing written) past the strategy's `rate_limit`."""
     signal = SignalRecord.new(signal_id, strategy, incoming, received_at)
-    # The subscriptions do not depend on the dedup write: read them while it runs (one round trip
-    # fewer before the terminals get the signal); a duplicate simply never uses them.
-    subscriptions = None if strategy.paused else start(lambda: store.subscriptions_for(strategy.strategy_id))
+    lease_until = received_at + timedelta(seconds=lease_seconds)
+    if strategy.paused:  # the kill switch: recorded HELD, nothing is sent, re-drives included
+        try:
+            store.record_signal(
+                signal, dedup_ttl_seconds=dedup_ttl_seconds, lease_until=lease_until, rate_limit=rate_limit
+            )
+        except DuplicateSignal as duplicate:
+            metrics.add_metric(name=Metric.DUPLICATES, unit=MetricUnit.Count, value=1)
+            return Received(duplicate.signal_id, duplicate=True)
+        metrics.add_metric(name=Metric.SIGNALS, unit=MetricUnit.Count, value=1)
+        logger.info("held: the strategy is paused", extra={"signal_id": signal.signal_id})
+        return Received(signal.signal_id, duplicate=False, deliveries=0, held=True)
+    if subscriptions is None:
+        subscriptions = start(lambda: store.subscriptions_for(strategy.strategy_id))
+    plan = plan_fan_out(signal, subscriptions.result(), push=push is not None)
+    # Which terminals hold a WebSocket is read while the transaction runs.
+    connections = start(lambda: store.push_connections(plan.new_terminal_ids)) if plan.push_tokens else None
     try:
-        store.record_signal(
-            signal, dedup_ttl_seconds=dedup_ttl_seconds, lease_until=received_at + timedelta(seconds=lease_seconds)
+        unwritten = store.record_signal(
+            signal,
+            dedup_ttl_seconds=dedup_ttl_seconds,
+            lease_until=lease_until,
+            deliveries=plan.records,
+            push_receipts=plan.push_receipts,
+            rate_limit=rate_limit,
         )
     except DuplicateSignal as duplicate:
         metrics.add_metric(name=Metric.DUPLICATES, unit=MetricUnit.Count, value=1)
-        if not strategy.paused:  # the kill switch: nothing is sent while it is on, re-drives included
-            redrive(store, queues, strategy.strategy_id, duplicate.signal_id, lease_seconds=lease_seconds)
+        redrive(store, queues, strategy.strategy_id, duplicate.signal_id, lease_seconds=lease_seconds)
         return Received(duplicate.signal_id, duplicate=True)
     metrics.add_metric(name=Metric.SIGNALS, unit=MetricUnit.Count, value=1)
     faults.point(faults.AFTER_RECORD)  # a crash here leaves the signal RECEIVED: the sweeper re-drives it
-    if subscriptions is None:
-        logger.info("held: the strategy is paused", extra={"signal_id": signal.signal_id})
-        return Received(signal.signal_id, duplicate=False, deliveries=0, held=True)
-    deliveries = fan_out(store, queues, signal, subscriptions=subscriptions.result(), push=push)
+    deliveries = send_deliveries(store, queues, signal, plan, unwritten=unwritten, connections=connections, push=push)
     return Received(signal.signal_id, duplicate=False, deliveries=deliveries)
 
 
@@ -167,6 +198,73 @@ def redrive(
     return True
 
 
+@dataclass(frozen=True)
+class FanOutPlan:
+    """What one fan-out writes and sends: the terminals it reaches (share expiry and pauses applied),
+    the delivery records still to write, and the push tokens of the new ones (first fan-out only)."""
+
+    subscriptions: list[Subscription]
+    known: dict[str, DeliveryRecord]
+    records: list[DeliveryRecord]
+    push_tokens: dict[str, AckToken]
+
+    @property
+    def new_terminal_ids(self) -> list[str]:
+        return [d.terminal_id for d in self.records]
+
+    @property
+    def push_receipts(self) -> dict[str, str]:
+        return {terminal_id: token.receipt_hash for terminal_id, token in self.push_tokens.items()}
+
+    @property
+    def pending(self) -> list[Subscription]:
+        """The terminals to send to: a delivery pulled (or done) in an earlier attempt is not sent again."""
+        known = self.known
+        return [
+            s
+            for s in self.subscriptions
+            if s.terminal_id not in known or known[s.terminal_id].status == DeliveryStatus.QUEUED
+        ]
+
+    @property
+    def count(self) -> int:
+        """The signal's deliveries: every terminal reached now, and those an earlier attempt reached."""
+        reached = {s.terminal_id for s in self.subscriptions}
+        return len(reached) + len([t for t in self.known if t not in reached])
+
+
+def plan_fan_out(
+    signal: SignalRecord,
+    subscriptions: list[Subscription],
+    *,
+    existing: list[DeliveryRecord] | None = None,
+    push: bool = False,
+) -> FanOutPlan:
+    queued_at = now()
+    reached = [
+        s
+        for s in subscriptions
+        if s.active(queued_at) and signal.target_terminal_id in (None, s.terminal_id)  # a sync order: one terminal
+    ]
+    known = {d.terminal_id: d for d in existing or []}
+    new = [s.terminal_id for s in reached if s.terminal_id not in known]
+    records = [
+        DeliveryRecord(
+            signal_id=signal.signal_id,
+            strategy_id=signal.strategy_id,
+            terminal_id=terminal_id,
+            status=DeliveryStatus.QUEUED,
+            received_at=signal.received_at,
+            queued_at=queued_at,
+            expires_at=signal.expires_at,
+        )
+        for terminal_id in new
+    ]
+    # Pushed only on the first fan-out: a re-drive's records carry no push receipt, its pulls serve.
+    push_tokens = {terminal_id: AckToken.for_push(signal.strategy_id) for terminal_id in new} if push else {}
+    return FanOutPlan(reached, known, records, push_tokens)
+
+
 def fan_out(
     store: RelayStore,
     queues: RelayQueues,
@@ -176,42 +274,32 @@ def fan_out(
     existing: list[DeliveryRecord] | None = None,
     push: RelayPush | None = None,
 ) -> int:
-    """One Query for the subscriptions (unless given), delivery records first, then concurrent sends
-    (each followed by its push when the terminal holds a WebSocket), then FANNED_OUT."""
-    queued_at = now()
+    """A fan-out of a signal already recorded (a re-drive, a drift sync): one Query for the
+    subscriptions (unless given), the missing delivery records, then the sends and FANNED_OUT."""
     if subscriptions is None:
         subscriptions = store.subscriptions_for(signal.strategy_id)
-    subscriptions = [
-        s
-        for s in subscriptions
-        if s.active(queued_at) and signal.target_terminal_id in (None, s.terminal_id)  # a sync order: one terminal
-    ]
-    known = {d.terminal_id: d for d in existing or []}
-    new = [s.terminal_id for s in subscriptions if s.terminal_id not in known]
-    # Pushed only on the first fan-out: a re-drive's records carry no push receipt, its pulls serve.
-    push_tokens = {terminal_id: AckToken.for_push(signal.strategy_id) for terminal_id in new} if push else {}
-    # Which terminals hold a WebSocket is read while the delivery records are written.
-    connections = start(lambda: store.push_connections(new)) if push_tokens else None
-    store.put_deliveries(
-        [
-            DeliveryRecord(
-                signal_id=signal.signal_id,
-                strategy_id=signal.strategy_id,
-                terminal_id=s.terminal_id,
-                status=DeliveryStatus.QUEUED,
-                received_at=signal.received_at,
-                queued_at=queued_at,
-                expires_at=signal.expires_at,
-            )
-            for s in subscriptions
-            if s.terminal_id not in known
-        ],
-        push_receipts={terminal_id: token.receipt_hash for terminal_id, token in push_tokens.items()},
-    )
-    # A delivery already pulled (or done) in an earlier attempt is not sent again.
-    pending = [
-        s for s in subscriptions if s.terminal_id not in known or known[s.terminal_id].status == DeliveryStatus.QUEUED
-    ]
+    plan = plan_fan_out(signal, subscriptions, existing=existing, push=push is not None)
+    connections = start(lambda: store.push_connections(plan.new_terminal_ids)) if plan.push_tokens else None
+    return send_deliveries(store, queues, signal, plan, unwritten=plan.records, connections=connections, push=push)
+
+
+def send_deliveries(
+    store: RelayStore,
+    queues: RelayQueues,
+    signal: SignalRecord,
+    plan: FanOutPlan,
+    *,
+    unwritten: list[DeliveryRecord],
+    connections: Future[dict[str, str]] | None,
+    push: RelayPush | None,
+) -> int:
+    """Concurrent sends (each followed by its push when the terminal holds a WebSocket), then FANNED_OUT.
+    A delivery record exists before its terminal's send, so a pulled message always has one: those in
+    `unwritten` are written first, while the terminals whose records are already stored get theirs."""
+    pending = plan.pending
+    later = {d.terminal_id for d in unwritten}
+    now_ready = [s for s in pending if s.terminal_id not in later]
+    written = start(lambda: store.put_deliveries(unwritten, push_receipts=plan.push_receipts)) if unwritten else None
 
     # Waited for here, not inside the sends: they run on the shared pool the lookup's own reads need.
     live = _live_connections(connections)
@@ -224,15 +312,23 @@ def fan_out(
         connection_id = live.get(subscription.terminal_id)
         if push is not None and connection_id is not None:  # durable first: only after the send
             push_signal(
-                store, push, queued, subscription.terminal_id, connection_id, push_tokens[subscription.terminal_id]
+                store, push, queued, subscription.terminal_id, connection_id, plan.push_tokens[subscription.terminal_id]
             )
 
-    failures = [r for r in map_concurrently(send, pending) if isinstance(r, BaseException)]
+    results = map_concurrently(send, now_ready)
+    if written is not None:
+        try:
+            written.result()
+        except Exception as error:  # noqa: BLE001 - reported with the failed sends below
+            results.append(error)
+        else:
+            results += map_concurrently(send, [s for s in pending if s.terminal_id in later])
+    failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         logger.error("fan-out failed", extra={"signal_id": signal.signal_id, "errors": [repr(f) for f in failures]})
         store.release_fanout(signal.strategy_id, signal.signal_id)
         raise Unavailable("The signal was recorded but not every terminal got it yet; retry with the same body.")
-    count = len(subscriptions) + len([d for d in known if d not in {s.terminal_id for s in subscriptions}])
+    count = plan.count
     store.mark_fanned_out(signal.strategy_id, signal.signal_id, deliveries=count, at=now())
     metrics.add_metric(name=Metric.DELIVERIES, unit=MetricUnit.Count, value=len(pending))
     return count

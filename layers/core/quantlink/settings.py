@@ -10,6 +10,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quantlink.ratelimit import RateLimit
+
 _T = TypeVar("_T", bound="FunctionSettings")
 
 
@@ -34,6 +36,15 @@ class WebhookSettings(FunctionSettings):
     fanout_lease_seconds: int = 15
     # The push WebSocket's management endpoint (PostToConnection); unset: signals are only queued.
     push_endpoint: str | None = None
+    # At most this many signals per strategy per window (template Parameters WebhookRateLimit and
+    # WebhookRateWindowSeconds); 0: no limit. Past it a webhook answers 429 RATE_LIMITED, recording nothing.
+    webhook_rate_limit: int = Field(default=100, ge=0)
+    webhook_rate_window_seconds: int = Field(default=10, ge=1, le=3600)
+
+    def rate_limit(self) -> RateLimit | None:
+        if self.webhook_rate_limit == 0:
+            return None
+        return RateLimit(self.webhook_rate_limit, self.webhook_rate_window_seconds)
 
 
 # The template's MailFrom (an SES identity): invitation, expiry and drift alert emails come from it.

@@ -292,7 +292,7 @@ ERROR_CODES = {
     409: "DEVICE_TAKEN_OVER (terminal calls) / CONFLICT / TERMINAL_LIMIT_REACHED (subscribe)",
     410: "INVITATION_EXPIRED / INVITATION_REVOKED / INVITATION_USED_UP",
     413: "PAYLOAD_TOO_LARGE",
-    429: "RATE_LIMITED (the API's throttling)",
+    429: "RATE_LIMITED: the API's throttling, or a strategy's webhook past its rate limit (Retry-After says when)",
     503: "UNAVAILABLE: retry-safe, with the same body",
 }
 

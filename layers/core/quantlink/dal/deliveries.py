@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from quantlink.dal import keys
-from quantlink.dal.codec import from_item, to_item, to_python, values
+from quantlink.dal.codec import Item, from_item, to_item, to_python, values
 from quantlink.dal.table import ConditionFailed, TableStore
 from quantlink.models import DeliveryRecord, DeliveryStatus, Outcome
 from quantlink.timeutil import iso
@@ -29,15 +29,7 @@ class DynamoDeliveryStore(TableStore):
         """`push_receipts` (terminalId -> receipt hash): the receipt a push of this delivery will hand
         out, written with the record so an ack can arrive the instant the push does."""
         receipts = push_receipts or {}
-        items = []
-        for d in deliveries:
-            item = to_item(
-                d, pk=keys.strategy_pk(d.strategy_id), sk=keys.delivery_sk(d.signal_id, d.terminal_id), **_work(d)
-            )
-            if d.terminal_id in receipts:
-                item["receiptHashes"] = {"SS": [receipts[d.terminal_id]]}
-            items.append(item)
-        self.table.put_all(items)
+        self.table.put_all([delivery_item(d, receipts.get(d.terminal_id)) for d in deliveries])
 
     def mark_pushed(self, strategy_id: str, signal_id: str, terminal_id: str, *, at: datetime) -> None:
         """Record when the signal was pushed (the first push counts); QUEUED becomes PULLED (handed out),
@@ -201,6 +193,15 @@ class DynamoDeliveryStore(TableStore):
                 return None
             return DeliveryStatus(old["status"])
         return new
+
+
+def delivery_item(delivery: DeliveryRecord, push_receipt: str | None = None) -> Item:
+    """A delivery as stored (batch-written here, or inside the webhook's dedup transaction)."""
+    d = delivery
+    item = to_item(d, pk=keys.strategy_pk(d.strategy_id), sk=keys.delivery_sk(d.signal_id, d.terminal_id), **_work(d))
+    if push_receipt is not None:
+        item["receiptHashes"] = {"SS": [push_receipt]}
+    return item
 
 
 def _work(delivery: DeliveryRecord) -> dict[str, str]:

@@ -3,6 +3,7 @@
     pk                  sk                               item                  gsi1 (gsi1pk / gsi1sk)
     STRATEGY#<id>       #META                            Strategy              OWNER#<uid> / STRATEGY#<created>#<id>
     STRATEGY#<id>       DEDUP#<sha256>                   dedup marker (TTL)
+    STRATEGY#<id>       RATE#<window start, epoch s>     webhook rate-limit counter of one window (TTL)
     STRATEGY#<id>       SIGNAL#<signalId>                SignalRecord          FANOUT#<n> / <receivedAt>#… (RECEIVED)
     STRATEGY#<id>       SIGNAL#<signalId>#D#<tid>        DeliveryRecord        UNPULLED#<n> / <expiresAt>#… (QUEUED)
     STRATEGY#<id>       SUB#<terminalId>                 Subscription          (the hot path's one Query)
@@ -56,6 +57,7 @@ SIGNAL = "SIGNAL#"
 SIGNALS_END = "SIGNAL$"  # "$" sorts right after "#": the upper bound of every SIGNAL# key
 _DELIVERY = "#D#"
 _DEDUP = "DEDUP#"
+_RATE = "RATE#"
 _POSITIONS = "POSITIONS#"
 _STRATEGY = "STRATEGY#"
 _TERMINAL = "TERMINAL#"
@@ -128,6 +130,11 @@ def owned_gsi1sk(kind: Owned, created_at: datetime, record_id: str) -> str:
 
 def dedup_sk(dedup_key: str) -> str:
     return f"{_DEDUP}{dedup_key}"
+
+
+def rate_window_sk(window_start: int) -> str:
+    """The webhook rate-limit counter of the window that began at this epoch second."""
+    return f"{_RATE}{window_start:012d}"
 
 
 def signal_sk(signal_id: str) -> str:

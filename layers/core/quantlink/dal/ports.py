@@ -6,7 +6,7 @@ one object can implement any composition of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -21,6 +21,7 @@ from quantlink.models import (
     Terminal,
     TimelineEntry,
 )
+from quantlink.ratelimit import RateLimit
 from quantlink.sharing.records import (
     AuditEntry,
     Bundle,
@@ -122,8 +123,19 @@ class SubscriptionStore(Protocol):
 
 
 class SignalStore(Protocol):
-    def record_signal(self, signal: SignalRecord, *, dedup_ttl_seconds: int, lease_until: datetime) -> None:
-        """Dedup marker + signal, both or neither; raises DuplicateSignal."""
+    def record_signal(
+        self,
+        signal: SignalRecord,
+        *,
+        dedup_ttl_seconds: int,
+        lease_until: datetime,
+        deliveries: Sequence[DeliveryRecord] = (),
+        push_receipts: Mapping[str, str] | None = None,
+        rate_limit: RateLimit | None = None,
+    ) -> list[DeliveryRecord]:
+        """Dedup marker + signal (+ the rate-limit count, + the deliveries that fit), all or nothing;
+        returns the deliveries left to write (past one transaction's size). Raises DuplicateSignal or
+        RateLimited, having written nothing."""
 
     def get_signal(self, strategy_id: str, signal_id: str) -> SignalRecord | None: ...
 

@@ -3,30 +3,53 @@ and the newest-first timeline of signals with their deliveries (one Query; see d
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from quantlink.dal import keys
 from quantlink.dal.codec import Item, from_item, to_item, to_python, value, values
+from quantlink.dal.deliveries import delivery_item
 from quantlink.dal.table import ConditionFailed, TableStore, TransactionCanceled
-from quantlink.errors import Conflict, DuplicateSignal, Unavailable
+from quantlink.errors import Conflict, DuplicateSignal, RateLimited, Unavailable
 from quantlink.ids import first_signal_id
 from quantlink.models import DeliveryRecord, DeliveryStatus, SignalRecord, SignalStatus, TimelineEntry
+from quantlink.ratelimit import RateLimit
 from quantlink.timeutil import epoch_ms, iso
 
-_CONFLICT_ATTEMPTS = 4
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+_CONFLICT_ATTEMPTS = 6
+TRANSACTION_ITEMS = 100  # DynamoDB's limit of one TransactWriteItems
+_RATE_ITEM = 2  # the counter's place in the dedup transaction (after the marker and the record)
 _PURGE_ROUNDS = 5
 _STATUS = {"#s": "status"}
 _RECEIVED = SignalStatus.RECEIVED.value
 
 
 class DynamoSignalStore(TableStore):
-    def record_signal(self, signal: SignalRecord, *, dedup_ttl_seconds: int, lease_until: datetime) -> None:
-        """Dedup marker and signal record in one transaction: both or neither.
+    def record_signal(
+        self,
+        signal: SignalRecord,
+        *,
+        dedup_ttl_seconds: int,
+        lease_until: datetime,
+        deliveries: Sequence[DeliveryRecord] = (),
+        push_receipts: Mapping[str, str] | None = None,
+        rate_limit: RateLimit | None = None,
+    ) -> list[DeliveryRecord]:
+        """Dedup marker, signal record, the strategy's rate-limit counter (when limited) and as many of
+        the delivery records as fit, in one transaction: all or nothing. So nothing stands between it and
+        the sends, and a crash after it leaves a RECEIVED signal whose records the re-drive finds.
 
-        Raises DuplicateSignal with the first signal's id when the marker already exists. A marker past
-        its TTL counts as absent (DynamoDB deletes expired items lazily; moto never does)."""
+        Returns the deliveries past DynamoDB's 100 items a transaction, not written: the caller writes
+        them (put_deliveries) before sending to their terminals. Raises DuplicateSignal with the first
+        signal's id when the marker already exists (a marker past its TTL counts as absent: DynamoDB
+        deletes expired items lazily, moto never does), RateLimited when the window's count has reached
+        the limit. Either way nothing is written, and a duplicate is not counted."""
         now_s = int(signal.received_at.timestamp())
         pk = keys.strategy_pk(signal.strategy_id)
         marker = {
@@ -48,20 +71,39 @@ class DynamoSignalStore(TableStore):
             ),
             self.table.put_op(record, condition="attribute_not_exists(pk)"),
         ]
+        if rate_limit is not None:
+            items.append(self._count_op(pk, rate_limit, signal.received_at))  # at _RATE_ITEM
+        receipts = push_receipts or {}
+        room = TRANSACTION_ITEMS - len(items)
+        items += [self.table.put_op(delivery_item(d, receipts.get(d.terminal_id))) for d in deliveries[:room]]
         for attempt in range(_CONFLICT_ATTEMPTS):
             try:
                 self.table.transact(items)
-                return
+                return list(deliveries[room:])
             except TransactionCanceled as canceled:
-                if canceled.condition_failed_at(0):
+                if canceled.condition_failed_at(0):  # checked first: a retry of a recorded signal is never refused
                     old = canceled.old_item(0)
                     signal_id = to_python(old)["signalId"] if old else self._dedup_signal_id(pk, signal.dedup_key)
                     raise DuplicateSignal(signal_id) from canceled
+                if rate_limit is not None and canceled.condition_failed_at(_RATE_ITEM):
+                    raise _rate_limited(rate_limit, signal.received_at) from canceled
                 if "TransactionConflict" not in canceled.codes:
                     raise
-                # The identical webhook's transaction is in flight: once it lands, this one is a duplicate.
-                time.sleep(0.02 * 2**attempt)
+                # Another webhook of this strategy is in flight (the identical one, or one counting in the
+                # same window): once it lands, this one is a duplicate or simply goes through.
+                time.sleep(0.02 * 2**attempt * (0.5 + random.random()))
         raise Unavailable("The signal is being recorded by a concurrent request; retry with the same body.")
+
+    def _count_op(self, pk: str, rate_limit: RateLimit, at: datetime) -> TransactWriteItemTypeDef:
+        window = rate_limit.window_start(at)
+        return self.table.update_op(
+            pk,
+            keys.rate_window_sk(window),
+            update="ADD #n :one SET #ttl = if_not_exists(#ttl, :expiry)",
+            condition="attribute_not_exists(#n) OR #n < :limit",
+            names={"#n": "count", "#ttl": "ttl"},
+            attribute_values={"one": 1, "limit": rate_limit.limit, "expiry": window + 2 * rate_limit.window_seconds},
+        )
 
     def _dedup_signal_id(self, pk: str, dedup_key: str) -> str:
         item = self.table.get(pk, keys.dedup_sk(dedup_key))
@@ -219,6 +261,20 @@ class DynamoSignalStore(TableStore):
             except ConditionFailed:
                 continue  # pulled meanwhile
         return marked
+
+
+def _rate_limited(rate_limit: RateLimit, at: datetime) -> RateLimited:
+    retry_after = rate_limit.retry_after_seconds(at)
+    return RateLimited(
+        f"This strategy sent more than {rate_limit.limit} signals in {rate_limit.window_seconds} s;"
+        f" nothing was recorded: send it again in {retry_after} s.",
+        details={
+            "limit": rate_limit.limit,
+            "windowSeconds": rate_limit.window_seconds,
+            "retryAfterSeconds": retry_after,
+        },
+        retry_after_seconds=retry_after,
+    )
 
 
 def _work(signal: SignalRecord) -> dict[str, str]:
