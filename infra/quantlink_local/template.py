@@ -193,7 +193,18 @@ class Resolver:
                 return self._sub(arg)
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
+            if key == "Fn::If":
+                condition, then, otherwise = arg
+                return self.resolve(then if self.condition(condition) else otherwise)
+            if key == "Fn::Equals":
+                return self.resolve(arg[0]) == self.resolve(arg[1])
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def condition(self, name: str) -> bool:
+        """A template Condition, evaluated against the parameters (Fn::Equals / Fn::Not)."""
+        return bool(self.resolve(self.template.data.get("Conditions", {})[name]))
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))

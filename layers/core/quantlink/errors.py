@@ -22,6 +22,10 @@ class QuantLinkError(Exception):
             body["details"] = self.details
         return body
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the JSON ones (none, unless an error says so)."""
+        return {}
+
 
 class Unauthorized(QuantLinkError):
     code = "UNAUTHORIZED"
@@ -78,6 +82,13 @@ class RateLimited(QuantLinkError):
     code = "RATE_LIMITED"
     status = 429
     default_message = "Too many requests; slow down and retry."
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds; sent as Retry-After
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
 class DuplicateSignal(QuantLinkError):

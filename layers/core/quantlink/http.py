@@ -202,4 +202,5 @@ def dispatch(routes: Mapping[tuple[str, str], Route], event: Mapping[str, Any]) 
             raise NotFound("No such route.")
         return route(request)
     except Exception as error:  # noqa: BLE001 - every error becomes the API.md body, never a stack trace
-        return json_response(*error_answer(error))
+        status, body = error_answer(error)
+        return json_response(status, body, error.headers() if isinstance(error, QuantLinkError) else None)

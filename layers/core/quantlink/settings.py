@@ -10,6 +10,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quantlink.throttling import RateLimit
+
 _T = TypeVar("_T", bound="FunctionSettings")
 
 
@@ -56,6 +58,19 @@ class DriftSettings(FunctionSettings):
 class TerminalSettings(FunctionSettings):
     max_body_bytes: int = 64 * 1024
     visibility_timeout_seconds: int = 60
+    # Per-terminal throttling (quantlink.throttling; template Parameters TerminalPullLimit,
+    # TerminalAckLimit, TerminalRateWindowSeconds): calls per window. An agent long-polling makes 3 pulls
+    # a minute, a burst of 50 signals 5 pulls and 50 acks; these leave it tenfold room or more.
+    pull_rate_limit: int = Field(default=120, ge=1)
+    ack_rate_limit: int = Field(default=600, ge=1)
+    rate_window_seconds: int = Field(default=60, ge=1)
+
+    def pull_rate(self) -> RateLimit:
+        return RateLimit("pull", self.pull_rate_limit, self.rate_window_seconds)
+
+    def ack_rate(self) -> RateLimit:
+        """Acks and holdings reports (the ack function's calls) count together."""
+        return RateLimit("ack", self.ack_rate_limit, self.rate_window_seconds)
 
 
 class OwnerApiSettings(FunctionSettings):
