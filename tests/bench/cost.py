@@ -353,6 +353,30 @@ def run(quick: bool) -> str:
         lines.append(f"- {mode}, idle hour: invocations {counted or 'none'}; AWS calls {aws_calls or 'none'}")
         signal_calls = ", ".join(f"{k} {v:.1f}" for k, v in sorted(per_signal[mode].calls.items()) if v > 0.05)
         lines.append(f"- {mode}, per signal: AWS calls {signal_calls}")
+    per_delivery = {mode: sum(dollars(per_signal[mode], memory).values()) for mode in ("long-poll", "push")}
+    session_seconds = ACTIVE_HOURS_PER_MONTH * 3600
+    rates = ((0.0, "idle"), (1 / 3600, "1 signal / hour"), (1 / 60, "1 / minute"), (1.0, "1 / second"))
+    lines += [
+        "",
+        "How a month grows with terminals and with signals per second in session (every terminal follows "
+        "every signal; a delivery costs what one signal to one terminal was counted to cost above):",
+        "",
+        "| terminals | mode | " + " | ".join(name for _, name in rates) + " |",
+        "|---:|---|" + "---:|" * len(rates),
+    ]
+    for terminals in (1, 10, 100, 1000):
+        for mode in ("long-poll", "push"):
+            cells = [
+                f"${terminals * (monthly[mode] + rate * session_seconds * per_delivery[mode]):,.2f}"
+                for rate, _ in rates
+            ]
+            lines.append(f"| {terminals:,} | {mode} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Linear in both: each terminal adds its idle month and a delivery per signal. Beyond a few hundred "
+        "terminals, long-poll also meets the region's default 1,000 concurrent executions (each waiting "
+        "terminal holds one); push holds none while idle.",
+    ]
     target = "met" if monthly["push"] <= 0.05 else "**missed**"
     lines += [
         "",

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import cost
+import load
 import persistence
 import push
 import relay
@@ -70,6 +71,7 @@ def main() -> int:
             figures += sharing.run(stack, args.quick)
             figures += sources.run(stack, args.quick)
             figures += push.run(stack, args.quick)
+            figures += load.run(stack, args.quick)
             figures += spa.run(stack, args.quick)
         finally:
             stack.stop()
@@ -113,7 +115,10 @@ def main() -> int:
             "  /api/health from the same server.\n"
             "- push: webhook sent → the frame lands on a terminal's WebSocket, against webhook sent → the\n"
             "  already waiting long-poll returns, alternating signal by signal in the same run; the\n"
-            "  connected terminals' memory is the local stack process's RSS before and after they connect.\n\n"
+            "  connected terminals' memory is the local stack process's RSS before and after they connect.\n"
+            "- load: 50 strategies each followed by all of 20 terminals (10 on push, 10 long-polling, acking\n"
+            "  throughout), 10 orders per strategy at random moments of a 60 s window from 8 senders; every\n"
+            "  terminal must hold every signal once; latencies against the same relay idle just before.\n\n"
             f"{report}\n{findings(figures)}\n{cost_model}",
             encoding="utf-8",
         )

@@ -195,3 +195,14 @@ def test_another_owners_ids_answer_not_found_and_change_nothing(
             assert answer.status_code in (204, 404), f"{method} {url} -> {answer.status_code} {answer.text}"
     assert victim.snapshot() == before
     victim.tokens_still_work()
+
+
+def test_another_owners_audit_entries_are_not_readable_by_any_filter(worlds: tuple[World, World]) -> None:
+    victim, intruder = worlds
+    mine = victim.client._ok(victim.client.request("GET", f"/api/audit?strategyId={victim.ids['strategyId']}"))
+    assert mine["items"], "the victim's own log has its sharing actions (so an empty answer below means something)"
+    victim_email = victim.client._ok(victim.client.request("GET", "/api/me"))["email"]
+    for query in (f"strategyId={victim.ids['strategyId']}", f"actor={victim_email}", "action=share", ""):
+        page = intruder.client._ok(intruder.client.request("GET", f"/api/audit?{query}"))
+        seen = {e["auditId"] for e in page["items"]}
+        assert not seen & {e["auditId"] for e in mine["items"]}, f"GET /api/audit?{query} shows the victim's entries"

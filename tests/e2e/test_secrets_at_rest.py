@@ -1,10 +1,12 @@
 """Tokens are secrets ([11/11] item 3): after a full run of every way a token is made, used, misused and
-rotated, no token appears in plain text anywhere the operator (or a thief of the table or the logs)
+rotated (webhook, terminal, QuantDinger and TradingView tokens, sign-in tokens, invitation tokens), no
+token appears in plain text anywhere the operator (or a thief of the table or the logs)
 can read: every DynamoDB item, every queued SQS message, the stack's whole log output."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,11 +14,13 @@ import pytest
 import requests
 
 from quantlink_local.client import (
+    OwnerClient,
     joinquant_signal,
     post_quantdinger,
     post_tradingview,
     post_webhook,
     quantdinger_signal,
+    sign_in,
     tradingview_alert,
 )
 from quantlink_local.process import RunningStack, start_stack
@@ -93,6 +97,23 @@ def test_no_token_is_stored_or_logged_in_plain_text(own_stack: tuple[RunningStac
     in_url = f"{tradingview['webhookUrl']}?token={tv_token}"
     assert post_tradingview(in_url, tradingview_alert("", ticker="NASDAQ:AAPL")).status_code == 400
     secrets += [qd_token, qd_secret, tv_token]
+
+    # Invitation tokens are secrets too: a link's (in its URL) and an email invitation's (only in the email).
+    admin = OwnerClient(stack.api_base, sign_in(stack.api_base, stack.info["demoEmail"], stack.info["demoPassword"]))
+    user_id = owner._ok(owner.request("GET", "/api/me"))["userId"]
+    admin._ok(admin.request("PUT", f"/api/admin/users/{user_id}/plan", {"plan": "pro"}))
+    link = owner._ok(owner.request("POST", "/api/invitations", {"strategyId": strategy["strategyId"]}))
+    link_token = link["url"].rsplit("/", 1)[1]
+    friend = stack.new_owner()
+    friend._ok(friend.request("POST", "/api/invitations/inspect", {"token": link_token}))
+    friend._ok(friend.request("POST", "/api/invitations/accept", {"token": link_token}))
+    owner._ok(owner.request("POST", "/api/invitations", {"strategyId": other["strategyId"],
+                                                         "email": "invited-secret@example.com"}))  # fmt: skip
+    outbox = requests.get(f"{stack.api_base}/local/outbox", timeout=10).json()
+    (mail,) = [e for e in outbox if e["to"] == ["invited-secret@example.com"]]
+    found = re.search(r"#/invitations/([A-Za-z0-9._~-]+)", mail["text"])
+    assert found, mail["text"]
+    secrets += [link_token, found.group(1)]
 
     readable = _everything_readable(stack, workdir)
     # The scan saw the records (so an absence below means something): ids are not secret.

@@ -11,6 +11,7 @@ import pytest
 
 from quantlink_local.gateway import LambdaContext
 from tests.integration.conftest import QuantLink, StrategyCreds, TerminalCreds, load_event
+from tests.integration.sharing_driver import Sharing
 
 DAY = "2026-11-20"  # a Friday
 
@@ -127,6 +128,10 @@ def test_the_sync_is_sent_once_and_the_terminal_pulls_it_as_origin_sync(ql: Quan
     assert len(synced) == 2 and all(s["origin"] == "sync" for s in synced)
     assert all("origin" not in s for s in timeline if s not in synced)  # the source's own signals
     assert drift(ql, "get_drift", terminal, query={"date": DAY}).body["syncSentAt"] is not None
+    sharing = Sharing(ql)
+    audited = sharing.audit("alice", action="drift.sync_sent")["items"]  # once: the refused second is not
+    assert [(e["target"], e["actor"]["userId"] == sharing.user_id("alice")) for e in audited] == [
+        ({"kind": "terminal", "id": terminal.terminal_id}, True)]  # fmt: skip
 
 
 def test_the_daily_job_reports_every_following_terminal_and_emails_its_owner(ql: QuantLink, drifted) -> None:

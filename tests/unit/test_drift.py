@@ -17,11 +17,14 @@ from quantlink.drift import service
 from quantlink.drift.alerts import Alert, RobotKind, dingtalk_sign, feishu_sign, robot_request
 from quantlink.drift.compute import Followed, drift_report
 from quantlink.models import Subscription, Terminal
+from quantlink.sharing.audit import AuditQuery, read_audit
+from quantlink.sharing.users import Caller
 from quantlink.views.drift import DriftStatus
 from tests.unit.fakes import FakeQueues, FakeStore
 
 FRIDAY = date(2026, 11, 20)
 AT = datetime(2026, 11, 20, 7, 20, tzinfo=UTC)  # 15:20 China time
+ALICE = Caller("alice", "alice@example.com")
 CREATED = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -179,6 +182,14 @@ def test_the_daily_job_alerts_once_per_day_by_email_and_robots_and_audits() -> N
     ].title  # (5000 - one lot) × 10 of 100k
     assert len(posts) == 1 and posts[0][0].startswith("https://qyapi.weixin.qq.com/")
     assert terminal.terminal_id in store.get_drift_report("trm_1", FRIDAY).terminal_id
+    audited = read_audit(store, ALICE, AuditQuery(action="drift.alert_sent")).items  # in the owner's log
+    assert [(e.actor.user_id, e.target.id, e.after) for e in audited] == [
+        ("system", "trm_1", {"date": FRIDAY.isoformat(), "score": first_score(store), "email": True, "robots": 1})
+    ]
+
+
+def first_score(store: FakeStore) -> float:
+    return store.get_drift_report("trm_1", FRIDAY).score
 
 
 def test_the_daily_job_does_nothing_on_a_weekend() -> None:
@@ -202,15 +213,21 @@ def test_sending_the_sync_is_one_time_and_reaches_only_this_terminal() -> None:
     store.put_terminal_positions("trm_1", holdings([], 100_000, 100_000), at=AT)
     service.compute(store, trading_calendar(), terminal, FRIDAY, at=AT)
 
-    sent = service.send_sync(store, queues, "alice", "trm_1", FRIDAY, at=AT, dedup_ttl_seconds=3600)
+    sent = service.send_sync(store, queues, ALICE, "trm_1", FRIDAY, at=AT, dedup_ttl_seconds=3600)
 
     assert sent.signals == 1 and queues.depth(terminal.queue_url) == 1 and queues.depth(other.queue_url) == 0
     body = queues.messages[terminal.queue_url][0][1]
     assert '"origin":"sync"' in body and '"mode":"fixed"' in body
     with pytest.raises(Exception, match="already sent"):
-        service.send_sync(store, queues, "alice", "trm_1", FRIDAY, at=AT, dedup_ttl_seconds=3600)
+        service.send_sync(store, queues, ALICE, "trm_1", FRIDAY, at=AT, dedup_ttl_seconds=3600)
     with pytest.raises(Exception, match="No such terminal"):
-        service.send_sync(store, queues, "bob", "trm_1", FRIDAY, at=AT, dedup_ttl_seconds=3600)
+        service.send_sync(store, queues, Caller("bob", "bob@example.com"), "trm_1", FRIDAY, at=AT,
+                          dedup_ttl_seconds=3600)  # fmt: skip
+    audited = read_audit(store, ALICE, AuditQuery(action="drift")).items
+    assert [(e.action, e.target.kind, e.target.id, e.actor.user_id) for e in audited] == [
+        ("drift.sync_sent", "terminal", "trm_1", "alice")]  # fmt: skip
+    assert audited[0].after == {"date": FRIDAY.isoformat(), "orders": [o.wire() for o in store.get_drift_report(
+        "trm_1", FRIDAY).sync]}  # fmt: skip
 
 
 def test_robot_formats_and_signatures_follow_each_vendors_documentation() -> None:

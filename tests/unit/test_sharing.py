@@ -492,3 +492,24 @@ def test_the_plan_limits_recipients_per_strategy_and_shares(store: FakeStore, st
     with pytest.raises(PlanRequired):
         invitations.accept_invitation(store, Audit(store, CAROL), CAROL, second.url.rsplit("/", 1)[1], none_left)
     assert len(store.shares) == 1  # fmt: skip
+
+
+def test_expiry_warnings_also_reach_the_robots_of_the_terminals_that_follow_the_strategy(
+    store: FakeStore, strategy: Strategy
+) -> None:
+    from quantlink.sharing.expiry import send_expiry_warnings
+
+    given = give(store, strategy)
+    following, elsewhere = terminal(store, BOB), terminal(store, BOB)
+    shares.subscribe_shared(store, BOB.user_id, following, strategy.strategy_id, Sizing())
+    wecom = {"kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"}
+    store.put_drift_settings(following.terminal_id, {"robots": [wecom]})
+    store.put_drift_settings(elsewhere.terminal_id, {"robots": [{**wecom, "url": wecom["url"] + "2"}]})  # no follow
+    shares.update_share(store, Audit(store, ALICE), ALICE, given.share_id,
+                        UpdateShareBody(expires_at=NOW + timedelta(days=5)))  # fmt: skip
+    posts: list[tuple[str, bytes]] = []
+
+    assert send_expiry_warnings(store, FakeMailer(), NOW, post=lambda url, body: posts.append((url, body))) == 1
+
+    assert [url for url, _ in posts] == [wecom["url"]]  # bob's following terminal; alice has no terminal of it
+    assert "in a week" in posts[0][1].decode()

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from quantlink import relay
 from quantlink.dal.ports import Mailer, RelayQueues, SweepStore
+from quantlink.drift.alerts import Post, post_json
 from quantlink.errors import Unavailable
 from quantlink.observability import Metric, MetricUnit, logger, metrics
 from quantlink.sharing import expiry
@@ -28,6 +29,7 @@ class SweepContext:
     stuck_after_seconds: int  # a signal RECEIVED for longer is presumed abandoned by its webhook
     lease_seconds: int  # the fan-out lease a re-drive takes (as the webhook's)
     batch: int  # at most this many items per step per sweep (the rest wait for the next)
+    post: Post = post_json  # the chat robots that carry the expiry warnings too
 
 
 SweepStep = Callable[[SweepContext, datetime], int]  # returns how many items it handled
@@ -71,7 +73,7 @@ def expire_shares_and_invitations(context: SweepContext, at: datetime) -> int:
 
 
 def send_expiry_warnings(context: SweepContext, at: datetime) -> int:
-    return expiry.send_expiry_warnings(context.store, context.mailer, at)
+    return expiry.send_expiry_warnings(context.store, context.mailer, at, post=context.post)
 
 
 STEPS: list[tuple[str, SweepStep]] = [

@@ -8,7 +8,7 @@ from datetime import date
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from quantlink.api.deps import body, deps, optional_body, owner_email, owner_id, query, respond
+from quantlink.api.deps import body, caller, deps, optional_body, owner_email, owner_id, query, respond
 from quantlink.calendar import trading_calendar
 from quantlink.drift import owner, service
 from quantlink.errors import ValidationFailed
@@ -85,7 +85,7 @@ def send_sync(terminalId: str) -> Response[str]:  # noqa: N803
     sent = service.send_sync(
         context.store,
         context.queues,
-        owner_id(router),
+        caller(router),
         terminalId,
         request.date,
         at=now(),

@@ -204,6 +204,8 @@ def drift_sk(day: date) -> str:
 
 def drift_prefix() -> str:
     return _DRIFT
+
+
 # ---- sharing ----------------------------------------------------------------------------------------
 
 

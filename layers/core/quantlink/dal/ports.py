@@ -422,11 +422,11 @@ class QueueAdmin(Protocol):
         """A queue that is already gone is not an error."""
 
 
-class SweepStore(RelayStore, SharingStore, Protocol):
-    """What the sweeper's steps take: the relay's stores (re-drive, expiry of unpulled deliveries) and
-    sharing's (shares and invitations that end, their warnings)."""
+class SweepStore(RelayStore, SharingStore, DriftStore, Protocol):
+    """What the sweeper's steps take: the relay's stores (re-drive, expiry of unpulled deliveries),
+    sharing's (shares and invitations that end, their warnings) and the alert robots of drift settings."""
 
 
-class DriftJobStore(RelayStore, PositionStore, DriftStore, Protocol):
-    """What the drift operations take: terminals, subscriptions, snapshots, reports, and the relay's
-    stores to send a sync batch."""
+class DriftJobStore(RelayStore, PositionStore, DriftStore, AuditAndSettings, Protocol):
+    """What the drift operations take: terminals, subscriptions, snapshots, reports, the relay's
+    stores to send a sync batch, and the audit log."""

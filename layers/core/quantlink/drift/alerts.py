@@ -104,5 +104,5 @@ def send_to_robots(robots: list[dict[str, Any]], alert: Alert, *, now_ms: int, p
             post(url, body)
             sent += 1
         except (OSError, ValueError, KeyError) as error:
-            logger.warning("a drift alert robot failed", extra={"kind": robot.get("kind"), "error": repr(error)})
+            logger.warning("an alert robot failed", extra={"kind": robot.get("kind"), "error": repr(error)})
     return sent

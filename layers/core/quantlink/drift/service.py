@@ -13,13 +13,14 @@ from quantlink import relay
 from quantlink.calendar import CalendarExhausted, TradingCalendar, china_date, day_bounds
 from quantlink.dal.ports import DriftJobStore, RelayQueues
 from quantlink.drift.alerts import Alert, Post, drift_alert, post_json, send_to_robots
-from quantlink.drift.audit import record_drift_audit
 from quantlink.drift.compute import Followed, drift_report
 from quantlink.errors import NotFound, ValidationFailed
 from quantlink.ids import new_signal_id
 from quantlink.models import Leader, Origin, SignalRecord, SignalStatus, Terminal
 from quantlink.observability import logger
 from quantlink.securities import to_source_form
+from quantlink.sharing.audit import Audit
+from quantlink.sharing.users import SYSTEM, Caller
 from quantlink.timeutil import epoch_ms
 from quantlink.views.drift import DriftReport, DriftStatus, SyncSent
 
@@ -106,13 +107,10 @@ def alert(
             logger.warning("drift alert email failed", extra={"error": repr(error)})
     robots = send_to_robots(list(settings.get("robots", [])), message, now_ms=epoch_ms(at), post=channels.post)
     store.put_drift_settings(terminal.terminal_id, {**settings, "alertedFor": report.date.isoformat()})
-    record_drift_audit(
-        "drift.alert_sent",
-        actor=None,
-        terminal_id=terminal.terminal_id,
-        at=at,
+    Audit(store, SYSTEM).record(
+        "drift.alert_sent", "terminal", terminal.terminal_id, owner_id=terminal.owner_id, at=at,
         after={"date": report.date.isoformat(), "score": report.score, "email": emailed, "robots": robots},
-    )
+    )  # fmt: skip
     return True
 
 
@@ -172,7 +170,7 @@ def _sync_signal(terminal_id: str, report: DriftReport, index: int, at: datetime
 def send_sync(
     store: DriftJobStore,
     queues: RelayQueues,
-    owner_id: str,
+    caller: Caller,
     terminal_id: str,
     day: date,
     *,
@@ -180,7 +178,7 @@ def send_sync(
     dedup_ttl_seconds: int,
 ) -> SyncSent:
     """The stored report's sync orders, sent once to this terminal only, as signals `origin: sync`."""
-    terminal = owned_terminal(store, owner_id, terminal_id)
+    terminal = owned_terminal(store, caller.user_id, terminal_id)
     report = store.get_drift_report(terminal_id, day)
     if report is None:
         raise NotFound("No drift report for that day; compute one first.")
@@ -194,13 +192,10 @@ def send_sync(
         )
     signals = [_sync_signal(terminal_id, report, i, at) for i in range(len(report.sync))]
     store.record_sync_batch(terminal_id, day, signals, at=at, dedup_ttl_seconds=dedup_ttl_seconds)
-    record_drift_audit(
-        "drift.sync_sent",
-        actor=owner_id,
-        terminal_id=terminal_id,
-        at=at,
+    Audit(store, caller).record(
+        "drift.sync_sent", "terminal", terminal_id, owner_id=terminal.owner_id, at=at,
         after={"date": day.isoformat(), "orders": [o.wire() for o in report.sync]},
-    )
+    )  # fmt: skip
     subscriptions = {s.strategy_id: s for s in store.subscriptions_of_terminal(terminal.terminal_id)}
     for signal in signals:  # sells first, as listed; a failure here is finished by the sweeper
         try:

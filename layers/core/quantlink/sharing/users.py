@@ -30,6 +30,10 @@ class Caller:
     source_ip: str | None = None
 
 
+# The actor of what the scheduled jobs do (expiry, drift alerts) in the audit log.
+SYSTEM = Caller(user_id="system", email="system@quantlink")
+
+
 @dataclass(frozen=True)
 class PlanLimits:
     """What the pro plan allows (configuration: OwnerApiSettings); the free plan shares nothing."""
