@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from quantlink.throttling import RateLimit
 
@@ -75,7 +76,9 @@ class TerminalSettings(FunctionSettings):
 
 class OwnerApiSettings(FunctionSettings):
     region: str = "us-east-1"
-    cors_origin: str = "*"
+    # The one origin a browser may call the owner API from (template CorsOrigin, by default the SPA's
+    # website URL); unset, the origin of web_url, never "*".
+    cors_origin: str = ""
     cognito_endpoint: str = Field(min_length=1)
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)
@@ -97,3 +100,10 @@ class OwnerApiSettings(FunctionSettings):
 
     # The terminals' push WebSocket, offered by GET /api/config when set.
     push_url: str | None = None
+
+    @model_validator(mode="after")
+    def _origin_of_the_spa(self) -> OwnerApiSettings:
+        if not self.cors_origin:
+            parts = urlsplit(self.web_url)
+            object.__setattr__(self, "cors_origin", f"{parts.scheme}://{parts.netloc}")
+        return self
