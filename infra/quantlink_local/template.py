@@ -16,6 +16,17 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
+# The local stack's twin of `sam deploy --parameter-overrides`: "Name=Value Name=Value".
+PARAMETER_OVERRIDES = "QUANTLINK_PARAMETER_OVERRIDES"
+
+
+def parameter_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """`QUANTLINK_PARAMETER_OVERRIDES` as a mapping (empty when unset)."""
+    pairs = (environ.get(PARAMETER_OVERRIDES) or "").split()
+    malformed = [pair for pair in pairs if "=" not in pair or pair.startswith("=")]
+    if malformed:
+        raise ValueError(f"{PARAMETER_OVERRIDES}: expected Name=Value pairs, got {malformed}")
+    return dict(pair.split("=", 1) for pair in pairs)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -85,10 +96,17 @@ class Template:
     parameters: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path = TEMPLATE_PATH) -> Template:
+    def load(cls, path: Path = TEMPLATE_PATH, overrides: Mapping[str, str] | None = None) -> Template:
+        """The template with its Parameters' defaults, and `overrides` over them (as `sam deploy
+        --parameter-overrides` does); an override of a parameter the template lacks is an error."""
         data = load_template(path)
-        defaults = {name: str(spec.get("Default", "")) for name, spec in data.get("Parameters", {}).items()}
-        return cls(data, defaults)
+        declared = data.get("Parameters", {})
+        parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
+        for name, value in (overrides or {}).items():
+            if name not in declared:
+                raise ValueError(f"{PARAMETER_OVERRIDES}: template.yaml has no parameter {name!r}")
+            parameters[name] = str(value)
+        return cls(data, parameters)
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:

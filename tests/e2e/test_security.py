@@ -1,19 +1,21 @@
 """The local stack's CORS and throttling, over HTTP, as template.yaml declares them: the owner API
 answers browsers of the SPA's origin only (here the SPA is served by the gateway itself, so its origin
 is the stack's own), the webhook and terminal routes answer no browser at all, and the terminal limits
-of the template's Parameters hold."""
+of the template's Parameters hold (overridden here as `sam deploy --parameter-overrides` would)."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 
+import pytest
 import requests
 
 from quantlink_local.client import OwnerClient
-from quantlink_local.process import RunningStack
-from quantlink_local.template import Template
+from quantlink_local.process import RunningStack, start_stack
+from quantlink_local.template import PARAMETER_OVERRIDES
 
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
+CUSTOM_ORIGIN = "https://app.example.com"
 
 
 def preflight(stack: RunningStack, path: str, origin: str, method: str = "GET") -> requests.Response:
@@ -64,31 +66,42 @@ def test_webhook_and_terminal_routes_answer_no_browser(local_stack: RunningStack
     assert pulled.status_code == 200 and ALLOW_ORIGIN not in pulled.headers
 
 
-def test_pulls_past_the_templates_limit_answer_429_with_retry_after(
-    local_stack: RunningStack, owner: OwnerClient
-) -> None:
-    """The stack's limit is the template's TerminalPullLimit per TerminalRateWindowSeconds: a burst of
-    wait=0 pulls meets a 429 after at most that many (two, if the burst straddles a window's end)."""
-    parameters = Template.load().data["Parameters"]
-    limit = int(parameters["TerminalPullLimit"]["Default"])
-    window = int(parameters["TerminalRateWindowSeconds"]["Default"])
-    terminal = owner.create_terminal("throttled")
+@pytest.fixture(scope="module")
+def tuned_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A stack of its own with template parameters overridden, as `sam deploy --parameter-overrides`."""
+    overrides = {
+        "TerminalPullLimit": "5", "TerminalAckLimit": "3", "TerminalRateWindowSeconds": "3600",
+        "CorsOrigin": CUSTOM_ORIGIN,
+    }  # fmt: skip
+    stack = start_stack(
+        tmp_path_factory.mktemp("tuned"),
+        extra_args=["--ephemeral"],
+        env={PARAMETER_OVERRIDES: " ".join(f"{k}={v}" for k, v in overrides.items())},
+    )
+    yield stack
+    stack.stop()
+
+
+def test_the_templates_limits_hold_and_429_says_when_to_come_back(tuned_stack: RunningStack) -> None:
+    owner = tuned_stack.new_owner()
+    terminal, other = owner.create_terminal("throttled"), owner.create_terminal("not throttled")
     session = requests.Session()
     headers = {"Authorization": f"Bearer {terminal['authToken']}", "X-Device-Fingerprint": "burst-device-0001"}
-    started = time.monotonic()
-    answers = []
-    for _ in range(2 * limit + 1):
-        answer = session.get(f"{local_stack.api_base}/api/terminals/pull?wait=0", headers=headers, timeout=10)
-        answers.append(answer.status_code)
-        if answer.status_code != 200:
-            break
-    elapsed = time.monotonic() - started
-    assert answer.status_code == 429, answers[-3:]
-    assert answer.json() == {"code": "RATE_LIMITED", "message": answer.json()["message"]}
-    assert 1 <= int(answer.headers["Retry-After"]) <= window
-    admitted = len(answers) - 1
-    assert limit <= admitted <= 2 * limit
-    print(f"\n{admitted} pulls admitted before the 429, {elapsed / len(answers) * 1000:.1f} ms per pull")
-    # Another terminal of the same owner is not slowed down.
-    other = owner.create_terminal("not throttled")
+    pulls = [session.get(f"{tuned_stack.api_base}/api/terminals/pull?wait=0", headers=headers, timeout=10)
+             for _ in range(6)]  # fmt: skip
+    assert [answer.status_code for answer in pulls] == [200] * 5 + [429]
+    refused = pulls[-1]
+    assert refused.json() == {"code": "RATE_LIMITED", "message": refused.json()["message"]}
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    acks = [session.post(f"{tuned_stack.api_base}/api/terminals/ack", json={"acks": []}, headers=headers, timeout=10)
+            for _ in range(4)]  # fmt: skip
+    assert [answer.status_code for answer in acks][-1] == 429 and 429 not in [a.status_code for a in acks[:3]]
+    # Another terminal is not slowed down.
     assert owner.pull(other["authToken"], "other-device-0001") == []
+
+
+def test_a_cors_origin_parameter_replaces_the_spas(tuned_stack: RunningStack) -> None:
+    assert preflight(tuned_stack, "/api/strategies", CUSTOM_ORIGIN, "POST").headers.get(ALLOW_ORIGIN) == CUSTOM_ORIGIN
+    assert ALLOW_ORIGIN not in preflight(tuned_stack, "/api/strategies", tuned_stack.api_base, "POST").headers
+    answer = requests.get(f"{tuned_stack.api_base}/api/config", timeout=10)
+    assert answer.headers[ALLOW_ORIGIN] == CUSTOM_ORIGIN

@@ -44,7 +44,7 @@ def test_a_record_counted_in_a_later_window_counts_there() -> None:
 def test_the_terminal_limits_come_from_the_environment_with_generous_defaults() -> None:
     base = {"TABLE_NAME": "t", "QUEUE_NAME_PREFIX": "q"}
     defaults = TerminalSettings.from_environ(base)
-    assert (defaults.pull_rate(), defaults.ack_rate()) == (RateLimit("pull", 120, 60), RateLimit("ack", 600, 60))
+    assert (defaults.pull_rate(), defaults.ack_rate()) == (RateLimit("pull", 600, 60), RateLimit("ack", 1200, 60))
     tuned = TerminalSettings.from_environ(
         {**base, "PULL_RATE_LIMIT": "5", "ACK_RATE_LIMIT": "7", "RATE_WINDOW_SECONDS": "10"}
     )

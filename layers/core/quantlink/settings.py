@@ -61,9 +61,10 @@ class TerminalSettings(FunctionSettings):
     visibility_timeout_seconds: int = 60
     # Per-terminal throttling (quantlink.throttling; template Parameters TerminalPullLimit,
     # TerminalAckLimit, TerminalRateWindowSeconds): calls per window. An agent long-polling makes 3 pulls
-    # a minute, a burst of 50 signals 5 pulls and 50 acks; these leave it tenfold room or more.
-    pull_rate_limit: int = Field(default=120, ge=1)
-    ack_rate_limit: int = Field(default=600, ge=1)
+    # a minute, a burst of 50 signals 5 pulls and 50 acks, a trading morning compressed into a minute
+    # (the load bench: 500 signals a terminal) at most 500 of each; a runaway loop meets them.
+    pull_rate_limit: int = Field(default=600, ge=1)
+    ack_rate_limit: int = Field(default=1200, ge=1)
     rate_window_seconds: int = Field(default=60, ge=1)
 
     def pull_rate(self) -> RateLimit:
