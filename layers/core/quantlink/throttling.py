@@ -74,8 +74,7 @@ class RateCounted:
 
     limit: RateLimit
     seen_window: int | None
-    seen_count: int = 0
 
     @classmethod
     def of(cls, limit: RateLimit, terminal: Terminal) -> RateCounted:
-        return cls(limit, getattr(terminal, f"{limit.name}_window"), getattr(terminal, f"{limit.name}_count"))
+        return cls(limit, getattr(terminal, f"{limit.name}_window"))

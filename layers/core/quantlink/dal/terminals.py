@@ -135,9 +135,8 @@ class DynamoTerminalStore(TableStore):
             except ConditionFailed as failed:
                 old = failed.old
                 refused = refusal(old)
-                if refused is not None:
-                    raise refused from failed
-                assert old is not None  # refusal() refuses a missing record
+                if refused is not None or old is None:
+                    raise refused or Unavailable() from failed
                 stored = _number(old, limit.window_attribute)
                 if (
                     stored is not None
