@@ -83,8 +83,8 @@ class RateLimited(QuantLinkError):
     status = 429
     default_message = "Too many requests; slow down and retry."
 
-    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None, details: Any = None) -> None:
+        super().__init__(message, details=details)
         self.retry_after = retry_after  # seconds; sent as Retry-After
 
     def headers(self) -> dict[str, str]:
