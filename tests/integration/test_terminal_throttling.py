@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from quantlink import aws
+from quantlink.dal import keys
 from quantlink.settings import TerminalSettings
 
 if TYPE_CHECKING:
@@ -79,3 +81,17 @@ def test_acks_and_holdings_reports_share_the_ack_limit_and_a_refused_ack_records
 
 def _auth(ql: QuantLink, terminal: TerminalCreds) -> dict[str, str]:
     return {"Authorization": f"Bearer {terminal.token}", "X-Device-Fingerprint": ql.device}
+
+
+def test_the_pull_counts_itself_in_the_write_it_already_made(ql: QuantLink) -> None:
+    """No extra round trip: an empty pull is still one GetItem (authenticate) and one UpdateItem (the
+    device claim, which now also advances the window), and one ReceiveMessage."""
+    _, (terminal,) = ql.linked()
+    assert ql.pulled(terminal) == []  # the cold start's own calls are not counted
+    calls: list[str] = []
+    for client in (aws.dynamodb(), aws.sqs()):
+        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    assert ql.pulled(terminal) == []
+    assert sorted(calls) == ["GetItem", "ReceiveMessage", "UpdateItem"]
+    stored = ql.stack.item(keys.terminal_pk(terminal.terminal_id), keys.META)
+    assert stored is not None and stored["pullCount"] == 2
