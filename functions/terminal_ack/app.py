@@ -28,6 +28,7 @@ def ack(request: Request) -> dict[str, Any]:
     check_size(request.body, max_bytes=env.settings.max_body_bytes)
     terminal = relay.authenticate_terminal(env.store, bearer_token(request.headers))
     relay.verify_device(terminal, request.headers.get("x-device-fingerprint"))
+    relay.count_call(env.store, terminal, env.settings.ack_rate(), at=now())
     body = parse_body(AckBody, request.body, max_bytes=env.settings.max_body_bytes)
     return json_response(200, {"results": relay.ack_signals(env.store, env.queues, terminal, body.acks)})
 
@@ -37,6 +38,7 @@ def report_positions(request: Request) -> dict[str, Any]:
     check_size(request.body, max_bytes=env.settings.max_body_bytes)
     terminal = relay.authenticate_terminal(env.store, bearer_token(request.headers))
     relay.verify_device(terminal, request.headers.get("x-device-fingerprint"))
+    relay.count_call(env.store, terminal, env.settings.ack_rate(), at=now())
     body = parse_body(TerminalPositionsBody, request.body, max_bytes=env.settings.max_body_bytes)
     return json_response(202, positions.record_terminal_holdings(env.store, terminal, body, at=now()))
 

@@ -30,7 +30,9 @@ def pull(request: Request) -> dict[str, Any]:
     terminal = relay.authenticate_terminal(env.store, bearer_token(request.headers))
     wait = query_int(request.query, "wait", default=MAX_WAIT_SECONDS, low=0, high=MAX_WAIT_SECONDS)
     max_signals = query_int(request.query, "max", default=MAX_SIGNALS, low=1, high=MAX_SIGNALS)
-    relay.claim_device(env.store, terminal, request.headers.get("x-device-fingerprint"), at=now())
+    relay.claim_device(
+        env.store, terminal, request.headers.get("x-device-fingerprint"), at=now(), rate=env.settings.pull_rate()
+    )
     signals = relay.pull_signals(env.store, env.queues, terminal, wait_seconds=wait, max_signals=max_signals)
     return json_response(200, {"signals": signals})
 

@@ -158,8 +158,15 @@ class Gateway:
         self.routes: list[Route] = self.template.routes()
         self.responses = self.template.gateway_responses(self.resolve)
         cors = self.template.api().get("Cors", {})
+        # The template's origin (the SPA's: the WebBucket website URL, here this gateway, unless the
+        # CorsOrigin parameter names another), answered only to that origin and only on the routes of
+        # functions that serve browsers (those given CORS_ORIGIN): webhooks and terminals are no browsers.
+        self.cors_origin = str(self.resolve(cors.get("AllowOrigin", "''"))).strip("'")
+        self.browser_functions = {
+            spec.logical_id for spec in self.template.functions() if "CORS_ORIGIN" in spec.environment
+        }
         self.cors = {
-            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Allow-Origin": self.cors_origin,
             "Access-Control-Allow-Headers": str(cors.get("AllowHeaders", "'*'")).strip("'"),
             "Access-Control-Allow-Methods": str(cors.get("AllowMethods", "'*'")).strip("'"),
         }
@@ -179,6 +186,17 @@ class Gateway:
             return None, {}, path_known
         _, route, params = min(candidates, key=lambda c: c[0])
         return route, params, path_known
+
+    def preflight(self, path: str, headers: dict[str, str]) -> dict[str, str]:
+        """A CORS preflight's headers: the allow headers for the SPA's origin on a browser route, none
+        for any other origin or route (the browser then refuses the call)."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        method = lowered.get("access-control-request-method", "GET").upper()
+        route, _, _ = self.match(method, path)
+        browser = route is not None and route.function in self.browser_functions
+        if browser and self.cors_origin in ("*", lowered.get("origin")):
+            return {**self.cors, "Vary": "Origin"}
+        return {"Vary": "Origin"}
 
     def gateway_answer(self, kind: str, default_status: int) -> tuple[int, dict[str, str], bytes]:
         """What API Gateway answers itself (no function ran): the template's GatewayResponses."""
@@ -201,7 +219,7 @@ class Gateway:
         if not path.startswith("/api/"):
             return self.static(path)
         if method == "OPTIONS":
-            return 204, dict(self.cors), b""
+            return 204, self.preflight(path, headers), b""
         if len(body) > MAX_BODY_BYTES:
             return self.gateway_answer("REQUEST_TOO_LARGE", 413)
         route, params, _ = self.match(method, path)

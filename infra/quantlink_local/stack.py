@@ -24,14 +24,7 @@ from quantlink_local.datadir import DataDir, unusable
 from quantlink_local.gateway import CognitoAuthorizer, FunctionPool, Gateway, serve
 from quantlink_local.moto_server import STATE_UNUSABLE
 from quantlink_local.scheduler import Scheduler, start_local_scheduler
-from quantlink_local.template import (
-    ACCOUNT_ID,
-    PARAMETER_OVERRIDES_VARIABLE,
-    REPO_ROOT,
-    TEMPLATE_PATH,
-    Resolver,
-    Template,
-)
+from quantlink_local.template import ACCOUNT_ID, REPO_ROOT, TEMPLATE_PATH, Resolver, Template, parameter_overrides
 from quantlink_local.websocket import PushGateway, WebSocketApi
 
 REGION = "us-east-1"
@@ -94,8 +87,7 @@ class LocalStack:
     last_run: dict[str, Any] | None = None  # the stack.json of the last run on data_dir
 
     def __post_init__(self) -> None:
-        # QUANTLINK_PARAMETER_OVERRIDES="Name=Value ...": what `sam deploy --parameter-overrides` sets.
-        self.template = Template.load(overrides=os.environ.get(PARAMETER_OVERRIDES_VARIABLE, ""))
+        self.template = Template.load(overrides=parameter_overrides(os.environ))
         self.physical: dict[str, str] = {}
         self._moto: subprocess.Popen[bytes] | None = None
         self._server: Any = None

@@ -16,8 +16,17 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
-# The local stack's twin of `sam deploy --parameter-overrides` ("Name=Value Name=Value").
-PARAMETER_OVERRIDES_VARIABLE = "QUANTLINK_PARAMETER_OVERRIDES"
+# The local stack's twin of `sam deploy --parameter-overrides`: "Name=Value Name=Value".
+PARAMETER_OVERRIDES = "QUANTLINK_PARAMETER_OVERRIDES"
+
+
+def parameter_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """`QUANTLINK_PARAMETER_OVERRIDES` as a mapping (empty when unset)."""
+    pairs = (environ.get(PARAMETER_OVERRIDES) or "").split()
+    malformed = [pair for pair in pairs if "=" not in pair or pair.startswith("=")]
+    if malformed:
+        raise ValueError(f"{PARAMETER_OVERRIDES}: expected Name=Value pairs, got {malformed}")
+    return dict(pair.split("=", 1) for pair in pairs)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -87,16 +96,16 @@ class Template:
     parameters: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path = TEMPLATE_PATH, *, overrides: str = "") -> Template:
-        """The Parameters take their Default, unless `overrides` (sam deploy's `--parameter-overrides`
-        form, "Name=Value Name=Value") sets them; an unknown name is an error."""
+    def load(cls, path: Path = TEMPLATE_PATH, overrides: Mapping[str, str] | None = None) -> Template:
+        """The template with its Parameters' defaults, and `overrides` over them (as `sam deploy
+        --parameter-overrides` does); an override of a parameter the template lacks is an error."""
         data = load_template(path)
-        parameters = {name: str(spec.get("Default", "")) for name, spec in data.get("Parameters", {}).items()}
-        for pair in overrides.split():
-            name, _, value = pair.partition("=")
-            if name not in parameters:
-                raise ValueError(f"parameter override {name!r}: template.yaml has no such Parameter")
-            parameters[name] = value
+        declared = data.get("Parameters", {})
+        parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
+        for name, value in (overrides or {}).items():
+            if name not in declared:
+                raise ValueError(f"{PARAMETER_OVERRIDES}: template.yaml has no parameter {name!r}")
+            parameters[name] = str(value)
         return cls(data, parameters)
 
     @property
@@ -202,7 +211,18 @@ class Resolver:
                 return self._sub(arg)
             if key == "Fn::Join":
                 return str(arg[0]).join(str(self.resolve(v)) for v in arg[1])
+            if key == "Fn::If":
+                condition, then, otherwise = arg
+                return self.resolve(then if self.condition(condition) else otherwise)
+            if key == "Fn::Equals":
+                return self.resolve(arg[0]) == self.resolve(arg[1])
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
         return {k: self.resolve(v) for k, v in value.items()}
+
+    def condition(self, name: str) -> bool:
+        """A template Condition, evaluated against the parameters (Fn::Equals / Fn::Not)."""
+        return bool(self.resolve(self.template.data.get("Conditions", {})[name]))
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))

@@ -16,6 +16,7 @@ from quantlink_terminal.client import (
     ApiError,
     DeviceTakenOver,
     QuantLinkClient,
+    RateLimited,
     TransientError,
     Unauthorized,
 )
@@ -37,6 +38,9 @@ EXIT_API_REFUSED = 5
 DELIVERY_MODE_KEY = "delivery_mode"  # journal meta: how signals reach this terminal now (status shows it)
 CONFIG_RETRY_SECONDS = 600.0  # how often to ask again whether the server offers push
 PUSH_OPEN_WAIT_SECONDS = 5.0
+# A 429's Retry-After is obeyed within these bounds: never a busy loop, never a stalled trading day.
+MIN_RATE_LIMIT_WAIT = 1.0
+MAX_RATE_LIMIT_WAIT = 300.0
 
 # Makes a quantlink_terminal.push.PushChannel for the server's URL (wiring.py). Typed loosely on purpose:
 # the PTrade script bundles this module, and must not bundle the WebSocket client.
@@ -140,6 +144,8 @@ class Agent:
             raise AgentFatal(
                 EXIT_DEVICE_TAKEN_OVER, device_taken_over_message(self._settings, exc.message)
             ) from exc
+        except RateLimited as exc:
+            self._wait_rate_limited(exc)
         except TransientError as exc:
             self._pause(f"QuantLink unreachable ({exc})")
         except ExecutorUnavailable as exc:
@@ -157,6 +163,16 @@ class Agent:
             # A bug must not take the terminal offline for the day; the journal keeps a retry single.
             log.exception("unexpected error; carrying on")
             self._pause("recovering from an unexpected error")
+
+    def _wait_rate_limited(self, exc: RateLimited) -> None:
+        """429: the server says how long to wait (Retry-After); wait that, then go on as before. Not a
+        failure: the backoff is not raised. Without a Retry-After (API Gateway's own throttling), back off."""
+        if exc.retry_after is None:
+            self._pause(f"QuantLink is throttling this terminal ({exc})")
+            return
+        delay = min(max(exc.retry_after, MIN_RATE_LIMIT_WAIT), MAX_RATE_LIMIT_WAIT)
+        log.warning("QuantLink asks this terminal to slow down (%s); waiting %.0f s", exc, delay)
+        self._sleep(delay)
 
     def _pause(self, why: str) -> None:
         delay = self._backoff.next_delay()
@@ -332,8 +348,9 @@ class Agent:
         try:
             self._flush_acks()
         except TransientError as exc:
-            # Keep executing the batch; the journal keeps the ack and the next round retries it.
-            log.warning("ack deferred, QuantLink unreachable (%s)", exc)
+            # Keep executing the batch; the journal keeps the ack and the next round retries it
+            # (after a 429, once run() has waited out its Retry-After).
+            log.warning("ack deferred (%s); the journal keeps it for the next round", exc)
 
     # -- shutdown -----------------------------------------------------------------------------------
 

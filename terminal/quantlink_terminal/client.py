@@ -38,6 +38,22 @@ class TransientError(ApiError):
     """Worth retrying later: network trouble, timeouts, 5xx, rate limiting."""
 
 
+class RateLimited(TransientError):
+    """429 RATE_LIMITED: this terminal asked too often. `retry_after` is the server's Retry-After in
+    seconds (None when it sent none, as API Gateway's own throttling does): wait that long, then go on."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(status, code, message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header in delta seconds (what QuantLink sends); None if absent or in another form
+    (an HTTP date: the caller then backs off as for any transient error)."""
+    text = (value or "").strip()
+    return float(text) if text.isdigit() else None
+
+
 _ERRORS_BY_CODE: dict[str, type[ApiError]] = {
     "UNAUTHORIZED": Unauthorized,
     "DEVICE_TAKEN_OVER": DeviceTakenOver,
@@ -45,13 +61,17 @@ _ERRORS_BY_CODE: dict[str, type[ApiError]] = {
 }
 
 
-def _error_for(status: int, body: bytes) -> ApiError:
+def _error_for(status: int, body: bytes, headers: Any = None) -> ApiError:
+    """`headers`: the answer's (an http.client.HTTPMessage), read for Retry-After."""
     try:
         parsed = json.loads(body.decode("utf-8"))
         code, message = str(parsed["code"]), str(parsed.get("message", ""))
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         code, message = f"HTTP_{status}", body[:200].decode("utf-8", "replace")
-    if status >= 500 or status == 429:
+    if status == 429:
+        retry_after = retry_after_seconds(headers.get("Retry-After") if headers is not None else None)
+        return RateLimited(status, code, message, retry_after)
+    if status >= 500:
         return TransientError(status, code, message)
     if status == 401:
         return Unauthorized(status, code, message)
@@ -137,7 +157,7 @@ class QuantLinkClient:
             with urllib.request.urlopen(request, timeout=timeout or self._timeout) as response:  # noqa: S310
                 raw = response.read()
         except urllib.error.HTTPError as exc:
-            raise _error_for(exc.code, exc.read()) from exc
+            raise _error_for(exc.code, exc.read(), exc.headers) from exc
         except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise TransientError(0, "NETWORK", f"cannot reach {self._api_base}: {reason}") from exc

@@ -29,7 +29,7 @@ import spa
 from common import BENCH_RATE_LIMIT, Figure
 
 from quantlink_local.process import start_stack
-from quantlink_local.template import PARAMETER_OVERRIDES_VARIABLE
+from quantlink_local.template import PARAMETER_OVERRIDES
 
 DEADLINE_SECONDS = 3600  # a whole run takes ~15 min on 2 cores (more the first time: the realistic directory)
 
@@ -87,7 +87,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         # Throughput runs send hundreds of signals a second to one strategy: the rate limit is raised out of
         # their way, its count still written in every webhook's transaction (its cost stays measured).
-        stack = start_stack(Path(tmp), env={PARAMETER_OVERRIDES_VARIABLE: BENCH_RATE_LIMIT})
+        stack = start_stack(Path(tmp), env={PARAMETER_OVERRIDES: BENCH_RATE_LIMIT})
         try:
             figures += relay.run(stack, args.quick)
             figures += sharing.run(stack, args.quick)

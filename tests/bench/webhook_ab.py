@@ -26,7 +26,7 @@ from common import BENCH_RATE_LIMIT, percentile
 from relay import Bench
 
 from quantlink_local.process import start_stack
-from quantlink_local.template import PARAMETER_OVERRIDES_VARIABLE
+from quantlink_local.template import PARAMETER_OVERRIDES
 
 # Loaded by the stacks' processes at start (on PYTHONPATH): every botocore request waits first.
 LATENCY_HOOK = """
@@ -67,7 +67,7 @@ def main() -> None:
         "after": start_stack(
             tmp / "after",
             extra_args=["--ephemeral"],
-            env={**env, "PYTHONPATH": str(hook), PARAMETER_OVERRIDES_VARIABLE: BENCH_RATE_LIMIT},
+            env={**env, "PYTHONPATH": str(hook), PARAMETER_OVERRIDES: BENCH_RATE_LIMIT},
         ),
         "before": start_stack(tmp / "before", extra_args=["--ephemeral"], env={**env, "PYTHONPATH": base_path}),
     }

@@ -13,7 +13,7 @@ import pytest
 
 from quantlink_local.client import OwnerClient, joinquant_signal, post_webhook
 from quantlink_local.process import RunningStack, start_stack
-from quantlink_local.template import PARAMETER_OVERRIDES_VARIABLE, Template
+from quantlink_local.template import PARAMETER_OVERRIDES, Template
 
 LIMIT, WINDOW = 3, 3600
 
@@ -22,7 +22,7 @@ LIMIT, WINDOW = 3, 3600
 def limited_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     overrides = f"WebhookRateLimit={LIMIT} WebhookRateWindowSeconds={WINDOW}"
     stack = start_stack(
-        tmp_path_factory.mktemp("limited"), extra_args=["--ephemeral"], env={PARAMETER_OVERRIDES_VARIABLE: overrides}
+        tmp_path_factory.mktemp("limited"), extra_args=["--ephemeral"], env={PARAMETER_OVERRIDES: overrides}
     )
     yield stack
     stack.stop()

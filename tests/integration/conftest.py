@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, cached_property
 from types import ModuleType
-from typing import Any
+from typing import Any, get_args
 
 import boto3
 import botocore.session
@@ -27,6 +27,7 @@ from moto import mock_aws as moto_mock_aws
 
 from quantlink import aws
 from quantlink.dal.codec import to_python
+from quantlink.throttling import RateName, TerminalRate
 from quantlink_local.gateway import LambdaContext
 from quantlink_local.template import ACCOUNT_ID, REPO_ROOT, FunctionSpec, Resolver, Template
 
@@ -116,6 +117,13 @@ def table_arguments(properties: Mapping[str, Any]) -> dict[str, Any]:
 # ---- the moto account -----------------------------------------------------------------------------
 
 
+_THROTTLE_COUNTERS = frozenset(
+    attribute
+    for limit in (TerminalRate(name=name, limit=1, window_seconds=1) for name in get_args(RateName))
+    for attribute in (limit.window_attribute, limit.count_attribute)
+)
+
+
 @dataclass
 class Stack:
     """What a test inspects directly: the table and the terminal queues, in the moto account."""
@@ -135,13 +143,17 @@ class Stack:
 
     def items(self, *, users: bool = False) -> list[dict[str, Any]]:
         """Every item, sorted by key. The user records every signed-in call creates on its caller's first
-        call (not what the call did) are left out unless `users`."""
+        call (not what the call did) are left out unless `users`, and so are the throttling counters every
+        terminal call advances on its terminal's record (quantlink.throttling: bookkeeping of the call,
+        not what it did)."""
         found: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True}
         while True:
             page = self.dynamodb.scan(**kwargs)
             found.extend(
-                to_python(item) for item in page.get("Items", []) if users or not item["pk"]["S"].startswith("USER#")
+                {name: value for name, value in to_python(item).items() if name not in _THROTTLE_COUNTERS}
+                for item in page.get("Items", [])
+                if users or not item["pk"]["S"].startswith("USER#")
             )
             if "LastEvaluatedKey" not in page:
                 return sorted(found, key=lambda item: (item["pk"], item["sk"]))

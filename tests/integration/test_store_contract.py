@@ -13,7 +13,7 @@ import pytest
 from quantlink import relay
 from quantlink.dal.ports import DriftJobStore, RelayStore
 from quantlink.dal.store import DynamoStore
-from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound
+from quantlink.errors import Conflict, DeviceTakenOver, DuplicateSignal, NotFound, RateLimited
 from quantlink.ids import hash_secret, new_signal_id, new_strategy_id, new_terminal_id
 from quantlink.models import (
     DeliveryRecord,
@@ -27,6 +27,7 @@ from quantlink.models import (
     Subscription,
     Terminal,
 )
+from quantlink.throttling import TerminalRate
 from quantlink.views.drift import DriftReport, DriftStatus
 from tests.unit.fakes import FakeStore
 
@@ -513,3 +514,76 @@ def test_a_push_connection_is_the_newest_one_and_a_stale_disconnect_keeps_it(sto
     assert store.push_connections([first.terminal_id]) == {}
     with pytest.raises(NotFound):
         store.set_push_connection("trm_unknown", "c", at=NOW)
+
+
+# ---- throttling (quantlink.throttling): the stored counter decides, never what the caller read --------
+
+PULLS = TerminalRate(name="pull", limit=3, window_seconds=60)
+ACKS = TerminalRate(name="ack", limit=2, window_seconds=60)
+
+
+def test_pulls_past_the_limit_are_refused_until_the_window_ends(store: RelayStore) -> None:
+    record = terminal()
+    store.put_terminal(record)
+    start = NOW.replace(second=10)
+    for n in range(3):  # each claim reads the record first, as the pull does
+        relay.claim_device(store, _read(store, record), "device-aaaa", at=start + timedelta(seconds=n), rate=PULLS)
+    with pytest.raises(RateLimited) as refused:
+        relay.claim_device(store, _read(store, record), "device-aaaa", at=start + timedelta(seconds=5), rate=PULLS)
+    assert refused.value.retry_after == 45  # the window ends at :00 of the next minute
+    assert refused.value.headers() == {"Retry-After": "45"}
+    assert refused.value.body()["code"] == "RATE_LIMITED"
+    # The next window admits again, and counts from one.
+    relay.claim_device(store, _read(store, record), "device-aaaa", at=start + timedelta(seconds=50), rate=PULLS)
+    stored = _read(store, record)
+    assert (stored.pull_window, stored.pull_count) == (PULLS.window(start + timedelta(seconds=50)), 1)
+    assert stored.last_seen_at == start + timedelta(seconds=50)
+
+
+def test_a_stale_record_counts_nothing_twice_and_admits_no_call_past_the_limit(store: RelayStore) -> None:
+    """Calls that all read the record before any of them wrote (racing pulls): the writes' conditions
+    decide, so exactly `limit` of them are admitted, in the old window and in a new one."""
+    record = terminal()
+    store.put_terminal(record)
+    for at in (NOW, NOW + timedelta(minutes=1)):
+        stale = _read(store, record)
+        admitted = 0
+        for n in range(5):
+            try:
+                relay.claim_device(store, stale, "device-aaaa", at=at + timedelta(seconds=n), rate=PULLS)
+                admitted += 1
+            except RateLimited:
+                pass
+        assert admitted == PULLS.limit
+        assert _read(store, record).pull_count == PULLS.limit
+
+
+def test_a_throttled_pull_of_another_device_is_still_device_taken_over(store: RelayStore) -> None:
+    record = terminal()
+    store.put_terminal(record)
+    for n in range(3):
+        relay.claim_device(store, _read(store, record), "device-aaaa", at=NOW + timedelta(seconds=n), rate=PULLS)
+    with pytest.raises(DeviceTakenOver):
+        relay.claim_device(store, record, "device-bbbb", at=NOW + timedelta(seconds=4), rate=PULLS)
+
+
+def test_acks_have_their_own_counter(store: RelayStore) -> None:
+    record = terminal()
+    store.put_terminal(record)
+    relay.claim_device(store, _read(store, record), "device-aaaa", at=NOW, rate=PULLS)
+    relay.count_call(store, _read(store, record), ACKS, at=NOW)
+    relay.count_call(store, _read(store, record), ACKS, at=NOW)
+    with pytest.raises(RateLimited):
+        relay.count_call(store, _read(store, record), ACKS, at=NOW + timedelta(seconds=1))
+    stored = _read(store, record)
+    assert (stored.pull_count, stored.ack_count) == (1, 2)
+    # The pulls' window is untouched by the acks': two more pulls fit.
+    relay.claim_device(store, stored, "device-aaaa", at=NOW + timedelta(seconds=2), rate=PULLS)
+    with pytest.raises(NotFound):
+        relay.count_call(store, terminal(), ACKS, at=NOW)  # never stored (or deleted since it was read)
+
+
+def _read(store: RelayStore, record: Terminal) -> Terminal:
+    found = store.get_terminal(record.terminal_id)
+    assert found is not None
+    return found

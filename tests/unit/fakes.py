@@ -28,6 +28,7 @@ from quantlink.models import (
     TimelineEntry,
 )
 from quantlink.ratelimit import RateLimit
+from quantlink.throttling import RateCounted
 from quantlink.views.drift import DriftReport
 from tests.unit.sharing_fakes import FakeSharing
 
@@ -142,18 +143,38 @@ class FakeStore(FakeSharing):
         terminal = self._owned_terminal(terminal_id, owner_id)
         self.terminals[terminal_id] = terminal.model_copy(update={"auth_token_hash": token_hash})
 
-    def claim_device(self, terminal_id: str, fingerprint_hash: str, *, at: datetime) -> None:
+    def claim_device(
+        self, terminal_id: str, fingerprint_hash: str, *, at: datetime, rate: RateCounted | None = None
+    ) -> None:
         """Decided by the stored record, as the conditional write is: never by what the caller read."""
         terminal = self.terminals.get(terminal_id)
         if terminal is None or terminal.device_fingerprint_hash not in (None, fingerprint_hash):
             raise DeviceTakenOver()
+        counted = self._counted(terminal, rate, at)
         self.terminals[terminal_id] = terminal.model_copy(
             update={
                 "device_fingerprint_hash": fingerprint_hash,
                 "device_bound_at": terminal.device_bound_at or at,
                 "last_seen_at": at,
+                **counted,
             }
         )
+
+    def count_call(self, terminal_id: str, rate: RateCounted, *, at: datetime) -> None:
+        terminal = self.terminals.get(terminal_id)
+        if terminal is None:
+            raise NotFound("No such terminal.")
+        self.terminals[terminal_id] = terminal.model_copy(update=self._counted(terminal, rate, at))
+
+    @staticmethod
+    def _counted(terminal: Terminal, rate: RateCounted | None, at: datetime) -> dict[str, int]:
+        """The stored record's counter advanced by the rule (raises RateLimited), whatever the caller read."""
+        if rate is None:
+            return {}
+        name = rate.limit.name
+        stored = getattr(terminal, f"{name}_window"), getattr(terminal, f"{name}_count")
+        window, count = rate.limit.admit(*stored, at)
+        return {f"{name}_window": window, f"{name}_count": count}
 
     def release_device(self, terminal_id: str, owner_id: str) -> None:
         terminal = self._owned_terminal(terminal_id, owner_id)
@@ -237,7 +258,7 @@ class FakeStore(FakeSharing):
         window = (signal.strategy_id, rate_limit.window_start(signal.received_at)) if rate_limit else None
         if rate_limit is not None and window is not None:
             if self.rate_counts.get(window, 0) >= rate_limit.limit:
-                raise RateLimited(retry_after_seconds=rate_limit.retry_after_seconds(signal.received_at))
+                raise RateLimited(retry_after=rate_limit.retry_after(signal.received_at))
             self.rate_counts[window] = self.rate_counts.get(window, 0) + 1
         self.dedup[key] = signal.signal_id
         self.signals[signal.signal_id] = signal

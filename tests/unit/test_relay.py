@@ -270,7 +270,7 @@ def test_retry_after_is_the_whole_seconds_until_the_next_window(offset: float, r
     limit = RateLimit(limit=100, window_seconds=10)
     start = datetime.fromtimestamp(limit.window_start(NOW), UTC)
     assert limit.window_start(start + timedelta(seconds=offset)) == int(start.timestamp())
-    assert limit.retry_after_seconds(start + timedelta(seconds=offset)) == retry_after
+    assert limit.retry_after(start + timedelta(seconds=offset)) == retry_after
 
 
 def test_the_subscriptions_read_before_authentication_are_the_ones_fanned_out_to(

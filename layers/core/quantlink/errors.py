@@ -23,7 +23,7 @@ class QuantLinkError(Exception):
         return body
 
     def headers(self) -> dict[str, str]:
-        """Headers the answer carries besides the JSON ones (none by default)."""
+        """HTTP headers the answer carries besides the JSON ones (none, unless an error says so)."""
         return {}
 
 
@@ -83,14 +83,12 @@ class RateLimited(QuantLinkError):
     status = 429
     default_message = "Too many requests; slow down and retry."
 
-    def __init__(
-        self, message: str | None = None, *, details: Any = None, retry_after_seconds: int | None = None
-    ) -> None:
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None, details: Any = None) -> None:
         super().__init__(message, details=details)
-        self.retry_after_seconds = retry_after_seconds
+        self.retry_after = retry_after  # seconds; sent as Retry-After
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_seconds)} if self.retry_after_seconds is not None else {}
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
 class DuplicateSignal(QuantLinkError):

@@ -309,6 +309,12 @@ class Terminal(CamelModel):
     # The terminal's open push WebSocket (API Gateway connection id), while it holds one.
     push_connection_id: str | None = None
     push_connected_at: Timestamp | None = None
+    # Throttling's fixed-window counters (quantlink.throttling): the window last counted in, and how
+    # many calls it counted; never in an answer.
+    pull_window: int | None = None
+    pull_count: int = 0
+    ack_window: int | None = None
+    ack_count: int = 0
     created_at: Timestamp
 
 

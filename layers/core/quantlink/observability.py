@@ -57,6 +57,7 @@ class Metric:
     ACKED = "DeliveriesAcked"
     RELAY_LATENCY = "RelayLatency"
     DEVICE_CONFLICTS = "DeviceTakenOver"
+    THROTTLED = "TerminalCallsThrottled"  # a pull or ack answered RATE_LIMITED (quantlink.throttling)
     PUSHED = "DeliveriesPushed"
     PUSH_FAILURES = "PushFailures"
     PUSH_CONNECTIONS = "PushConnections"

@@ -15,14 +15,21 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class RateLimit:
+    """At most `limit` per fixed window of `window_seconds`; windows start at whole multiples of it
+    since the epoch, so every process counts the same window without talking to the others. The
+    webhook's per-strategy limit and the terminals' (quantlink.throttling) are both this rule."""
+
     limit: int
     window_seconds: int
 
+    def window(self, at: datetime) -> int:
+        """The number of the window holding `at`."""
+        return int(at.timestamp()) // self.window_seconds
+
     def window_start(self, at: datetime) -> int:
         """The epoch second the window holding `at` began."""
-        now_s = int(at.timestamp())
-        return now_s - now_s % self.window_seconds
+        return self.window(at) * self.window_seconds
 
-    def retry_after_seconds(self, at: datetime) -> int:
+    def retry_after(self, at: datetime) -> int:
         """Whole seconds until the next window opens (at least 1), as a Retry-After header has them."""
         return max(1, math.ceil(self.window_start(at) + self.window_seconds - at.timestamp()))

@@ -13,6 +13,7 @@ waits for the terminal's next pull, and a copy met after the pushed one was acke
 
 from __future__ import annotations
 
+import hmac
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -26,7 +27,14 @@ from quantlink.acktokens import AckToken
 from quantlink.concurrency import map_concurrently, start
 from quantlink.dal.ports import RelayPush, RelayQueues, RelayStore
 from quantlink.dal.queues import QueueMessage
-from quantlink.errors import DeviceTakenOver, DuplicateSignal, Unauthorized, Unavailable, ValidationFailed
+from quantlink.errors import (
+    DeviceTakenOver,
+    DuplicateSignal,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    ValidationFailed,
+)
 from quantlink.ids import STRATEGY_PREFIX, hash_secret, is_id, secret_matches, terminal_id_from_token
 from quantlink.models import (
     Ack,
@@ -42,6 +50,7 @@ from quantlink.models import (
 )
 from quantlink.observability import Metric, MetricUnit, logger, metrics
 from quantlink.ratelimit import RateLimit
+from quantlink.throttling import RateCounted, TerminalRate
 from quantlink.timeutil import millis_between, now
 from quantlink.views.relay import AckResult, PulledSignal, PushFrame
 
@@ -87,12 +96,16 @@ def verify_device(terminal: Terminal, fingerprint: str | None) -> None:
     if fingerprint is None:
         return
     fingerprint_hash = check_fingerprint(fingerprint)
-    if terminal.device_fingerprint_hash is not None and terminal.device_fingerprint_hash != fingerprint_hash:
+    bound = terminal.device_fingerprint_hash
+    if bound is not None and not hmac.compare_digest(bound, fingerprint_hash):
         raise DeviceTakenOver()
 
 
-def claim_device(store: RelayStore, terminal: Terminal, fingerprint: str | None, *, at: datetime) -> None:
-    """First device wins; any other gets DEVICE_TAKEN_OVER until the owner releases the terminal.
+def claim_device(
+    store: RelayStore, terminal: Terminal, fingerprint: str | None, *, at: datetime, rate: TerminalRate | None = None
+) -> None:
+    """First device wins; any other gets DEVICE_TAKEN_OVER until the owner releases the terminal. Given a
+    rate, the same write counts the call in the terminal's window (RATE_LIMITED past it).
 
     The check against the record read at authentication only spares a write; what decides is the
     store's conditional write, so a record read before another device bound the terminal cannot let a
@@ -100,12 +113,32 @@ def claim_device(store: RelayStore, terminal: Terminal, fingerprint: str | None,
     fingerprint_hash = check_fingerprint(fingerprint)
     bound = terminal.device_fingerprint_hash
     try:
-        if bound is not None and bound != fingerprint_hash:
+        if bound is not None and not hmac.compare_digest(bound, fingerprint_hash):
             raise DeviceTakenOver()
-        store.claim_device(terminal.terminal_id, fingerprint_hash, at=at)
+        counted = RateCounted.of(rate, terminal) if rate is not None else None
+        store.claim_device(terminal.terminal_id, fingerprint_hash, at=at, rate=counted)
     except DeviceTakenOver:
         metrics.add_metric(name=Metric.DEVICE_CONFLICTS, unit=MetricUnit.Count, value=1)
         raise
+    except RateLimited:
+        _throttled(terminal, rate)
+        raise
+
+
+def count_call(store: RelayStore, terminal: Terminal, rate: TerminalRate, *, at: datetime) -> None:
+    """Count a call that claims nothing (an ack, a holdings report) in the terminal's window."""
+    try:
+        store.count_call(terminal.terminal_id, RateCounted.of(rate, terminal), at=at)
+    except RateLimited:
+        _throttled(terminal, rate)
+        raise
+
+
+def _throttled(terminal: Terminal, rate: TerminalRate | None) -> None:
+    metrics.add_metric(name=Metric.THROTTLED, unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "terminal throttled", extra={"terminal_id": terminal.terminal_id, "rate": rate.name if rate else None}
+    )
 
 
 # ---- webhook -------------------------------------------------------------------------------------

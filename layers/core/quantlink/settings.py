@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from quantlink.ratelimit import RateLimit
+from quantlink.throttling import TerminalRate
 
 _T = TypeVar("_T", bound="FunctionSettings")
 
@@ -67,11 +69,27 @@ class DriftSettings(FunctionSettings):
 class TerminalSettings(FunctionSettings):
     max_body_bytes: int = 64 * 1024
     visibility_timeout_seconds: int = 60
+    # Per-terminal throttling (quantlink.throttling; template Parameters TerminalPullLimit,
+    # TerminalAckLimit, TerminalRateWindowSeconds): calls per window. An agent long-polling makes 3 pulls
+    # a minute, a burst of 50 signals 5 pulls and 50 acks, a trading morning compressed into a minute
+    # (the load bench: 500 signals a terminal) at most 500 of each; a runaway loop meets them.
+    pull_rate_limit: int = Field(default=600, ge=1)
+    ack_rate_limit: int = Field(default=1200, ge=1)
+    rate_window_seconds: int = Field(default=60, ge=1)
+
+    def pull_rate(self) -> TerminalRate:
+        return TerminalRate(name="pull", limit=self.pull_rate_limit, window_seconds=self.rate_window_seconds)
+
+    def ack_rate(self) -> TerminalRate:
+        """Acks and holdings reports (the ack function's calls) count together."""
+        return TerminalRate(name="ack", limit=self.ack_rate_limit, window_seconds=self.rate_window_seconds)
 
 
 class OwnerApiSettings(FunctionSettings):
     region: str = "us-east-1"
-    cors_origin: str = "*"
+    # The one origin a browser may call the owner API from (template CorsOrigin, by default the SPA's
+    # website URL); unset, the origin of web_url, never "*".
+    cors_origin: str = ""
     cognito_endpoint: str = Field(min_length=1)
     user_pool_id: str = Field(min_length=1)
     user_pool_client_id: str = Field(min_length=1)
@@ -93,3 +111,10 @@ class OwnerApiSettings(FunctionSettings):
 
     # The terminals' push WebSocket, offered by GET /api/config when set.
     push_url: str | None = None
+
+    @model_validator(mode="after")
+    def _origin_of_the_spa(self) -> OwnerApiSettings:
+        if not self.cors_origin:
+            parts = urlsplit(self.web_url)
+            object.__setattr__(self, "cors_origin", f"{parts.scheme}://{parts.netloc}")
+        return self

@@ -17,9 +17,22 @@ from urllib.parse import urlparse
 
 from quantlink_terminal import __version__
 from quantlink_terminal.activity import ActivityLog
-from quantlink_terminal.agent import Agent, AgentSettings, device_taken_over_message
+from quantlink_terminal.agent import (
+    MAX_RATE_LIMIT_WAIT,
+    MIN_RATE_LIMIT_WAIT,
+    Agent,
+    AgentSettings,
+    device_taken_over_message,
+)
 from quantlink_terminal.calendar import MarketCalendar, parse_holidays
-from quantlink_terminal.client import ApiError, DeviceTakenOver, QuantLinkClient, TransientError, Unauthorized
+from quantlink_terminal.client import (
+    ApiError,
+    DeviceTakenOver,
+    QuantLinkClient,
+    RateLimited,
+    TransientError,
+    Unauthorized,
+)
 from quantlink_terminal.clock import Clock, monotonic, system_clock
 from quantlink_terminal.execution import SignalRunner
 from quantlink_terminal.executors.base import ExecutorUnavailable
@@ -217,6 +230,14 @@ class PTradeTerminal:
                 exc.message if exc.code == "NETWORK" else "the answer was not QuantLink's (a firewall page?)"
             )
             self._say(unreachable_message(self.settings.api_base, detail, self.settings.ptrade.poll_seconds))
+        elif isinstance(exc, RateLimited):
+            # Ticks before the server's Retry-After would only be refused again: skip them, then go on.
+            wait = min(max(exc.retry_after or 0.0, MIN_RATE_LIMIT_WAIT), MAX_RATE_LIMIT_WAIT)
+            self._quiet_until = monotonic() + wait
+            self._say(
+                f"QuantLink asks this terminal to slow down ({exc}); polling again in {wait:.0f} s | "
+                "QuantLink 限流，稍后继续轮询"
+            )
         elif isinstance(exc, TransientError):
             self._say(
                 f"QuantLink answered {exc}; trying again at the next poll | "

@@ -13,6 +13,8 @@ from quantlink_terminal.agent import (
     DELIVERY_MODE_KEY,
     EXIT_DEVICE_TAKEN_OVER,
     EXIT_UNAUTHORIZED,
+    MAX_RATE_LIMIT_WAIT,
+    MIN_RATE_LIMIT_WAIT,
     Agent,
     AgentFatal,
     AgentSettings,
@@ -320,6 +322,61 @@ def test_network_errors_and_5xx_back_off_then_recover(harness: Harness) -> None:
     harness.agent(stop_after=1).run()
     assert harness.sleeps == [1.0, 2.0, 4.0]  # exponential (jitter pinned to its ceiling)
     assert harness.api.acked["sig-1"]["status"] == "executed"
+
+
+def test_a_throttled_pull_waits_the_retry_after_and_goes_on(harness: Harness) -> None:
+    """429 is not a failure: the agent waits what the server asked (not a backoff step), then pulls on."""
+    harness.api.throttle("/api/terminals/pull", times=2, retry_after="7")
+    harness.api.publish(wire_signal("sig-1"))
+    harness.agent(stop_after=1).run()
+    assert harness.sleeps == [7.0, 7.0]
+    assert harness.api.acked["sig-1"]["status"] == "executed"
+
+
+def test_a_throttle_does_not_grow_the_backoff_of_later_failures(harness: Harness) -> None:
+    harness.api.fail("/api/terminals/pull", 503)
+    harness.api.throttle("/api/terminals/pull", retry_after="3")
+    harness.api.fail("/api/terminals/pull", 503)
+    harness.api.publish(wire_signal("sig-1"))
+    harness.agent(stop_after=1).run()
+    assert harness.sleeps == [1.0, 3.0, 2.0]  # the backoff's steps around the throttle's own wait
+
+
+def test_a_throttle_without_retry_after_backs_off(harness: Harness) -> None:
+    harness.api.throttle("/api/terminals/pull", times=2, retry_after=None)
+    harness.api.publish(wire_signal("sig-1"))
+    harness.agent(stop_after=1).run()
+    assert harness.sleeps == [1.0, 2.0]
+    assert harness.api.acked["sig-1"]["status"] == "executed"
+
+
+def test_an_absurd_retry_after_is_bounded(harness: Harness) -> None:
+    harness.api.throttle("/api/terminals/pull", retry_after="86400")
+    harness.api.throttle("/api/terminals/pull", retry_after="0")
+    harness.api.publish(wire_signal("sig-1"))
+    harness.agent(stop_after=1).run()
+    assert harness.sleeps == [MAX_RATE_LIMIT_WAIT, MIN_RATE_LIMIT_WAIT]
+
+
+def test_a_throttled_ack_is_kept_and_sent_with_the_next_one(harness: Harness) -> None:
+    harness.api.throttle("/api/terminals/ack", times=1, retry_after="5")
+    harness.api.publish(wire_signal("sig-1"), wire_signal("sig-2"))
+    assert harness.agent().run_once() == 2  # sig-1's ack was refused: the batch went on, its ack kept
+    assert harness.api.ack_requests == [[harness.api.acked["sig-1"], harness.api.acked["sig-2"]]]
+    assert harness.counting is not None and len(harness.counting.placed) == 2
+
+
+def test_a_round_whose_acks_are_throttled_waits_the_retry_after_then_acks(harness: Harness) -> None:
+    harness.api.throttle("/api/terminals/ack", times=2, retry_after="5")
+    harness.api.publish(wire_signal("sig-1"))
+    agent = harness.agent()
+    agent.run_once()  # executed; its ack refused and kept in the journal
+    agent._run_guarded()  # the next round's first flush is refused: wait what the server asked
+    assert harness.sleeps == [5.0]
+    assert harness.api.acked == {}
+    agent.run_once()
+    assert harness.api.acked["sig-1"]["status"] == "executed"
+    assert harness.counting is not None and len(harness.counting.placed) == 1  # never placed twice
 
 
 def test_stop_finishes_the_order_in_hand_acks_it_and_leaves_the_rest(harness: Harness) -> None:

@@ -7,7 +7,15 @@ import socket
 import pytest
 
 from quantlink_terminal.backoff import Backoff
-from quantlink_terminal.client import ApiError, DeviceTakenOver, QuantLinkClient, TransientError, Unauthorized
+from quantlink_terminal.client import (
+    ApiError,
+    DeviceTakenOver,
+    QuantLinkClient,
+    RateLimited,
+    TransientError,
+    Unauthorized,
+    retry_after_seconds,
+)
 from tests.unit.terminal.terminal_fakes import GOOD_TOKEN, FakeQuantLink, wire_signal
 
 DEVICE = "device-test-0001"
@@ -63,6 +71,24 @@ def test_server_errors_and_rate_limits_are_transient(fake_api: FakeQuantLink, st
     fake_api.fail("/api/terminals/pull", status)
     with pytest.raises(TransientError):
         client(fake_api).pull(wait=0)
+
+
+def test_a_429_is_rate_limited_with_the_servers_retry_after(fake_api: FakeQuantLink) -> None:
+    fake_api.throttle("/api/terminals/pull", retry_after="7")
+    with pytest.raises(RateLimited) as raised:
+        client(fake_api).pull(wait=0)
+    assert (raised.value.status, raised.value.code, raised.value.retry_after) == (429, "RATE_LIMITED", 7.0)
+    fake_api.throttle("/api/terminals/ack", retry_after=None)  # API Gateway's own throttling sends none
+    with pytest.raises(RateLimited) as raised:
+        client(fake_api).ack([{"signalId": "s", "ackToken": "t", "status": "executed"}])
+    assert raised.value.retry_after is None
+
+
+def test_retry_after_is_read_as_delta_seconds() -> None:
+    assert retry_after_seconds("45") == 45.0
+    assert retry_after_seconds(" 3 ") == 3.0
+    for unreadable in (None, "", "soon", "-3", "1.5", "Wed, 21 Oct 2015 07:28:30 GMT"):
+        assert retry_after_seconds(unreadable) is None, unreadable
 
 
 def test_other_client_errors_are_not_transient(fake_api: FakeQuantLink) -> None:

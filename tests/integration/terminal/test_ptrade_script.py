@@ -5,6 +5,7 @@ order(), refusals acked with the reason, and a QuantLink this PTrade cannot reac
 from __future__ import annotations
 
 import functools
+import time as time_module
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -265,6 +266,22 @@ def test_when_quantlink_comes_back_the_log_says_so_and_trading_resumes(
     fake_api.publish(live("sig-1", amount=100))
     ptrade.tick()
     assert "QuantLink answered 503" in ptrade.log.text() and "reachable again" in ptrade.log.text()
+    assert fake_api.acked["sig-1"]["status"] == "executed"
+
+
+def test_a_throttled_ptrade_skips_its_ticks_until_retry_after_then_goes_on(
+    fake_api: FakeQuantLink, ptrade: FakePTrade, script: str
+) -> None:
+    ptrade.start(script)
+    fake_api.throttle("/api/terminals/pull", retry_after="1")
+    ptrade.tick()
+    assert "slow down" in ptrade.log.text() and "polling again in 1 s" in ptrade.log.text()
+    asked = len(fake_api.requests)
+    ptrade.tick()  # within the Retry-After: QuantLink is not asked
+    assert len(fake_api.requests) == asked
+    fake_api.publish(live("sig-1", amount=100))
+    time_module.sleep(1.05)
+    ptrade.tick()
     assert fake_api.acked["sig-1"]["status"] == "executed"
 
 

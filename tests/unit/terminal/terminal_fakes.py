@@ -86,6 +86,7 @@ class FakeQuantLink:
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path with query, headers)
         self.deliveries = 0
         self.push_url: str | None = None  # offered by GET /api/config when set (API.md "Push")
+        self.retry_afters: list[str | None] = []  # the Retry-After of each injected 429, in order (throttle())
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
@@ -120,6 +121,12 @@ class FakeQuantLink:
     def fail(self, path: str, *statuses: int) -> None:
         """Answer the next requests to `path` with these statuses (e.g. 503) instead of serving them."""
         self.failures.setdefault(path, []).extend(statuses)
+
+    def throttle(self, path: str, times: int = 1, retry_after: str | None = "7") -> None:
+        """Answer the next `times` requests to `path` as the pull and ack functions do past their limit:
+        429 RATE_LIMITED with this Retry-After (None: without one, as API Gateway's own throttling)."""
+        self.retry_afters.extend([retry_after] * times)
+        self.fail(path, *[429] * times)
 
     def all_acks(self) -> list[dict[str, Any]]:
         return [ack for request in self.ack_requests for ack in request]
@@ -159,12 +166,19 @@ class FakeQuantLink:
                     results.append({"signalId": signal_id, "ok": signal_id in self.acked})
         return 200, {"results": results}
 
-    def _route(self, method: str, path: str, headers: Any, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _route(
+        self, method: str, path: str, headers: Any, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]] | tuple[int, dict[str, Any], dict[str, str]]:
+        """(status, body) or, with headers of its own, (status, body, headers)."""
         url = urlparse(path)
         self.requests.append((method, path, dict(headers.items())))
         if self.failures.get(url.path):
             status = self.failures[url.path].pop(0)
-            return status, {"code": "RATE_LIMITED" if status == 429 else "INTERNAL", "message": "injected"}
+            if status == 429:
+                retry_after = self.retry_afters.pop(0) if self.retry_afters else None
+                extra = {"Retry-After": retry_after} if retry_after is not None else {}
+                return status, {"code": "RATE_LIMITED", "message": "injected"}, extra
+            return status, {"code": "INTERNAL", "message": "injected"}
         if url.path == "/api/health":
             return 200, {"status": "ok"}
         if url.path == "/api/config" and self.push_url is not None:
@@ -195,10 +209,12 @@ class FakeQuantLink:
             def _answer(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}") if length else {}
-                status, payload = fake._route(method, self.path, self.headers, body)
+                status, payload, *extra = fake._route(method, self.path, self.headers, body)
                 raw = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)

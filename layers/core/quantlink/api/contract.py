@@ -297,6 +297,13 @@ ERROR_CODES = {
 }
 
 
+_RETRY_AFTER = {
+    "description": "Seconds until this terminal's limit window ends (quantlink.throttling); absent when API"
+    " Gateway throttles the API as a whole: back off then.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
 def path_params(op: Operation) -> list[str]:
     return [part[1:-1] for part in op.path.split("/") if part.startswith("{")]
 
@@ -359,6 +366,8 @@ def openapi_document(server_url: str = "/") -> dict[str, Any]:
             responses[str(status)] = {"description": description, "content": _json(schema)}
         for status in statuses(op):
             responses[str(status)] = {"description": ERROR_CODES[status], "content": _json(error)}
+        if op.auth == TERMINAL:  # the per-terminal limits say when to come back
+            responses["429"]["headers"] = {"Retry-After": _RETRY_AFTER}
         entry["responses"] = responses
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {

@@ -36,6 +36,7 @@ from quantlink.sharing.records import (
     Share,
     User,
 )
+from quantlink.throttling import RateCounted
 from quantlink.views.drift import DriftReport
 
 
@@ -81,9 +82,15 @@ class TerminalStore(Protocol):
     def set_terminal_token_hash(self, terminal_id: str, owner_id: str, token_hash: str) -> None:
         """Only on the owner's own terminal; raises NotFound otherwise."""
 
-    def claim_device(self, terminal_id: str, fingerprint_hash: str, *, at: datetime) -> None:
-        """Claim-or-check the device and record lastSeenAt, decided by the stored record (never by what
-        the caller read before); raises DeviceTakenOver."""
+    def claim_device(
+        self, terminal_id: str, fingerprint_hash: str, *, at: datetime, rate: RateCounted | None = None
+    ) -> None:
+        """Claim-or-check the device, record lastSeenAt and, given a rate, count the call in its window,
+        decided by the stored record (never by what the caller read before); raises DeviceTakenOver,
+        RateLimited."""
+
+    def count_call(self, terminal_id: str, rate: RateCounted, *, at: datetime) -> None:
+        """Count a call in the terminal's window, decided by the stored record; raises RateLimited."""
 
     def release_device(self, terminal_id: str, owner_id: str) -> None:
         """Only on the owner's own terminal; raises NotFound otherwise."""

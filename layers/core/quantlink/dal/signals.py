@@ -264,7 +264,7 @@ class DynamoSignalStore(TableStore):
 
 
 def _rate_limited(rate_limit: RateLimit, at: datetime) -> RateLimited:
-    retry_after = rate_limit.retry_after_seconds(at)
+    retry_after = rate_limit.retry_after(at)
     return RateLimited(
         f"This strategy sent more than {rate_limit.limit} signals in {rate_limit.window_seconds} s;"
         f" nothing was recorded: send it again in {retry_after} s.",
@@ -273,7 +273,7 @@ def _rate_limited(rate_limit: RateLimit, at: datetime) -> RateLimited:
             "windowSeconds": rate_limit.window_seconds,
             "retryAfterSeconds": retry_after,
         },
-        retry_after_seconds=retry_after,
+        retry_after=retry_after,
     )
 
 

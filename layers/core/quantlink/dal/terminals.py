@@ -3,16 +3,28 @@ binding; deleting a terminal removes its partition and the strategy side of its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from quantlink.dal import keys
-from quantlink.dal.codec import from_item, to_item
+from quantlink.dal.codec import Item, from_item, to_item
 from quantlink.dal.table import ConditionFailed, TableStore
-from quantlink.errors import Conflict, DeviceTakenOver, NotFound
+from quantlink.errors import Conflict, DeviceTakenOver, NotFound, Unavailable
 from quantlink.models import Terminal
+from quantlink.throttling import RateCounted
 from quantlink.timeutil import iso
 
 _CONNECTION_TTL_SECONDS = 3 * 3600
+
+
+def _string(item: Item, name: str) -> str | None:
+    value = item.get(name)
+    return str(value["S"]) if value is not None and "S" in value else None  # type: ignore[typeddict-item]
+
+
+def _number(item: Item, name: str) -> int | None:
+    value = item.get(name)
+    return int(value["N"]) if value is not None and "N" in value else None  # type: ignore[typeddict-item]
 
 
 class DynamoTerminalStore(TableStore):
@@ -42,26 +54,100 @@ class DynamoTerminalStore(TableStore):
         """Replace the token's hash, only on the owner's own record: the old token stops working at once."""
         self._owner_update(terminal_id, owner_id, "SET authTokenHash = :hash", hash=token_hash)
 
-    def claim_device(self, terminal_id: str, fingerprint_hash: str, *, at: datetime) -> None:
-        """Claim the terminal for this device if unclaimed, check it otherwise, and record lastSeenAt,
-        in one conditional write: of two devices racing for a fresh terminal exactly one wins, whatever
-        either of them read before. Raises DeviceTakenOver."""
-        try:
-            self.table.update(
-                keys.terminal_pk(terminal_id),
-                keys.META,
-                update=(
-                    "SET lastSeenAt = :at, deviceFingerprintHash = if_not_exists(deviceFingerprintHash, :fp),"
-                    " deviceBoundAt = if_not_exists(deviceBoundAt, :at)"
-                ),
-                condition=(
-                    "attribute_exists(pk) AND (attribute_not_exists(deviceFingerprintHash)"
-                    " OR deviceFingerprintHash = :fp)"
-                ),
-                attribute_values={"at": iso(at), "fp": fingerprint_hash},
-            )
-        except ConditionFailed as failed:
-            raise DeviceTakenOver() from failed
+    def claim_device(
+        self, terminal_id: str, fingerprint_hash: str, *, at: datetime, rate: RateCounted | None = None
+    ) -> None:
+        """Claim the terminal for this device if unclaimed, check it otherwise, record lastSeenAt and,
+        given a rate, count this call in its window, in one conditional write: of two devices racing for
+        a fresh terminal exactly one wins, whatever either of them read before. Raises DeviceTakenOver,
+        RateLimited."""
+        device = "attribute_exists(pk) AND (attribute_not_exists(deviceFingerprintHash) OR deviceFingerprintHash = :fp)"
+        claim = (
+            "lastSeenAt = :at, deviceFingerprintHash = if_not_exists(deviceFingerprintHash, :fp),"
+            " deviceBoundAt = if_not_exists(deviceBoundAt, :at)"
+        )
+        values = {"at": iso(at), "fp": fingerprint_hash}
+        if rate is None:
+            try:
+                self.table.update(
+                    keys.terminal_pk(terminal_id),
+                    keys.META,
+                    update=f"SET {claim}",
+                    condition=device,
+                    attribute_values=values,
+                )
+            except ConditionFailed as failed:
+                raise DeviceTakenOver() from failed
+            return
+
+        def refusal(old: Item | None) -> Exception | None:
+            if old is None or _string(old, "deviceFingerprintHash") not in (None, fingerprint_hash):
+                return DeviceTakenOver()
+            return None
+
+        self._counted_update(terminal_id, rate, at, claim, device, values, refusal)
+
+    def count_call(self, terminal_id: str, rate: RateCounted, *, at: datetime) -> None:
+        """Count a call (an ack) in the terminal's window; raises RateLimited past the limit, NotFound
+        for a terminal deleted since it was read."""
+
+        def refusal(old: Item | None) -> Exception | None:
+            return NotFound("No such terminal.") if old is None else None
+
+        self._counted_update(terminal_id, rate, at, None, "attribute_exists(pk)", {}, refusal)
+
+    def _counted_update(
+        self,
+        terminal_id: str,
+        rate: RateCounted,
+        at: datetime,
+        also_set: str | None,
+        condition: str,
+        attribute_values: dict[str, str],
+        refusal: Callable[[Item | None], Exception | None],
+    ) -> None:
+        """One conditional write that advances the rate's window counter (and sets `also_set`). It is
+        shaped by the window the record held when read (`rate.seen_window`): the same window adds one
+        below the limit, a newer one restarts at one. A condition that fails for another reason than
+        the caller's `refusal` or the limit (the window moved meanwhile) is retried with what the
+        record holds now, once per window a racing writer can have moved it to."""
+        limit = rate.limit
+        names = {"#w": limit.window_attribute, "#n": limit.count_attribute}
+        seen_window = rate.seen_window
+        for _ in range(3):
+            window = max(limit.window(at), seen_window or 0)
+            values: dict[str, str | int] = {**attribute_values, "w": window, "one": 1}
+            if seen_window == window:
+                counter, fits = "#n = #n + :one", "#w = :w AND #n < :limit"
+                values["limit"] = limit.limit
+            else:
+                counter, fits = "#w = :w, #n = :one", "(attribute_not_exists(#w) OR #w < :w)"
+            try:
+                self.table.update(
+                    keys.terminal_pk(terminal_id),
+                    keys.META,
+                    update="SET " + ", ".join(part for part in (also_set, counter) if part),
+                    condition=f"{condition} AND {fits}",
+                    names=names,
+                    attribute_values=values,
+                    return_old_on_failure=True,
+                )
+            except ConditionFailed as failed:
+                old = failed.old
+                refused = refusal(old)
+                if refused is not None or old is None:
+                    raise refused or Unavailable() from failed
+                stored = _number(old, limit.window_attribute)
+                if (
+                    stored is not None
+                    and stored >= limit.window(at)
+                    and (_number(old, limit.count_attribute) or 0) >= limit.limit
+                ):
+                    raise limit.refused(at) from failed
+                seen_window = stored
+                continue
+            return
+        raise Unavailable("The terminal's record is changing too fast; retry.")
 
     def set_push_connection(self, terminal_id: str, connection_id: str, *, at: datetime) -> None:
         """The terminal's push WebSocket from now on (a newer connection replaces an older one), and the
