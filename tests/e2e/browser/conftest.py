@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import BrowserContext, Playwright, expect, sync_playwright
 
 from quantlink_local.process import RunningStack
 from tests.e2e.browser.spa import AXE_SCRIPT, REPO, Spa
@@ -26,6 +26,12 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
+
+
+# How long an expect() waits for the page to get there (Playwright's default is 5 s). On a loaded machine
+# (two cores running several suites at once) a sign-up or a screen's first API answers can take longer;
+# a screen that never gets there still fails, only later. Not a speed check: nothing here is timed.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")

@@ -71,6 +71,7 @@ def test_an_invitation_link_signed_out_comes_back_after_signing_up(open_spa: Ope
     page = spa.goto("/invitations/tok_example")
     expect(page).to_have_url(re.compile(r"#/sign-in\?redirect="))
     page.get_by_role("link", name="Create one").click()
+    spa.heading("Create an account")  # the sign-in page has an Email and a Password field too
     email, password = new_credentials()
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
@@ -121,6 +122,7 @@ def test_share_by_link_the_recipient_subscribes_and_the_shared_signal_arrives(
     fpage.goto(link)
     expect(fpage).to_have_url(re.compile(r"#/sign-in\?redirect="))
     fpage.get_by_role("link", name="Create one").click()
+    friend.heading("Create an account")
     friend_email, friend_password = new_credentials()
     fpage.get_by_label("Email").fill(friend_email)
     fpage.get_by_label("Password").fill(friend_password)
