@@ -244,11 +244,11 @@ def _on_index(table: Any, query: Callable[..., Any], arguments: dict[str, Any], 
     a sweep's Query of one work-list shard sorted the whole table, under the backend lock."""
     index = next((i for i in table.all_indexes() if i.name == arguments["index_name"]), None)
     conditions = arguments.get("hash_key_conditions") or []
-    hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index is not None else []
+    partition_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"] if index is not None else []
     ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"] if index is not None else []
-    if len(hashes) != 1 or len(conditions) != 1 or conditions[0][0] != hashes[0] or len(ranges) > 1:
+    if len(partition_keys) != 1 or len(conditions) != 1 or conditions[0][0] != partition_keys[0] or len(ranges) > 1:
         return query(table, *args, **kwargs)
-    name, wanted = hashes[0], conditions[0][1]
+    name, wanted = partition_keys[0], conditions[0][1]
     comparison, operands = arguments.get("range_comparison"), arguments.get("range_objs")
     matching = []
     for stored in table.items.values():

@@ -19,8 +19,6 @@ SECRETISH = re.compile(
 )
 # Equality that is not a secret check, with why. Keyed by (file, the comparison's source).
 NOT_SECRETS = {
-    ("infra/quantlink_local/persistence.py", "hashlib.sha256(payload).hexdigest() != header.get('sha256')"):
-        "the integrity checksum of the local stack's own state file, written beside it: nothing secret",
     ("infra/quantlink_local/stack.py", "last.get('templateSha256') != self.template_digest()"):
         "whether template.yaml changed since the last local run: a cache key, nothing secret",
 }  # fmt: skip
