@@ -116,6 +116,20 @@ def bucket_of(kind: str, value: Any, range_kind: str | None = None, range_value:
     return zlib.crc32(text.encode()) % BUCKETS
 
 
+def _split(hash_key: Any, partition: dict[Any, Any], wanted: set[int]) -> dict[int, dict[Any, Any]]:
+    """A partition's items by bucket (bucket_of of each item's key), only for the `wanted` buckets;
+    the hash key's part of the checksum is computed once for the partition."""
+    text = _key_text(hash_key.type, hash_key.value)
+    prefix = None if text is None else zlib.crc32(f"{text}|".encode())
+    parts: dict[int, dict[Any, Any]] = {}
+    for range_key, item in partition.items():
+        range_text = _key_text(range_key.type, range_key.value)
+        bucket = 0 if prefix is None or range_text is None else zlib.crc32(range_text.encode(), prefix) % BUCKETS
+        if bucket in wanted:
+            parts.setdefault(bucket, {})[range_key] = item
+    return parts
+
+
 KeyAttributes = Callable[[str], "tuple[str, str | None] | None"]  # table -> (hash key, range key) names
 
 
@@ -278,15 +292,18 @@ def save(path: Path, state: State, segments: dict[str, str], dirty: Touched | No
     try:
         for key, table in _tables(state).items():
             items, name = table.items, key.rsplit("|", 1)[1]
+            # Only the buckets this snapshot writes are filled: the others' files stand.
+            wanted = {b for b in range(BUCKETS) if dirty is None or ("dynamodb", name, b) in dirty
+                      or f"{key}|{b}" not in segments}  # fmt: skip
             buckets: list[dict[Any, Any]] = [{} for _ in range(BUCKETS)]
             for hash_key, value in items.items():
                 if not table.range_key_attr:
                     bucket = bucket_of(hash_key.type, hash_key.value)
-                    buckets[0 if bucket is None else bucket][hash_key] = value
+                    if (0 if bucket is None else bucket) in wanted:
+                        buckets[0 if bucket is None else bucket][hash_key] = value
                     continue
-                for range_key, item in value.items():
-                    bucket = bucket_of(hash_key.type, hash_key.value, range_key.type, range_key.value)
-                    buckets[0 if bucket is None else bucket].setdefault(hash_key, {})[range_key] = item
+                for bucket, part in _split(hash_key, value, wanted).items():
+                    buckets[bucket][hash_key] = part
             for bucket, contents in enumerate(buckets):
                 put(f"{key}|{bucket}", ("dynamodb", name, bucket), contents, optional=True)
             table.items = _Ref(key)
