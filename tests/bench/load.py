@@ -10,6 +10,7 @@ local stack's memory (gateway and moto processes) over the run."""
 from __future__ import annotations
 
 import json
+import queue
 import random
 import threading
 import time
@@ -112,6 +113,25 @@ class LoadBench(PushBench):
 
     def pushed(self, terminal: dict[str, Any], got: Received, ready: threading.Barrier) -> None:
         device = f"load-push-{terminal['terminalId']}"
+        # Frames are read as they land and acked from another thread, in batches, as the agent's executor
+        # does: an ack waiting for its answer must not hold the next frame up (it would time the bench).
+        to_ack: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
+
+        def acker() -> None:
+            while (items := to_ack.get()) is not None:
+                while not to_ack.empty() and len(items) < 50:
+                    more = to_ack.get()
+                    if more is None:
+                        to_ack.put(None)
+                        break
+                    items = items + more
+                try:
+                    self.ack(terminal, device, items)
+                except (requests.RequestException, AssertionError) as error:
+                    self.errors.append(f"push ack: {error!r}")
+
+        acking = threading.Thread(target=acker)
+        acking.start()
         with connect(push_url(self.stack), additional_headers=headers(terminal, device), ping_interval=None,
                      compression=None, open_timeout=60) as socket:  # fmt: skip
             ready.wait(timeout=120)
@@ -122,11 +142,13 @@ class LoadBench(PushBench):
                     continue
                 except ConnectionClosed as error:
                     self.errors.append(f"push socket closed: {error!r}")
-                    return
+                    break
                 items = frame.get("signals") or []
                 if items:
                     got.add(items)
-                    self.ack(terminal, device, items)
+                    to_ack.put(items)
+        to_ack.put(None)
+        acking.join(timeout=90)
         # As the agent does on every (re)connect and as a safety net: a catch-up pull. Everything was
         # pushed and acked, so it must bring nothing (a signal here would be a second delivery).
         answer = requests.get(f"{self.stack.api_base}/api/terminals/pull", params={"wait": 0},
