@@ -49,6 +49,7 @@ def capture_lambda_handler(handler: _H) -> _H:
 class Metric:
     SIGNALS = "SignalsReceived"
     DUPLICATES = "DuplicateSignals"
+    RATE_LIMITED = "RateLimitedWebhooks"  # refused past the strategy's rate limit, nothing recorded
     IGNORED_EVENTS = "IgnoredWebhookEvents"  # a source's event that carries no order (QuantDinger's test)
     REDRIVES = "SignalsRedriven"
     DELIVERIES = "DeliveriesQueued"

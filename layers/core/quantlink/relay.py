@@ -175,9 +175,7 @@ def receive_signal(
     lease_until = received_at + timedelta(seconds=lease_seconds)
     if strategy.paused:  # the kill switch: recorded HELD, nothing is sent, re-drives included
         try:
-            store.record_signal(
-                signal, dedup_ttl_seconds=dedup_ttl_seconds, lease_until=lease_until, rate_limit=rate_limit
-            )
+            _record(store, signal, dedup_ttl_seconds=dedup_ttl_seconds, lease_until=lease_until, rate_limit=rate_limit)
         except DuplicateSignal as duplicate:
             metrics.add_metric(name=Metric.DUPLICATES, unit=MetricUnit.Count, value=1)
             return Received(duplicate.signal_id, duplicate=True)
@@ -190,7 +188,8 @@ def receive_signal(
     # Which terminals hold a WebSocket is read while the transaction runs.
     connections = start(lambda: store.push_connections(plan.new_terminal_ids)) if plan.push_tokens else None
     try:
-        unwritten = store.record_signal(
+        unwritten = _record(
+            store,
             signal,
             dedup_ttl_seconds=dedup_ttl_seconds,
             lease_until=lease_until,
@@ -206,6 +205,32 @@ def receive_signal(
     faults.point(faults.AFTER_RECORD)  # a crash here leaves the signal RECEIVED: the sweeper re-drives it
     deliveries = send_deliveries(store, queues, signal, plan, unwritten=unwritten, connections=connections, push=push)
     return Received(signal.signal_id, duplicate=False, deliveries=deliveries)
+
+
+def _record(
+    store: RelayStore,
+    signal: SignalRecord,
+    *,
+    dedup_ttl_seconds: int,
+    lease_until: datetime,
+    rate_limit: RateLimit | None,
+    deliveries: list[DeliveryRecord] | None = None,
+    push_receipts: dict[str, str] | None = None,
+) -> list[DeliveryRecord]:
+    """The store's one recording transaction; a refusal past the rate limit is counted and logged."""
+    try:
+        return store.record_signal(
+            signal,
+            dedup_ttl_seconds=dedup_ttl_seconds,
+            lease_until=lease_until,
+            deliveries=deliveries or [],
+            push_receipts=push_receipts,
+            rate_limit=rate_limit,
+        )
+    except RateLimited:
+        metrics.add_metric(name=Metric.RATE_LIMITED, unit=MetricUnit.Count, value=1)
+        logger.warning("webhook refused: past the strategy's rate limit", extra={"strategy_id": signal.strategy_id})
+        raise
 
 
 def redrive(
