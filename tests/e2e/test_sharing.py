@@ -1,7 +1,7 @@
 """Sharing on the real local stack over HTTP: an invitation email read back from the outbox, followed and
 accepted by a second user whose terminal then receives the signal; the fan-out matrix (exactly the right
 terminals receive one webhook, once each); concurrency (a one-use link accepted twice at once; a
-share revoked while webhooks keep arriving)."""
+share revoked, or its strategy taken out of a bundle, while webhooks keep arriving)."""
 
 from __future__ import annotations
 
@@ -165,11 +165,29 @@ def test_two_people_accepting_a_one_use_link_at_once_make_one_share(local_stack:
     assert len(pro.ok("GET", "/api/shares", params={"as": "owner"})["items"]) == 1
 
 
-def test_a_revoked_share_never_delivers_after_the_revoke_returned(local_stack: RunningStack, pro: Person) -> None:
-    strategy = pro.client.create_strategy("revoked under load")
-    bob = person(local_stack)
+def _revoke_the_share(pro: Person, bob: Person, strategy: dict[str, Any]) -> Callable[[], None]:
     share = link_share(pro, bob, strategy)
+    return lambda: pro.ok("DELETE", f"/api/shares/{share['shareId']}")
+
+
+def _remove_from_the_bundle(pro: Person, bob: Person, strategy: dict[str, Any]) -> Callable[[], None]:
+    bundle = pro.ok("POST", "/api/bundles", {"name": "under load", "strategyIds": [strategy["strategyId"]]})
+    joined = pro.ok("POST", "/api/invitations", {"bundleId": bundle["bundleId"]})
+    bob.ok("POST", "/api/invitations/accept", {"token": joined["url"].rsplit("/", 1)[1]})
+    return lambda: pro.ok("DELETE", f"/api/bundles/{bundle['bundleId']}/strategies/{strategy['strategyId']}")
+
+
+@pytest.mark.parametrize("ending", [_revoke_the_share, _remove_from_the_bundle], ids=["revoke", "bundle-removal"])
+def test_nothing_reaches_the_recipient_after_its_access_ended_while_webhooks_keep_arriving(
+    local_stack: RunningStack, pro: Person, ending: Callable[[Person, Person, dict[str, Any]], Callable[[], None]]
+) -> None:
+    strategy = pro.client.create_strategy("ended under load")
+    bob = person(local_stack)
+    end_access = ending(pro, bob, strategy)
     terminal = terminal_of(bob, strategy)
+    first = post_webhook(strategy["webhookUrl"], strategy["webhookToken"], joinquant_signal(1)).json()["signalId"]
+    # While it lasts, bob receives (so an empty answer below means something).
+    assert [s["signalId"] for s in bob.client.pull(terminal["authToken"], "bob-device-01", wait=5)] == [first]
     stop = threading.Event()
     sent: list[tuple[float, str]] = []
 
@@ -177,22 +195,22 @@ def test_a_revoked_share_never_delivers_after_the_revoke_returned(local_stack: R
         seq = 100
         while not stop.is_set():
             seq += 1
-            began = time.monotonic()  # a webhook that began before the revoke returned may still deliver
+            began = time.monotonic()  # a webhook that began before the end returned may still deliver
             answer = post_webhook(strategy["webhookUrl"], strategy["webhookToken"], joinquant_signal(seq))
             sent.append((began, answer.json()["signalId"]))
 
     sender = threading.Thread(target=keep_sending)
     sender.start()
     time.sleep(0.5)
-    pro.ok("DELETE", f"/api/shares/{share['shareId']}")
-    revoked_at = time.monotonic()
+    end_access()
+    ended_at = time.monotonic()
     time.sleep(0.5)
     stop.set()
     sender.join(10)
 
     pulled = {s["signalId"] for s in _drain(lambda: bob.client.pull(terminal["authToken"], "bob-device-01", wait=0))}
-    after = {signal_id for at, signal_id in sent if at > revoked_at}
-    assert after and not (pulled & after)  # nothing sent after the revoke returned reached bob
+    after = {signal_id for at, signal_id in sent if at > ended_at}
+    assert after and not (pulled & after)  # nothing sent after the end returned reached bob
 
 
 def _drain(pull: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
