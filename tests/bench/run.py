@@ -31,6 +31,7 @@ from common import BENCH_RATE_LIMIT, Figure
 from quantlink_local.process import start_stack
 from quantlink_local.template import PARAMETER_OVERRIDES
 
+BENCHES = ("relay", "sharing", "sources", "push", "load", "spa", "persistence", "cost", "injection")
 DEADLINE_SECONDS = 3600  # a whole run takes ~15 min on 2 cores (more the first time: the realistic directory)
 
 
@@ -79,7 +80,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small samples (a smoke run, not for reporting)")
     parser.add_argument("--write", type=Path, help="write the figures to this Markdown file")
     parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
+    parser.add_argument(
+        "--only", help=f"comma-separated, of {', '.join(BENCHES)}: run only these (print, never --write)"
+    )
     args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else set(BENCHES)
+    if only - set(BENCHES) or (args.only and args.write):
+        parser.error(f"--only takes {', '.join(BENCHES)}, and is not written to a file")
     faulthandler.dump_traceback_later(DEADLINE_SECONDS, exit=True)  # fail loudly, with the stacks, never hang
 
     started = time.time()
@@ -89,22 +96,24 @@ def main() -> int:
         # their way, its count still written in every webhook's transaction (its cost stays measured).
         stack = start_stack(Path(tmp), env={PARAMETER_OVERRIDES: BENCH_RATE_LIMIT})
         try:
-            figures += relay.run(stack, args.quick)
-            figures += sharing.run(stack, args.quick)
-            figures += sources.run(stack, args.quick)
-            figures += push.run(stack, args.quick)
-            figures += load.run(stack, args.quick)
-            figures += spa.run(stack, args.quick)
+            figures += relay.run(stack, args.quick) if "relay" in only else []
+            figures += sharing.run(stack, args.quick) if "sharing" in only else []
+            figures += sources.run(stack, args.quick) if "sources" in only else []
+            figures += push.run(stack, args.quick) if "push" in only else []
+            figures += load.run(stack, args.quick) if "load" in only else []
+            figures += spa.run(stack, args.quick) if "spa" in only else []
         finally:
             stack.stop()
-        figures += persistence.run(Path(tmp), args.quick)  # its own stacks, one at a time beside the above
-    cost_model = cost.run(args.quick)  # its own stack, in this process, to count every call
+        figures += (
+            persistence.run(Path(tmp), args.quick) if "persistence" in only else []
+        )  # its own stacks, one at a time beside the above
+    cost_model = cost.run(args.quick) if "cost" in only else ""  # its own stack, in this process, to count every call
     print(cost_model)
     try:
         import injection  # the injection benchmark needs no stack
     except ImportError:
         injection = None
-    if injection is not None:
+    if injection is not None and "injection" in only:
         figures += injection.run(quick=args.quick)
 
     report = table(figures)
