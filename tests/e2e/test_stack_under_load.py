@@ -18,6 +18,7 @@ import requests
 
 from quantlink_local.client import joinquant_signal
 from quantlink_local.process import start_stack
+from quantlink_local.template import PARAMETER_OVERRIDES
 
 SENDERS = 8
 PER_SENDER = 40
@@ -26,7 +27,10 @@ PIPE_BYTES = 64 * 1024
 
 def test_an_8_sender_burst_that_logs_is_answered_to_the_last_webhook(tmp_path: Path) -> None:
     # Given a stack logging at INFO, a strategy with two terminals and a paused one (its webhooks log)
-    stack = start_stack(tmp_path, extra_args=["--ephemeral", "--log-level", "INFO"])
+    # (the webhook rate limit off: 160 signals to one strategy in seconds is what it refuses)
+    stack = start_stack(
+        tmp_path, extra_args=["--ephemeral", "--log-level", "INFO"], env={PARAMETER_OVERRIDES: "WebhookRateLimit=0"}
+    )
     try:
         owner = stack.new_owner()
         live, held = owner.create_strategy("burst"), owner.create_strategy("burst, paused")
