@@ -22,6 +22,13 @@ from quantlink_local.client import OwnerClient, sign_in
 READY = "QuantLink local stack ready at "
 
 
+@dataclass(frozen=True)
+class Account:
+    email: str
+    password: str
+    client: OwnerClient
+
+
 @dataclass
 class RunningStack:
     api_base: str
@@ -40,9 +47,9 @@ class RunningStack:
             aws_secret_access_key="testing",
         )
 
-    def new_owner(self) -> OwnerClient:
-        """A fresh Cognito user, signed in: tests do not see each other's strategies."""
-        email = f"owner-{secrets.token_hex(6)}@example.com"
+    def new_account(self, label: str = "owner") -> Account:
+        """A fresh, confirmed Cognito user, signed in, with its password (to sign in again, e.g. in a browser)."""
+        email = f"{label}-{secrets.token_hex(6)}@example.com"
         password = "Pw-" + secrets.token_urlsafe(12) + "9a"
         cognito = self.aws("cognito-idp")
         pool = self.info["userPoolId"]
@@ -53,7 +60,11 @@ class RunningStack:
             MessageAction="SUPPRESS",
         )
         cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-        return OwnerClient(self.api_base, sign_in(self.api_base, email, password))
+        return Account(email, password, OwnerClient(self.api_base, sign_in(self.api_base, email, password)))
+
+    def new_owner(self) -> OwnerClient:
+        """A fresh Cognito user, signed in: tests do not see each other's strategies."""
+        return self.new_account().client
 
     def stop(self) -> int:
         """SIGTERM, as Ctrl-C or a service manager would: a clean stop (the state is kept)."""

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from quantlink_local.client import OwnerClient, joinquant_signal, post_webhook, sign_in
-from quantlink_local.process import RunningStack
+from quantlink_local.process import Account, RunningStack
 from tests.e2e.browser.conftest import OpenSpa
 from tests.e2e.browser.spa import Spa
 from tests.e2e.browser.test_owner_spa import dismiss_secret, secret_values
@@ -23,27 +22,12 @@ from tests.e2e.test_sharing import outbox
 pytestmark = pytest.mark.e2e
 
 
-@dataclass
-class User:
-    email: str
-    password: str
-    client: OwnerClient
+User = Account
 
 
 def new_user(stack: RunningStack, label: str) -> User:
     """A confirmed Cognito user (free plan), signed in over the API too."""
-    email = f"{label}-{secrets.token_hex(5)}@example.com"
-    password = "Pw-" + secrets.token_urlsafe(12) + "9a"
-    cognito = stack.aws("cognito-idp")
-    pool = stack.info["userPoolId"]
-    cognito.admin_create_user(
-        UserPoolId=pool,
-        Username=email,
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-        MessageAction="SUPPRESS",
-    )
-    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-    return User(email, password, OwnerClient(stack.api_base, sign_in(stack.api_base, email, password)))
+    return stack.new_account(label)
 
 
 def demo_admin(stack: RunningStack) -> User:
