@@ -239,7 +239,22 @@ class Restored:
 
 
 def restore(path: Path) -> Restored:
-    """Install the snapshot at `path`, then replay the journals it continues with, in order."""
+    """Install the snapshot at `path`, then replay the journals it continues with, in order.
+
+    The garbage collector is off meanwhile (it would walk the millions of new objects again and
+    again: half the time), and what was loaded is frozen out of its sight afterwards (a collection
+    while the server runs would walk it all, under whatever lock the collecting thread holds)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _restore(path)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _restore(path: Path) -> Restored:
     started = time.monotonic()
     loaded = _load(path)
     segments, first = ({}, 1) if loaded is None else (loaded[0], int(loaded[1].get("journal", 1)))
