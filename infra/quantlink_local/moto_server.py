@@ -555,7 +555,10 @@ def main(argv: list[str] | None = None) -> None:
         except persistence.StateError as error:
             print(error, file=sys.stderr, flush=True)
             raise SystemExit(STATE_UNUSABLE) from None
-        snapshotter = persistence.Snapshotter(args.state, _LOCK, segments=restored.segments, journal=restored.journal)
+        compact_every = float(os.environ.get(persistence.COMPACT_EVERY_VARIABLE) or persistence.COMPACT_EVERY)
+        snapshotter = persistence.Snapshotter(
+            args.state, _LOCK, segments=restored.segments, journal=restored.journal, compact_every=compact_every
+        )
         snapshotter.load_duration = restored.snapshot_seconds + restored.replay_seconds
         snapshotter.replay_duration, snapshotter.replayed = restored.replay_seconds, restored.records
         if restored.records:

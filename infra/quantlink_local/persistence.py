@@ -62,6 +62,7 @@ SERVICES = ("dynamodb", "sqs", "cognito-idp", "s3", "ses", "sesv2")
 INTERVAL = 0.25  # seconds between checks for a snapshot to take
 COMPACT_EVERY = 60.0  # seconds: a state changed since the last snapshot is snapshotted this often...
 JOURNAL_LIMIT = 32 << 20  # ... or when the journal since it passes this many bytes
+COMPACT_EVERY_VARIABLE = "QUANTLINK_LOCAL_COMPACT_EVERY"  # seconds, instead of COMPACT_EVERY (the bench)
 CHILD_TIMEOUT = 60.0  # seconds a snapshot child may take before it is killed and the snapshot retried
 BUCKETS = 1024  # files per DynamoDB table: a snapshot rewrites only those whose items changed
 BUCKETING = "item"  # what a bucket is the hash of (the header says; "partition" before it did)
