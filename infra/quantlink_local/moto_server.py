@@ -27,7 +27,9 @@ Each is a change of cost only, never of answers: the tests in tests/unit/test_mo
 the answers to moto's own.
 
 6. For the snapshots of persistence.py, the backends of SQS, Cognito, S3 and SES take the same lock
-   (so a snapshot is one instant across services); an SQS long-poll lets go of it while it waits."""
+   (so a snapshot is one instant across services); an SQS long-poll lets go of it while it waits.
+   Each SQS backend call journals what it changed in that same hold of the lock (changes.py); the
+   other services' writes are journaled by LocalApp, after moto has done them and before the answer."""
 
 from __future__ import annotations
 
@@ -290,8 +292,11 @@ def patch_dynamodb() -> Callable[[], None]:
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
-    originals: dict[tuple[type, str], Any] = {(Table, "query"): Table.query, (DynamoType, "__hash__"): DynamoType.__hash__,
-                                              (DynamoType, "__eq__"): DynamoType.__eq__}  # fmt: skip
+    originals: dict[tuple[type, str], Any] = {
+        (Table, "query"): Table.query,
+        (DynamoType, "__hash__"): DynamoType.__hash__,
+        (DynamoType, "__eq__"): DynamoType.__eq__,
+    }
     _serialize_backend(DynamoDBBackend, originals)
     Table.query = _partition_only(Table.query)  # type: ignore[method-assign]
     hash_value, equal = DynamoType.__hash__, DynamoType.__eq__

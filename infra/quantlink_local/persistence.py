@@ -1,4 +1,5 @@
-"""The moto server's state on disk: every AWS resource of the local stack, snapshotted.
+"""The moto server's state on disk: every AWS resource of the local stack, as a snapshot plus a
+journal of the changes since.
 
 What is kept: moto's backends of the services the stack uses (DynamoDB tables, SQS queues with
 their queued and in-flight messages, the Cognito pool with its users, passwords and signing key,
@@ -6,21 +7,27 @@ S3 buckets, SES identities and sent emails), pickled as they are, so a restored 
 exactly as the saved one did. An in-flight message keeps its absolute visibility deadline: it
 comes back when that passes, like on SQS.
 
-Where: `aws-state.bin` holds everything but the DynamoDB items and the SQS queues, which are in
+The journal (journal.py, records in changes.py): before a write is answered, the server appends
+what it changed (after-images, read under the backend lock) in one unbuffered write, so a killed
+process loses nothing answered; a thread fsyncs it every journal.FSYNC_INTERVAL (the power-loss
+window). `Snapshotter.record` is where the server hands the records in.
+
+The snapshot: `aws-state.bin` holds everything but the DynamoDB items and the SQS queues, which are in
 `aws-state.bin.d/`: BUCKETS files per table (by a hash of the item's whole key: a strategy's partition,
 which holds every signal and delivery of the strategy, is spread over all of them, and a burst of
-webhooks touches a few items in many partitions) and one per queue. The
-main file names the files it goes with and is written last (statefile.py: write-then-rename), so it
-always names a complete set; a snapshot rewrites only the files whose contents changed.
+webhooks touches a few items in many partitions) and one per queue. The main file names the files it
+goes with and the first journal it does not hold, and is written last (statefile.py:
+write-then-rename), so it always names a complete set; a snapshot rewrites only the files whose
+contents changed since the last one (what the journaled records touched).
 
-When: the server marks the state dirty after a request that can change it (`is_read_only` says
-which cannot), with what it touched outside the main file (`touched_by`, from the request).
-Every `INTERVAL` seconds, if dirty, the snapshot thread forks the server while holding the backend
-lock: the child holds a copy of the state at one instant across all services and writes the
-changed buckets and the main file while the parent goes on serving (a request waits only for the
-fork itself). A crash loses at most the changes of the last `INTERVAL` plus the time one snapshot
-takes (the crash window; docs/PERFORMANCE.md measures it on a realistic directory). A clean stop
-takes a last snapshot after the gateway has stopped, and loses nothing."""
+When: every COMPACT_EVERY seconds while the state is dirty, or once the journal passes JOURNAL_LIMIT
+bytes, the snapshot thread forks the server while holding the backend lock and starts the next
+journal at that instant: the child holds a copy of the state at one instant across all services and
+writes the changed files and the main file while the parent goes on serving (a request waits only for
+the fork); then the journals before it are deleted. A clean stop takes a last snapshot in-process
+after the gateway has stopped. A restart (`restore`) loads the snapshot and replays, in order, every
+journal from the one it names (a failed or killed snapshot leaves the previous one and all journals
+since: nothing is lost either way)."""
 
 from __future__ import annotations
 
