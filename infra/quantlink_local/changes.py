@@ -114,31 +114,36 @@ def _linked(backend: Any) -> bool:
     return any(queue.dead_letter_queue is not None for queue in backend.queues.values())
 
 
-MessageState = list[tuple[Any, Any, Any]]  # (message, its receipt handle, its visibility deadline)
+MessageState = tuple[list[tuple[Any, Any, Any]], set[str], Any]  # (message, handle, deadline)s, in flight, purged
 
 
 def messages_before(backend: Any, name: str) -> MessageState | None:
     queue = backend.queues.get(name)
     if queue is None:
         return None
-    return [(m, m.receipt_handle, m.visible_at) for m in queue._messages]
+    messages = [(m, m.receipt_handle, m.visible_at) for m in queue._messages]
+    return messages, {m.id for m in queue._pending_messages}, queue.last_purged_at
 
 
 def messages_record(backend: Any, name: str, before: MessageState | None) -> list[Record]:
-    """What a message operation changed in queue `name` since `before` (messages_before)."""
+    """What a message operation changed in queue `name` since `before` (messages_before); nothing
+    for one that changed nothing (an empty long-poll)."""
     queue = backend.queues.get(name)
     if queue is None or before is None:
         return [] if queue is None else queue_record(backend, name)
     if _linked(backend):
         return queue_record(backend, name)
-    was = {id(m): (handle, visible_at) for m, handle, visible_at in before}
+    messages, was_pending, was_purged = before
+    was = {id(m): (handle, visible_at) for m, handle, visible_at in messages}
     now = {id(m) for m in queue._messages}
     put = [m for m in queue._messages if was.get(id(m)) != (m.receipt_handle, m.visible_at)]  # new or changed
-    removed = [m for m, _, _ in before if id(m) not in now]
+    removed = [m for m, _, _ in messages if id(m) not in now]
     deleted = [h for m in removed if m.receipt_handle in queue.deleted_messages for h in m.all_receipt_handles]
-    pending = [m.id for m in queue._pending_messages]
+    pending = {m.id for m in queue._pending_messages}
+    if not put and not removed and pending == was_pending and queue.last_purged_at == was_purged:
+        return []
     return [("messages", backend.account_id, backend.region_name, name, put, [m.id for m in removed], deleted,
-             pending, queue.last_purged_at)]  # fmt: skip
+             sorted(pending), queue.last_purged_at)]  # fmt: skip
 
 
 def touched_by_records(records: list[Record], bucket_of: Callable[[Any, Any], int | None]) -> Touched | None:

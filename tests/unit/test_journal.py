@@ -262,3 +262,19 @@ def test_a_snapshot_folds_the_journal_in_and_a_state_of_the_format_before_still_
     again = persistence.restore(path)
     assert again.records == 0
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=url).get("Messages", [])] == ["kept"]
+
+
+def test_a_receive_that_finds_nothing_journals_nothing(server: None, tmp_path: Path) -> None:
+    # Given a journaled server with an empty queue (terminals long-poll theirs all day)
+    _, sqs, url = make_table_and_queue()
+    snapshotter = start_journal(tmp_path / "aws-state.bin")
+    try:
+        # When a receive finds nothing, then a send and a receive do change the queue
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        nothing = snapshotter.journal.records
+        sqs.send_message(QueueUrl=url, MessageBody="b", MessageGroupId="g", MessageDeduplicationId="d")
+        sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    finally:
+        stop_journal(snapshotter)
+    # Then only the two changes were journaled
+    assert (nothing, snapshotter.journal.records) == (0, 2)
