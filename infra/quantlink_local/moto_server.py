@@ -13,6 +13,10 @@
    call (90 ms per SendMessage at a depth of 1,000); the same epoch comes from time.time(). And it
    rebuilds each queue's attribute names from CamelCase four times per SendMessage (~2 ms, most of a
    send's cost, which a fan-out to 100 terminals pays 100 times); that pure function is memoized.
+   And a SendMessage asks for the queue's attributes three times (a batch: twice per entry) for one
+   flag (ContentBasedDeduplication), each time counting every message three ways (visible, delayed,
+   in flight): a send to a terminal with a backlog cost O(backlog) x9. While a send runs, the
+   attributes it asks for hold that flag alone.
 
 5. moto finds the backend for every request by trying hundreds of URL regexes in turn, Flask then
    matches the path against the service's hundreds of rules, and moto lists a response class's methods
@@ -306,9 +310,40 @@ def patch_sqs() -> Callable[[], None]:
     models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
     models.camelcase_to_underscores = functools.cache(original_names)  # type: ignore[attr-defined]
 
+    original_attributes = models.Queue.attributes
+    original_sends = {name: getattr(models.SQSBackend, name) for name in ("send_message", "send_message_batch")}
+    sending = threading.local()
+
+    def attributes(queue: Any) -> dict[str, Any]:
+        if not getattr(sending, "active", False):
+            return original_attributes.fget(queue)  # type: ignore[attr-defined,no-any-return]
+        if not queue.fifo_queue:
+            return {}  # what a send reads is a FIFO attribute
+        flag = queue.content_based_deduplication
+        return {"ContentBasedDeduplication": str(flag).lower() if isinstance(flag, bool) else flag}
+
+    def while_sending(send: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(send)
+        def sending_only(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            outer = getattr(sending, "active", False)
+            sending.active = True
+            try:
+                return send(backend, *args, **kwargs)
+            finally:
+                sending.active = outer
+
+        return sending_only
+
+    models.Queue.attributes = property(attributes)  # type: ignore[assignment]
+    for name, send in original_sends.items():
+        setattr(models.SQSBackend, name, while_sending(send))
+
     def undo() -> None:
         models.unix_time_millis = original_clock  # type: ignore[attr-defined]
         models.camelcase_to_underscores = original_names  # type: ignore[attr-defined]
+        models.Queue.attributes = original_attributes  # type: ignore[method-assign]
+        for name, send in original_sends.items():
+            setattr(models.SQSBackend, name, send)
 
     return undo
 

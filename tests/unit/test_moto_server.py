@@ -149,6 +149,38 @@ def test_sqs_keeps_fifo_dedup_visibility_and_attributes(monkeypatch: pytest.Monk
         undo()
 
 
+def test_a_send_counts_no_message_and_content_based_dedup_still_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.models import Queue
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    counted: list[str] = []
+    visible = Queue.messages
+    monkeypatch.setattr(Queue, "messages", property(lambda queue: counted.append(queue.name) or visible.fget(queue)))
+    undo = patch_sqs()
+    try:
+        with mock_aws():
+            sqs = boto3.client("sqs")
+            by_body = sqs.create_queue(
+                QueueName="c.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+            )["QueueUrl"]
+            plain = sqs.create_queue(QueueName="plain")["QueueUrl"]
+            for body in ("a", "a", "b"):  # the same body twice: one message
+                sqs.send_message(QueueUrl=by_body, MessageBody=body, MessageGroupId="g")
+                sqs.send_message(QueueUrl=plain, MessageBody=body)
+            sqs.send_message_batch(QueueUrl=by_body, Entries=[{"Id": "1", "MessageBody": "b", "MessageGroupId": "g"}])
+            with pytest.raises(sqs.exceptions.ClientError):  # no group id: refused, as moto alone does
+                sqs.send_message(QueueUrl=by_body, MessageBody="c")
+            assert counted == []  # a send never walks the queue's messages to count them
+            attributes = sqs.get_queue_attributes(QueueUrl=by_body, AttributeNames=["All"])["Attributes"]
+            assert (attributes["ContentBasedDeduplication"], attributes["ApproximateNumberOfMessages"]) == ("true", "2")
+            plain_attributes = sqs.get_queue_attributes(QueueUrl=plain, AttributeNames=["All"])["Attributes"]
+            assert plain_attributes["ApproximateNumberOfMessages"] == "3"
+            got = sqs.receive_message(QueueUrl=by_body, MaxNumberOfMessages=10)["Messages"]
+            assert [m["Body"] for m in got] == ["a", "b"]
+    finally:
+        undo()
+
+
 def test_the_memoized_dispatch_routes_every_host_as_moto_does() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
