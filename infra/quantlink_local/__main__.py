@@ -17,7 +17,7 @@ from types import FrameType
 from quantlink_local import datadir
 from quantlink_local.datadir import DataDir, DataDirError, write_json
 from quantlink_local.outbox import GATEWAY_PATH
-from quantlink_local.stack import LocalStack, PortInUse, check_port_free, free_port
+from quantlink_local.stack import LocalStack, PortInUse, free_port, last_port
 
 DEFAULT_PORT = 3000
 EXIT_PORT_IN_USE = 2
@@ -81,18 +81,6 @@ def _port(requested: int | None, saved: dict[str, object]) -> int:
         return int(os.environ["PORT"])
     saved_port = saved.get("apiPort")
     return saved_port if isinstance(saved_port, int) and saved_port > 0 else DEFAULT_PORT
-
-
-def _moto_port(host: str, saved: dict[str, object]) -> int:
-    """The last run's moto port when it is free (the SPA's cached config points at it), else any."""
-    saved_port = saved.get("motoPort")
-    if isinstance(saved_port, int) and saved_port > 0:
-        try:
-            check_port_free(host, saved_port)
-            return saved_port
-        except PortInUse:
-            pass
-    return free_port(host)
 
 
 def _configure_logging(level: str) -> None:
@@ -159,7 +147,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m quantlink_local")
         stack.demo_password = password
     try:
         try:
-            stack.moto_port = _moto_port(args.host, saved)
+            stack.moto_port = last_port(args.host, saved, "motoPort") or free_port(args.host)
             stack.start()
         except PortInUse as error:
             print(error, file=sys.stderr)
@@ -167,7 +155,12 @@ def main(argv: list[str] | None = None, prog: str = "python -m quantlink_local")
         except DataDirError as error:
             print(error, file=sys.stderr)
             return EXIT_DATA_DIR
-        info = {**stack.describe(), "apiPort": stack.port, "motoPort": stack.moto_port}
+        info = {
+            **stack.describe(),
+            "apiPort": stack.port,
+            "motoPort": stack.moto_port,
+            "pushPort": stack.push.port if stack.push else None,
+        }
         if data_dir is not None:
             data_dir.write_stack(info)
         if args.state_file is not None:

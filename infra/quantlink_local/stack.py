@@ -68,6 +68,17 @@ def check_port_free(host: str, port: int) -> None:
             raise PortInUse(host, port) from error
 
 
+def last_port(host: str, last_run: dict[str, Any], key: str) -> int:
+    """The last run's port `last_run[key]` when it is free now (what clients cached points at it),
+    else 0 (any port)."""
+    saved = last_run.get(key)
+    if isinstance(saved, int) and saved > 0:
+        with contextlib.suppress(PortInUse):
+            check_port_free(host, saved)
+            return saved
+    return 0
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -404,7 +415,9 @@ class LocalStack:
         stage = self.template.parameters.get("StageName", "prod")
         websocket_api = WebSocketApi.from_template(self.template)
         if websocket_api is not None:
-            self.push = PushGateway(websocket_api, pools, host=self.host, stage=stage).start()
+            push = PushGateway(websocket_api, pools, host=self.host, stage=stage)
+            # The last run's port: an agent that cached the URL reconnects without asking /api/config.
+            self.push = push.start(port=last_port(self.host, self.last_run or {}, "pushPort"))
             self.physical[websocket_api.logical_id] = self.push.api_id
         os.environ.update(self.function_environment())
         # Powertools warns when an invocation adds no metric (every owner-API call); locally it is noise.

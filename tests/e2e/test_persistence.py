@@ -79,6 +79,7 @@ def test_a_clean_stop_keeps_tokens_logins_emails_and_the_queued_signal(tmp_path:
     try:
         # Then everything still works, the demo login is the same, and the email is in the outbox
         assert restarted.api_base == stack.api_base
+        assert restarted.info["pushUrl"] == stack.info["pushUrl"]  # an agent's cached push URL still works
         assert (restarted.info["demoEmail"], restarted.info["demoPassword"]) == demo_login
         assert_kept(owner, strategy, terminal, queued)
         (email,) = requests.get(f"{restarted.api_base}/local/outbox", timeout=10).json()
