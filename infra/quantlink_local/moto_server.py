@@ -24,17 +24,18 @@
    with inspect.getmembers (~0.3 ms); the answers depend only on the host, the (domain, path, method)
    or the class, which do not change while the server runs, so all three are memoized.
 
-7. moto hashes and compares a key value (DynamoType) through its `cast_value` property, which asks
-   five type predicates first: a restart's load hashes ~700,000 of them (a fifth of its time). For a
-   string the cast value is the string itself, so it is hashed and compared directly.
-
 Each is a change of cost only, never of answers: the tests in tests/unit/test_moto_server.py hold
 the answers to moto's own.
 
 6. For the snapshots of persistence.py, the backends of SQS, Cognito, S3 and SES take the same lock
    (so a snapshot is one instant across services); an SQS long-poll lets go of it while it waits.
    Each SQS backend call journals what it changed in that same hold of the lock (changes.py); the
-   other services' writes are journaled by LocalApp, after moto has done them and before the answer."""
+   other services' writes are journaled by LocalApp, after moto has done them and before the answer.
+
+7. moto hashes and compares a key value (DynamoType) through its `cast_value` property, which asks
+   five type predicates first: a restart's load hashes ~700,000 of them (a fifth of its time). For a
+   string the cast value is the string itself, so it is hashed and compared directly.
+   Like 1-5, a change of cost only."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ from quantlink_local.statefile import (
     write,
 )
 
-__all__ = ["MAGIC", "Snapshotter", "StateError", "decode", "encode", "load", "save", "write"]
+__all__ = ["MAGIC", "Snapshotter", "StateError", "decode", "encode", "load", "restore", "save", "write"]
 
 SERVICES = ("dynamodb", "sqs", "cognito-idp", "s3", "ses", "sesv2")
 INTERVAL = 0.25  # seconds between checks for a snapshot to take

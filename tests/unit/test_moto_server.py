@@ -322,3 +322,16 @@ def test_an_index_query_answers_as_moto_alone_does(monkeypatch: pytest.MonkeyPat
     assert sum(len(page) for page in expected) > 4
     assert [sk for page in answered for sk in page] == [sk for page in expected for sk in page]
     assert [len(page) for page in answered if page] == [len(page) for page in expected if page]
+
+
+def test_string_keys_hash_and_compare_as_moto_hashes_and_compares_them() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    values = [{"S": "a"}, {"S": "a"}, {"S": "b"}, {"N": "1"}, {"N": "1.0"}, {"S": "1"}, {"B": "AAE="}]
+    original = [(hash(DynamoType(v)), [DynamoType(v) == DynamoType(w) for w in values]) for v in values]
+    undo = patch_dynamodb()
+    try:
+        patched = [(hash(DynamoType(v)), [DynamoType(v) == DynamoType(w) for w in values]) for v in values]
+    finally:
+        undo()
+    assert patched == original
