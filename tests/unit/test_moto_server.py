@@ -149,6 +149,45 @@ def test_sqs_keeps_fifo_dedup_visibility_and_attributes(monkeypatch: pytest.Monk
         undo()
 
 
+def test_sends_and_receives_count_no_message_and_answer_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.models import Queue
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    counted: list[str] = []  # each time a queue's messages were counted
+    for name in ("approximate_number_of_messages", "approximate_number_of_messages_not_visible"):
+        count = getattr(Queue, name)
+        monkeypatch.setattr(Queue, name, property(lambda q, fget=count.fget: counted.append(q.name) or fget(q)))
+    undo = patch_sqs()
+    try:
+        with mock_aws():
+            sqs = boto3.client("sqs")
+            by_body = sqs.create_queue(
+                QueueName="c.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+            )["QueueUrl"]
+            plain = sqs.create_queue(QueueName="plain")["QueueUrl"]
+            for body in ("a", "a", "b"):  # the same body twice: one message
+                sqs.send_message(QueueUrl=by_body, MessageBody=body, MessageGroupId="g")
+                sqs.send_message(QueueUrl=plain, MessageBody=body)
+            sqs.send_message_batch(QueueUrl=by_body, Entries=[{"Id": "1", "MessageBody": "b", "MessageGroupId": "g"}])
+            with pytest.raises(sqs.exceptions.ClientError):  # no group id: refused, as moto alone does
+                sqs.send_message(QueueUrl=by_body, MessageBody="c")
+            got = sqs.receive_message(QueueUrl=by_body, MaxNumberOfMessages=10)["Messages"]
+            assert [m["Body"] for m in got] == ["a", "b"]
+            named = sqs.get_queue_attributes(QueueUrl=by_body, AttributeNames=["ContentBasedDeduplication"])
+            assert named["Attributes"] == {"ContentBasedDeduplication": "true"}
+            assert counted == []  # no send, receive or named attribute counted the queue's messages
+            attributes = sqs.get_queue_attributes(QueueUrl=by_body, AttributeNames=["All"])["Attributes"]
+            assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == (
+                "0",
+                "2",
+            )
+            plain_count = sqs.get_queue_attributes(QueueUrl=plain, AttributeNames=["ApproximateNumberOfMessages"])
+            assert plain_count["Attributes"] == {"ApproximateNumberOfMessages": "3"}
+            assert counted  # asked for, the counts are made
+    finally:
+        undo()
+
+
 def test_the_memoized_dispatch_routes_every_host_as_moto_does() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
