@@ -88,8 +88,9 @@ class Sender:
             self.tries += 1
             try:
                 answer = requests.post(self.strategy["webhookUrl"], data=body, headers=headers, timeout=TRY_TIMEOUT)
-            except requests.RequestException as error:
-                self.failures[type(error).__name__] += 1
+            except requests.RequestException as error:  # refused: the stack is down; else cut mid-request
+                refused = "refused" in str(error)
+                self.failures[f"{type(error).__name__}{' (refused)' if refused else ''}"] += 1
             else:
                 if answer.status_code < 300:
                     self.answered[seq] = answer.json()["signalId"]
@@ -234,7 +235,7 @@ def test_sigkill_mid_request_loses_no_answered_signal_and_executes_none_twice(
 
         # When, while both strategies send and the agents pull, execute and ack, the stack is SIGKILLed
         # at random moments and restarted on its data directory and port each time
-        stop, errors = threading.Event(), []
+        stop, errors = threading.Event(), list[BaseException]()
         threads = [threading.Thread(target=send_until, args=(s, stop, errors), daemon=True) for s in senders.values()]
         for thread in threads:
             thread.start()
