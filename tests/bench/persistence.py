@@ -154,8 +154,11 @@ def kill_figures(kept: Path, scratch: Path, quick: bool) -> list[Figure]:
     for sender in senders:
         sender.join(35)
     before_kill = list(answered)
+    started = time.monotonic()
     restarted = start_stack(workdir, port=port, env=env)
+    restart = time.monotonic() - started
     try:
+        replay = snapshot_stats(restarted)
         kept_ids: set[str] = set()
         for strategy in strategies:
             query: dict[str, Any] = {"limit": 200}
@@ -173,6 +176,9 @@ def kill_figures(kept: Path, scratch: Path, quick: bool) -> list[Figure]:
                len(lost), "signals",
                note=f"target 0: {'met' if not lost else '**missed**'}; {len(before_kill)} answered 202 before the "
                     "kill, 8 senders, then the restart lists every strategy's signals"),
+        Figure("restart after that kill, spawn → ready (the journal since the last snapshot replayed)", restart, "s",
+               note=f"replaying {replay['replayedRecords']:,} records took {replay['replayMs']:.0f} ms of a "
+                    f"{replay['loadMs'] / 1000:.2f} s load"),
     ]  # fmt: skip
 
 
