@@ -82,9 +82,11 @@ def read_journal(path: Path) -> Iterator[list[Any]]:
         payload = data[at + FRAME.size : end]
         if end > len(data):
             return  # a torn last frame
-        if zlib.crc32(payload) != crc:
-            if end == len(data):
-                return  # the last frame, partly on disk (a power loss): it was never answered
+        if length == 0 or zlib.crc32(payload) != crc:
+            if not bytes(data[end:]).strip(b"\0"):
+                # The last frame, partly on disk, perhaps followed by the zeros a file system shows
+                # for blocks a power loss left unwritten: it was never answered.
+                return
             raise StateError(f"{path} is damaged: the record at byte {at} does not match its checksum.")
         yield loads(payload, path)
         at = end
