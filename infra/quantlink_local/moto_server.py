@@ -23,11 +23,17 @@
    matches the path against the service's hundreds of rules, and moto lists a response class's methods
    with inspect.getmembers (~0.3 ms); the answers depend only on the host, the (domain, path, method)
    or the class, which do not change while the server runs, so all three are memoized.
+6. moto parses an UpdateItem's update expression twice per call (~0.3 ms each), deep-copies the AST for
+   its validator (~0.3 ms), and its ten validation passes rebuilt each pass's class -> method table and
+   ran ABC isinstance checks at every node (~1.5 ms in all): an UpdateItem was the costliest call of a
+   delivery (2-4 per delivery: pull, push, ack, device claim, counts). The AST of an expression is
+   memoized (the validators rewrite their own copy, unpickled from a pickled twin of the memoized one), and
+   which processor takes a node is looked up by the traverser's and the node's class.
 
 Each is a change of cost only, never of answers: the tests in tests/unit/test_moto_server.py hold
 the answers to moto's own.
 
-6. For the snapshots of persistence.py, the backends of SQS, Cognito, S3 and SES take the same lock
+7. For the snapshots of persistence.py, the backends of SQS, Cognito, S3 and SES take the same lock
    (so a snapshot is one instant across services); an SQS long-poll lets go of it while it waits."""
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import inspect
 import io
 import json
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -298,6 +305,93 @@ def patch_dynamodb() -> Callable[[], None]:
     return undo
 
 
+def _by_type(cache: dict[type, Any], node: Any, compute: Callable[[type], Any]) -> Any:
+    kind = type(node)
+    if kind not in cache:
+        cache[kind] = compute(kind)
+    return cache[kind]
+
+
+def patch_dynamodb_expressions() -> Callable[[], None]:
+    """Fix 6; returns a function that undoes it (tests)."""
+    # moto's parsing modules are untyped (mypy sees no attributes): Any, to patch them
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
+    validators: Any = importlib.import_module("moto.dynamodb.parsing.validators")
+    parser: Any = importlib.import_module("moto.dynamodb.parsing.expressions").UpdateExpressionParser
+
+    original_make = parser.__dict__["make"]
+    original_deepcopy = validators.deepcopy
+    original_traverse = ast_nodes.DepthFirstTraverser.traverse_node_recursively
+    original_process = ast_nodes.DepthFirstTraverser.process
+    # expression -> (its AST, the AST pickled): what UpdateExpressionParser.make answers, and a copy of
+    # it that is much cheaper to rebuild than to deep-copy. A miss (a syntax error raises) is not kept.
+    parsed: dict[str, tuple[Any, bytes]] = {}
+
+    def make(cls: type, expression: str) -> Any:
+        found = parsed.get(expression)
+        if found is None:
+            ast = original_make.__func__(cls, expression)
+            if len(parsed) >= 1024:
+                parsed.clear()
+            found = parsed[expression] = (ast, pickle.dumps(ast, protocol=pickle.HIGHEST_PROTOCOL))
+            ast._ql_expression = expression  # after pickling: the copies do not carry it
+        return found[0]
+
+    def deepcopy(obj: Any, memo: dict[int, Any] | None = None) -> Any:
+        """The validator's private copy of the AST it rewrites: the shared (memoized) AST is never
+        handed out to be changed, a fresh one is unpickled from its pickled twin."""
+        found = parsed.get(getattr(obj, "_ql_expression", None) or "")
+        if memo is None and found is not None and found[0] is obj:
+            return pickle.loads(found[1])  # noqa: S301 - bytes this process pickled itself
+        return original_deepcopy(obj, memo)
+
+    # Which of a traverser's processors takes a node, by the traverser's and the node's class: moto rebuilt
+    # the class -> method dict (and a tuple of its keys) and ran ABC isinstance checks for every node of
+    # every pass, ten passes per update. The dict's keys are fixed per traverser class; its methods are
+    # bound to the traverser, so the dict itself is made once per traverser.
+    is_node: dict[type, bool] = {}
+    takes: dict[type, dict[type, type | None]] = defaultdict(dict)
+
+    def processor(self: Any, node: Any) -> Any:
+        methods = self.__dict__.get("_ql_methods")
+        if methods is None:
+            methods = self.__dict__["_ql_methods"] = self._processing_map()
+        key = _by_type(takes[type(self)], node, lambda kind: next((k for k in methods if issubclass(kind, k)), None))
+        return None if key is None else methods[key]
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        if _by_type(is_node, node, lambda kind: issubclass(kind, ast_nodes.Node)):
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    self.pre_processing_of_child(node, i)
+                    self.traverse_node_recursively(child_node, i)
+            process = processor(self, node)
+            if process is not None:
+                node = process(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
+    def process(self: Any, node: Any) -> Any:
+        found = processor(self, node)
+        return found(node) if found is not None else None
+
+    parser.make = classmethod(make)
+    validators.deepcopy = deepcopy
+    ast_nodes.DepthFirstTraverser.traverse_node_recursively = traverse_node_recursively
+    ast_nodes.DepthFirstTraverser.process = process
+
+    def undo() -> None:
+        parser.make = original_make
+        validators.deepcopy = original_deepcopy
+        ast_nodes.DepthFirstTraverser.traverse_node_recursively = original_traverse
+        ast_nodes.DepthFirstTraverser.process = original_process
+
+    return undo
+
+
 def patch_sqs() -> Callable[[], None]:
     """Fix 4; returns a function that undoes it (tests)."""
     from moto.sqs import models
@@ -359,7 +453,7 @@ def patch_sqs() -> Callable[[], None]:
 
 
 def patch_locking() -> Callable[[], None]:
-    """Fix 6; returns a function that undoes it (tests)."""
+    """Fix 7; returns a function that undoes it (tests)."""
     from moto.cognitoidp.models import CognitoIdpBackend
     from moto.s3.models import S3Backend
     from moto.ses.models import SESBackend
@@ -512,6 +606,7 @@ def main(argv: list[str] | None = None) -> None:
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack, to stderr
     signal.signal(signal.SIGUSR2, _who_holds_the_lock)  # `kill -USR2 <pid>`: the backend lock's holder, to stderr
     patch_dynamodb()
+    patch_dynamodb_expressions()
     patch_sqs()
     patch_dispatch()
     patch_locking()

@@ -322,3 +322,80 @@ def test_an_index_query_answers_as_moto_alone_does(monkeypatch: pytest.MonkeyPat
     assert sum(len(page) for page in expected) > 4
     assert [sk for page in answered for sk in page] == [sk for page in expected for sk in page]
     assert [len(page) for page in answered if page] == [len(page) for page in expected if page]
+
+
+# Each: an update (expression, names, values) and an optional condition. Run twice over items in different
+# states, so a memoized AST that a validation had changed would show in the second pass's answers.
+UPDATES: list[dict[str, Any]] = [
+    {"UpdateExpression": "SET #s = :new, pulledAt = if_not_exists(pulledAt, :at) ADD hashes :h REMOVE g",
+     "ConditionExpression": "#s IN (:queued, :pulled)", "ExpressionAttributeNames": {"#s": "status"},
+     "ExpressionAttributeValues": {":new": {"S": "PULLED"}, ":at": {"S": "t1"}, ":queued": {"S": "QUEUED"},
+                                   ":pulled": {"S": "PULLED"}, ":h": {"SS": ["h1"]}}},
+    {"UpdateExpression": "SET #s = :new, outcome = :o, pulledAt = if_not_exists(pulledAt, :at)",
+     "ConditionExpression": "#s IN (:queued, :pulled) AND contains(hashes, :h)",
+     "ExpressionAttributeNames": {"#s": "status"},
+     "ExpressionAttributeValues": {":new": {"S": "DONE"}, ":at": {"S": "t2"}, ":queued": {"S": "QUEUED"},
+                                   ":pulled": {"S": "PULLED"}, ":h": {"S": "h1"},
+                                   ":o": {"M": {"price": {"N": "1.5"}, "ids": {"L": [{"S": "x"}]}}}},
+     "ReturnValuesOnConditionCheckFailure": "ALL_OLD"},
+    {"UpdateExpression": "SET n = if_not_exists(n, :zero) + :one, l = list_append(if_not_exists(l, :empty), :l)",
+     "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}, ":empty": {"L": []},
+                                   ":l": {"L": [{"N": "7"}]}}, "ReturnValues": "ALL_NEW"},
+    {"UpdateExpression": "SET outcome.price = :p, n = n - :one DELETE hashes :h",
+     "ExpressionAttributeValues": {":p": {"N": "2"}, ":one": {"N": "1"}, ":h": {"SS": ["h1"]}},
+     "ReturnValues": "UPDATED_OLD"},
+    {"UpdateExpression": "REMOVE l[0], outcome.ids SET z = :z", "ExpressionAttributeValues": {":z": {"BOOL": True}},
+     "ReturnValues": "UPDATED_NEW"},
+    {"UpdateExpression": "SET sk = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}},  # a key: refused
+    {"UpdateExpression": "SET a = :v, a = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}},  # overlapping
+    {"UpdateExpression": "SET a = :missing", "ExpressionAttributeValues": {":v": {"S": "x"}}},  # unknown value
+    {"UpdateExpression": "SET a = = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}},  # a syntax error
+    {"UpdateExpression": "ADD n :s", "ExpressionAttributeValues": {":s": {"S": "x"}}},  # a type mismatch
+    {"UpdateExpression": "SET x = nope.deeper", "ReturnValues": "ALL_NEW"},  # a path that is not there
+]  # fmt: skip
+
+
+def _update_answers() -> list[Any]:
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName="u",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    client.put_item(TableName="u", Item={**key("a", "1"), "status": {"S": "QUEUED"}, "g": {"S": "w"}})
+    client.put_item(TableName="u", Item={**key("a", "2"), "status": {"S": "DONE"}})
+    answers: list[Any] = []
+    for item_key in (key("a", "1"), key("a", "2"), key("a", "3"), key("a", "1")):
+        for update in UPDATES:
+            try:
+                answer = client.update_item(TableName="u", Key=item_key, **update)
+                answers.append({k: v for k, v in answer.items() if k != "ResponseMetadata"})
+            except ClientError as error:
+                answers.append((error.response["Error"], error.response.get("Item")))
+        answers.append(client.get_item(TableName="u", Key=item_key).get("Item"))
+    return answers
+
+
+def test_memoized_update_expressions_answer_as_moto_alone_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.parsing.tokens import ExpressionTokenizer
+
+    from quantlink_local.moto_server import patch_dynamodb_expressions
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        expected = _update_answers()
+    tokenized: list[str] = []
+    make_list = ExpressionTokenizer.make_list
+    monkeypatch.setattr(ExpressionTokenizer, "make_list", lambda text: tokenized.append(text) or make_list(text))
+    undo = patch_dynamodb_expressions()
+    try:
+        with mock_aws():
+            assert _update_answers() == expected
+    finally:
+        undo()
+    assert any(isinstance(answer, tuple) for answer in expected)  # the refusals are among the answers
+    assert any(isinstance(answer, dict) and answer.get("Attributes") for answer in expected)
+    # Each valid expression was tokenized once for its 4 items x 2 parses; the syntax error, refused at its
+    # first parse, once per item (a miss is not kept).
+    assert len(tokenized) == len(UPDATES) - 1 + 4
