@@ -4,6 +4,7 @@ reads one partition and answers as before, and SQS keeps FIFO dedup and visibili
 
 from __future__ import annotations
 
+import unittest.mock
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -399,3 +400,58 @@ def test_memoized_update_expressions_answer_as_moto_alone_does(monkeypatch: pyte
     # Each valid expression was tokenized once for its 4 items x 2 parses; the syntax error, refused at its
     # first parse, once per item (a miss is not kept).
     assert len(tokenized) == len(UPDATES) - 1 + 4
+
+
+def _item_answers() -> list[str]:
+    """The response bodies moto writes for items of every attribute type, nested, read back four ways."""
+    from moto.core.serialize import BaseJSONSerializer
+
+    bodies: list[str] = []
+    serialize_body = BaseJSONSerializer._serialize_body
+
+    def kept(self: Any, body: Any) -> str:
+        bodies.append(serialize_body(self, body))
+        return bodies[-1]
+
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName="v",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    every = {"s": {"S": "text ✓"}, "empty": {"S": ""}, "n": {"N": "-1.50"}, "ss": {"SS": ["a", "b"]},
+             "ns": {"NS": ["1", "2.5"]}, "b": {"B": b"\x00\xffbytes"}, "bs": {"BS": [b"x", b"y"]},
+             "t": {"BOOL": True}, "f": {"BOOL": False}, "null": {"NULL": True}, "m": {"M": {}},
+             "l": {"L": []}}  # fmt: skip
+    nested = {"M": {**every, "deeper": {"L": [{"M": every}, {"L": [{"S": "x"}, {"B": b"z"}]}, {"N": "3"}]}}}
+    client.put_item(TableName="v", Item={**key("p", "1"), **every, "nested": nested})
+    client.put_item(
+        TableName="v", Item={**key("p", "2"), "only": {"M": {"plain": {"L": [{"S": "y"}, {"NULL": True}]}}}}
+    )
+    with unittest.mock.patch.object(BaseJSONSerializer, "_serialize_body", kept):
+        client.get_item(TableName="v", Key=key("p", "1"))
+        client.query(TableName="v", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+        client.scan(TableName="v")
+        client.batch_get_item(RequestItems={"v": {"Keys": [key("p", "1"), key("p", "2")]}})
+        client.update_item(TableName="v", Key=key("p", "2"), UpdateExpression="SET more = :m", ReturnValues="ALL_NEW",
+                           ExpressionAttributeValues={":m": {"L": [{"N": "1"}, {"SS": ["q"]}]}})  # fmt: skip
+        with pytest.raises(ClientError) as refused:
+            client.put_item(TableName="v", Item=key("p", "1"), ConditionExpression="attribute_not_exists(pk)",
+                            ReturnValuesOnConditionCheckFailure="ALL_OLD")  # fmt: skip
+    return [*bodies, repr(refused.value.response.get("Item"))]
+
+
+def test_items_are_serialized_byte_for_byte_as_moto_alone_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from quantlink_local.moto_server import patch_serializer
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        expected = _item_answers()
+    undo = patch_serializer()
+    try:
+        with mock_aws():
+            assert _item_answers() == expected
+    finally:
+        undo()
+    assert len(expected) == 6 and all('"deeper"' in body for body in expected[:3]) and "deeper" in expected[-1]
