@@ -29,7 +29,7 @@
    delivery (2-4 per delivery: pull, push, ack, device claim, counts). The AST of an expression is
    memoized (the validators rewrite their own copy, unpickled from a pickled twin of the memoized one), and
    which processor takes a node is looked up by the traverser's and the node's class.
-8. moto writes every DynamoDB answer through its model-driven serializer, which for each AttributeValue
+7. moto writes every DynamoDB answer through its model-driven serializer, which for each AttributeValue
    tries each of its ten members under several alias names (12% of the server's time under load); an
    AttributeValue that is a dict of members written as they are (S, N, SS, NS, BOOL, NULL, and maps and
    lists of such) is written as it is. Anything else (B, BS, another shape) goes moto's way.
@@ -37,7 +37,7 @@
 Each is a change of cost only, never of answers: the tests in tests/unit/test_moto_server.py hold
 the answers to moto's own.
 
-7. For the snapshots of persistence.py, the backends of SQS, Cognito, S3 and SES take the same lock
+8. For the snapshots of persistence.py, the backends of SQS, Cognito, S3 and SES take the same lock
    (so a snapshot is one instant across services); an SQS long-poll lets go of it while it waits."""
 
 from __future__ import annotations
@@ -433,7 +433,7 @@ def _plain_attribute_value(value: Any, order: tuple[str, ...]) -> dict[str, Any]
 
 
 def patch_serializer() -> Callable[[], None]:
-    """Fix 8; returns a function that undoes it (tests)."""
+    """Fix 7; returns a function that undoes it (tests)."""
     from moto.core.serialize import BaseJSONSerializer
 
     original = BaseJSONSerializer._serialize_type_structure
@@ -525,7 +525,7 @@ def patch_sqs() -> Callable[[], None]:
 
 
 def patch_locking() -> Callable[[], None]:
-    """Fix 7; returns a function that undoes it (tests)."""
+    """Fix 8; returns a function that undoes it (tests)."""
     from moto.cognitoidp.models import CognitoIdpBackend
     from moto.s3.models import S3Backend
     from moto.ses.models import SESBackend
