@@ -3,7 +3,9 @@
 survive a restart.
 
     aws-state.bin   every AWS resource (tables, queues and their messages, the user pool, buckets,
-                    sent emails), written by the moto server (persistence.py)
+                    sent emails), written by the moto server (persistence.py); with it
+    aws-state.bin.d/        its tables' buckets and its queues, and
+    aws-state.bin.journal/  the journal of every write since it (journal.py)
     stack.json      the endpoints, the ports to reuse and the demo login (what `make demo` reads)
     demo.json       the demo strategy and terminal `make demo` reuses
     lock            held while a stack runs on this directory (two stacks cannot share one)

@@ -23,27 +23,38 @@
    matches the path against the service's hundreds of rules, and moto lists a response class's methods
    with inspect.getmembers (~0.3 ms); the answers depend only on the host, the (domain, path, method)
    or the class, which do not change while the server runs, so all three are memoized.
-6. moto parses an UpdateItem's update expression twice per call (~0.3 ms each), deep-copies the AST for
+
+Each is a change of cost only, never of answers: the tests in tests/unit/test_moto_server.py hold
+the answers to moto's own.
+
+6. For the snapshots of persistence.py, the backends of SQS, Cognito, S3 and SES take the same lock
+   (so a snapshot is one instant across services); an SQS long-poll lets go of it while it waits.
+   Each SQS backend call journals what it changed in that same hold of the lock (changes.py); the
+   other services' writes are journaled by LocalApp, after moto has done them and before the answer.
+
+7. moto hashes and compares a key value (DynamoType) through its `cast_value` property, which asks
+   five type predicates first: a restart's load hashes ~700,000 of them (a fifth of its time). For a
+   string the cast value is the string itself, so it is hashed and compared directly.
+   Like 1-5, a change of cost only.
+
+8. moto parses an UpdateItem's update expression twice per call (~0.3 ms each), deep-copies the AST for
    its validator (~0.3 ms), and its ten validation passes rebuilt each pass's class -> method table and
    ran ABC isinstance checks at every node (~1.5 ms in all): an UpdateItem was the costliest call of a
    delivery (2-4 per delivery: pull, push, ack, device claim, counts). The AST of an expression is
    memoized (the validators rewrite their own copy, unpickled from a pickled twin of the memoized one), and
    which processor takes a node is looked up by the traverser's and the node's class.
-7. moto writes every DynamoDB answer through its model-driven serializer, which for each AttributeValue
+
+9. moto writes every DynamoDB answer through its model-driven serializer, which for each AttributeValue
    tries each of its ten members under several alias names (12% of the server's time under load); an
    AttributeValue that is a dict of members written as they are (S, N, SS, NS, BOOL, NULL, and maps and
    lists of such) is written as it is. Anything else (B, BS, another shape) goes moto's way.
-
-Each is a change of cost only, never of answers: the tests in tests/unit/test_moto_server.py hold
-the answers to moto's own.
-
-8. For the snapshots of persistence.py, the backends of SQS, Cognito, S3 and SES take the same lock
-   (so a snapshot is one instant across services); an SQS long-poll lets go of it while it waits."""
+   Like 1-5 and 7, changes of cost only, held to moto's answers by tests/unit/test_moto_server.py."""
 
 from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import copy
 import faulthandler
 import functools
@@ -63,9 +74,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
-from quantlink_local import outbox, persistence
+from quantlink_local import changes, outbox, persistence
 
 _LOCK = threading.RLock()
+_SNAPSHOTTER: persistence.Snapshotter | None = None  # where the changes are journaled (None: memory only)
+_INSIDE = threading.local()  # whether this thread is in a journaled SQS backend call (it calls others)
 
 
 def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -294,13 +307,30 @@ def _serialize_backend(backend: type, originals: dict[tuple[type, str], Any]) ->
 
 
 def patch_dynamodb() -> Callable[[], None]:
-    """Apply fixes 1-3 to moto's DynamoDB; returns a function that undoes them (tests)."""
+    """Apply fixes 1-3 and 7 to moto's DynamoDB; returns a function that undoes them (tests)."""
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
-    originals: dict[tuple[type, str], Any] = {(Table, "query"): Table.query}
+    originals: dict[tuple[type, str], Any] = {
+        (Table, "query"): Table.query,
+        (DynamoType, "__hash__"): DynamoType.__hash__,
+        (DynamoType, "__eq__"): DynamoType.__eq__,
+    }
     _serialize_backend(DynamoDBBackend, originals)
     Table.query = _partition_only(Table.query)  # type: ignore[method-assign]
+    hash_value, equal = DynamoType.__hash__, DynamoType.__eq__
+
+    def string_hash(self: Any) -> int:
+        return hash((self.type, self.value)) if self.type == "S" else hash_value(self)
+
+    def string_equal(self: Any, other: Any) -> bool:
+        if self.type == "S" and getattr(other, "type", None) == "S":
+            return bool(self.value == other.value)
+        return bool(equal(self, other))
+
+    DynamoType.__hash__ = string_hash  # type: ignore[method-assign,assignment]
+    DynamoType.__eq__ = string_equal  # type: ignore[method-assign,assignment]
 
     def undo() -> None:
         for (owner, name), member in originals.items():
@@ -317,7 +347,7 @@ def _by_type(cache: dict[type, Any], node: Any, compute: Callable[[type], Any]) 
 
 
 def patch_dynamodb_expressions() -> Callable[[], None]:
-    """Fix 6; returns a function that undoes it (tests)."""
+    """Fix 8; returns a function that undoes it (tests)."""
     # moto's parsing modules are untyped (mypy sees no attributes): Any, to patch them
     ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
     validators: Any = importlib.import_module("moto.dynamodb.parsing.validators")
@@ -433,7 +463,7 @@ def _plain_attribute_value(value: Any, order: tuple[str, ...]) -> dict[str, Any]
 
 
 def patch_serializer() -> Callable[[], None]:
-    """Fix 7; returns a function that undoes it (tests)."""
+    """Fix 9; returns a function that undoes it (tests)."""
     from moto.core.serialize import BaseJSONSerializer
 
     original = BaseJSONSerializer._serialize_type_structure
@@ -524,8 +554,37 @@ def patch_sqs() -> Callable[[], None]:
     return undo
 
 
+def _journaled_sqs(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """An SQS backend method that journals what it changed in the same hold of the lock (a long-poll
+    lets go of it while it waits, so the record cannot wait for the HTTP layer)."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def journaled(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            snapshotter = _SNAPSHOTTER
+            if snapshotter is None or getattr(_INSIDE, "inside", False) or name in changes.SQS_READS:
+                return method(self, *args, **kwargs)
+            arguments = signature.bind(self, *args, **kwargs).arguments
+            queue = str(arguments.get("queue_name", arguments.get("name")))
+            before = changes.messages_before(self, queue) if name in changes.MESSAGE_OPERATIONS else None
+            _INSIDE.inside = True
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                _INSIDE.inside = False
+                if name in changes.MESSAGE_OPERATIONS:
+                    snapshotter.record(changes.messages_record(self, queue, before))
+                elif name in changes.QUEUE_OPERATIONS:
+                    snapshotter.record(changes.queue_record(self, queue))
+                else:  # a method this does not know: the whole backend, to be sure
+                    snapshotter.record([("service", "sqs", {self.account_id: {self.region_name: self}})])
+
+    return journaled
+
+
 def patch_locking() -> Callable[[], None]:
-    """Fix 8; returns a function that undoes it (tests)."""
+    """Fix 6; returns a function that undoes it (tests)."""
     from moto.cognitoidp.models import CognitoIdpBackend
     from moto.s3.models import S3Backend
     from moto.ses.models import SESBackend
@@ -533,8 +592,12 @@ def patch_locking() -> Callable[[], None]:
     from moto.sqs.models import Queue, SQSBackend
 
     originals: dict[tuple[type, str], Any] = {(Queue, "wait_for_messages"): Queue.wait_for_messages}
-    for backend in (SQSBackend, CognitoIdpBackend, S3Backend, SESBackend, SESV2Backend):
+    for backend in (CognitoIdpBackend, S3Backend, SESBackend, SESV2Backend):
         _serialize_backend(backend, originals)
+    for name, member in list(vars(SQSBackend).items()):
+        if not name.startswith("_") and inspect.isfunction(member):
+            originals[(SQSBackend, name)] = member
+            setattr(SQSBackend, name, _journaled_sqs(name, member))
     wait = Queue.wait_for_messages
 
     def wait_unlocked(self: Any, timeout: int) -> None:
@@ -553,20 +616,51 @@ def patch_locking() -> Callable[[], None]:
     return undo
 
 
-@functools.lru_cache(maxsize=256)
-def _key_attributes(table_name: str) -> tuple[str, str | None] | None:
-    from moto.dynamodb.models import dynamodb_backends
+# The service a request signed for (SigV4's credential scope) -> the backends its writes are journaled as
+_SIGNED_FOR = {"s3": ("s3",), "ses": ("ses", "sesv2"), "email": ("ses", "sesv2"), "cognito-idp": ("cognito-idp",)}
+_RARELY_WRITTEN = ("cognito-idp", "s3", "ses", "sesv2")
+# DynamoDB table-level writes: the table's definition is journaled (its name in "TableName" or "ResourceArn")
+_TABLE_OPERATIONS = frozenset({"CreateTable", "UpdateTable", "DeleteTable", "UpdateTimeToLive", "TagResource",
+                               "UntagResource", "UpdateContinuousBackups"})  # fmt: skip
 
-    for _, _, backend in dynamodb_backends.iter_backends():
-        table = backend.tables.get(table_name)  # type: ignore[attr-defined]
-        if table is not None:
-            return str(table.hash_key_attr), str(table.range_key_attr) if table.range_key_attr else None
-    return None
+
+def _signed_for(environ: dict[str, Any]) -> tuple[str, ...]:
+    """The backends a request without X-Amz-Target writes to, from its signature's scope."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    credential = authorization.partition("Credential=")[2] or environ.get("QUERY_STRING", "").partition(
+        "X-Amz-Credential="
+    )[2].replace("%2F", "/")
+    parts = credential.split(",")[0].split("&")[0].split("/")
+    return _SIGNED_FOR.get(parts[3], _RARELY_WRITTEN) if len(parts) > 3 else _RARELY_WRITTEN
+
+
+def _records_of(target: str | None, body: bytes, environ: dict[str, Any]) -> list[changes.Record]:
+    """After-images of what a write request changed (the caller holds the lock; SQS journals
+    itself, in the backend)."""
+    if target is None:
+        return [r for service in _signed_for(environ) for r in changes.service_record(service)]
+    service, _, operation = target.partition(".")
+    if service == "AmazonSQS":
+        return []
+    if service.startswith("AWSCognitoIdentityProviderService"):
+        return changes.service_record("cognito-idp")
+    if not service.startswith("DynamoDB_"):
+        return [r for name in _RARELY_WRITTEN for r in changes.service_record(name)]
+    written = persistence.written_items(target, body)
+    if written is not None:
+        return changes.item_records(written)
+    if operation in _TABLE_OPERATIONS:
+        with contextlib.suppress(ValueError, AttributeError):
+            request = json.loads(body)
+            name = request.get("TableName") or str(request.get("ResourceArn", "")).rpartition("/")[2]
+            if name:
+                return changes.table_record(name)
+    return changes.service_record("dynamodb")  # PartiQL and the rest: the whole of DynamoDB, rare
 
 
 class LocalApp:
-    """moto's WSGI app plus what the local stack adds: the SES outbox at OUTBOX_PATH, and telling
-    the snapshotter which requests may have changed the state."""
+    """moto's WSGI app plus what the local stack adds: the SES outbox at OUTBOX_PATH, and the
+    journal of every write, appended before the write is answered (persistence.py)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], snapshotter: persistence.Snapshotter | None) -> None:
         self.app = app
@@ -587,22 +681,11 @@ class LocalApp:
         target = environ.get("HTTP_X_AMZ_TARGET")
         if persistence.is_read_only(environ.get("REQUEST_METHOD", ""), target):
             return self.app(environ, start_response)
-        if target is None:  # S3, the query protocol (SES): in the main file, rewritten every snapshot
-            answer = self.app(environ, start_response)
-            self.snapshotter.mark_dirty(set())
-            return answer
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         environ["wsgi.input"] = io.BytesIO(body)
-        answer = self.app(environ, start_response)
-        touched = persistence.touched_by(target, body, _key_attributes)
-        if touched is None:
-            _key_attributes.cache_clear()  # a table may have been made or dropped
-        if target.endswith(".ReceiveMessage"):
-            answered = b"".join(answer)
-            if b'"Messages"' in answered:  # an empty long-poll changed nothing
-                self.snapshotter.mark_dirty(touched)
-            return [answered]
-        self.snapshotter.mark_dirty(touched)
+        answer = self.app(environ, start_response)  # moto has done the work: the response is built
+        with _LOCK:  # the after-images and their frame, at one instant and in the order of the changes
+            self.snapshotter.record(_records_of(target, body, environ))
         return answer
 
 
@@ -689,14 +772,21 @@ def main(argv: list[str] | None = None) -> None:
         importlib.import_module(f"moto.{module}.responses")
     snapshotter = None
     if args.state is not None:
-        started = time.monotonic()
         try:
-            segments = persistence.load(args.state)
+            restored = persistence.restore(args.state)
         except persistence.StateError as error:
             print(error, file=sys.stderr, flush=True)
             raise SystemExit(STATE_UNUSABLE) from None
-        snapshotter = persistence.Snapshotter(args.state, _LOCK, segments=segments)
-        snapshotter.load_duration = time.monotonic() - started
+        compact_every = float(os.environ.get(persistence.COMPACT_EVERY_VARIABLE) or persistence.COMPACT_EVERY)
+        snapshotter = persistence.Snapshotter(
+            args.state, _LOCK, segments=restored.segments, journal=restored.journal, compact_every=compact_every
+        )
+        snapshotter.load_duration = restored.snapshot_seconds + restored.replay_seconds
+        snapshotter.replay_duration, snapshotter.replayed = restored.replay_seconds, restored.records
+        if restored.records:
+            snapshotter.mark_dirty(restored.touched)  # the replayed changes are in no snapshot yet
+        global _SNAPSHOTTER
+        _SNAPSHOTTER = snapshotter
 
         def stop(signum: int = 0, frame: FrameType | None = None) -> None:
             assert snapshotter is not None

@@ -83,6 +83,7 @@ def _reduce_rsa_key(key: Any) -> Any:
     return (_rsa_key, (type(key), _PEMS[id(key)][1], key.original_value))
 
 
+@functools.cache
 def _dispatch_table() -> dict[Any, Any]:
     """How to pickle what moto's models hold besides plain data: locks and conditions come back
     new (nobody holds them in a fresh process), the Cognito signing key as its JWK, and DynamoDB's
@@ -100,54 +101,17 @@ def _dispatch_table() -> dict[Any, Any]:
     return table
 
 
-def encode(obj: Any, **extra: Any) -> bytes:
+def dumps(obj: Any) -> memoryview:
+    """A pickle of moto's objects, with the reductions of `_dispatch_table`."""
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _dispatch_table()
     pickler.dump(obj)
-    payload = buffer.getbuffer()
-    header = {
-        "format": FORMAT,
-        "moto": _moto_version(),
-        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
-        "length": len(payload),
-        "blake2b": checksum(payload),
-        "savedAt": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
-        **extra,
-    }
-    return MAGIC + json.dumps(header).encode() + b"\n" + bytes(payload)
+    return buffer.getbuffer()
 
 
-def read_header(data: bytes, path: Path) -> tuple[dict[str, Any], int]:
-    if not data.startswith(MAGIC):
-        raise StateError(f"{path} is not a QuantLink local state file (it does not start as one).")
-    end = data.find(b"\n", len(MAGIC))
-    try:
-        header = json.loads(data[len(MAGIC) : end]) if end > 0 else None
-    except ValueError:
-        header = None
-    if not isinstance(header, dict):
-        raise StateError(f"{path} is damaged: its header cannot be read.")
-    return header, end + 1
-
-
-def decode(data: bytes, path: Path) -> Any:
-    header, start = read_header(data, path)
-    if header.get("format") != FORMAT:
-        raise StateError(f"{path} was written in state format {header.get('format')!r}; this version reads {FORMAT}.")
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if header.get("moto") != _moto_version() or header.get("python") != python:
-        raise StateError(
-            f"{path} was written by moto {header.get('moto')} on Python {header.get('python')}; this stack runs "
-            f"moto {_moto_version()} on Python {python}, which cannot read it."
-        )
-    payload = memoryview(data)[start:]
-    if len(payload) != header.get("length"):
-        raise StateError(
-            f"{path} is truncated or damaged: {len(payload)} bytes of state where {header.get('length')} were written."
-        )
-    if checksum(payload) != header.get("blake2b"):
-        raise StateError(f"{path} is damaged: its checksum does not match.")
+def loads(payload: Any, path: Path) -> Any:
+    """The objects of a checksummed pickle from `path` (only the sentence is said on failure)."""
     enabled = gc.isenabled()
     gc.disable()  # a collection per few thousand new objects, each walking them all: 2/3 of the time
     try:
@@ -157,6 +121,60 @@ def decode(data: bytes, path: Path) -> Any:
     finally:
         if enabled:
             gc.enable()
+
+
+def versions() -> dict[str, Any]:
+    """What a file says it was written by: a reader needs the same to unpickle it."""
+    return {"format": FORMAT, "moto": _moto_version(), "python": f"{sys.version_info.major}.{sys.version_info.minor}"}
+
+
+def check_versions(header: dict[str, Any], path: Path) -> None:
+    if header.get("format") != FORMAT:
+        raise StateError(f"{path} was written in state format {header.get('format')!r}; this version reads {FORMAT}.")
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if header.get("moto") != _moto_version() or header.get("python") != python:
+        raise StateError(
+            f"{path} was written by moto {header.get('moto')} on Python {header.get('python')}; this stack runs "
+            f"moto {_moto_version()} on Python {python}, which cannot read it."
+        )
+
+
+def encode(obj: Any, **extra: Any) -> bytes:
+    payload = dumps(obj)
+    header = {
+        **versions(),
+        "length": len(payload),
+        "blake2b": checksum(payload),
+        "savedAt": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
+        **extra,
+    }
+    return MAGIC + json.dumps(header).encode() + b"\n" + bytes(payload)
+
+
+def read_header(data: bytes, path: Path, magic: bytes = MAGIC) -> tuple[dict[str, Any], int]:
+    if not data.startswith(magic):
+        raise StateError(f"{path} is not a QuantLink local state file (it does not start as one).")
+    end = data.find(b"\n", len(magic))
+    try:
+        header = json.loads(data[len(magic) : end]) if end > 0 else None
+    except ValueError:
+        header = None
+    if not isinstance(header, dict):
+        raise StateError(f"{path} is damaged: its header cannot be read.")
+    return header, end + 1
+
+
+def decode(data: bytes, path: Path) -> Any:
+    header, start = read_header(data, path)
+    check_versions(header, path)
+    payload = memoryview(data)[start:]
+    if len(payload) != header.get("length"):
+        raise StateError(
+            f"{path} is truncated or damaged: {len(payload)} bytes of state where {header.get('length')} were written."
+        )
+    if checksum(payload) != header.get("blake2b"):
+        raise StateError(f"{path} is damaged: its checksum does not match.")
+    return loads(payload, path)
 
 
 def read(path: Path) -> bytes:

@@ -40,16 +40,9 @@ pytestmark = pytest.mark.e2e
 # moto server saves its state and exits when orphaned); "crash" SIGKILLs the moto server and then the
 # stack, so nobody saves anything.
 KILLS_PER_TEST = 3
-# A crash takes back what the moto server's last snapshot missed (persistence.py: up to `INTERVAL` plus
-# one snapshot, longer under a burst): a webhook recorded, delivered and executed, but whose answer was
-# lost with the stack, is recorded again under a new signal id when its sender retries (the dedup marker
-# is gone), and executed again; one answered 202 just before the crash is gone and never re-sent. Both
-# are the persistence's to fix (branch `journal` rewrites it to lose nothing on SIGKILL: with it merged
-# the case passes, and this mark goes); until then the case is expected to fail, and passes only when
-# no kill fell in such a window.
-CRASH_LOSES_STATE = pytest.mark.xfail(
-    reason="the moto server's snapshot persistence rolls back up to ~1.5 s on SIGKILL", strict=False
-)
+# A crash keeps what was answered only because the moto server journals every write before it answers
+# (journal.py): with the snapshots alone it took back their last ~1.5 s, and this case caught both
+# results (a body executed twice under a second signal id, an answered signal lost).
 FLOWING = 2  # answered webhooks per strategy since the last restart before a round's kill is timed
 KILL_AFTER = (0.0, 1.5)  # seconds after that, drawn at random
 TERMINALS = {  # label: (push, the strategies it subscribes to)
@@ -203,7 +196,7 @@ def unsettled(owner: OwnerClient, senders: dict[str, Sender], folders: dict[str,
     return waiting
 
 
-@pytest.mark.parametrize("how", ["gateway", pytest.param("crash", marks=CRASH_LOSES_STATE)])
+@pytest.mark.parametrize("how", ["gateway", "crash"])
 def test_sigkill_mid_request_loses_no_answered_signal_and_executes_none_twice(
     how: str, agents: list[AgentProcess], tmp_path: Path
 ) -> None:

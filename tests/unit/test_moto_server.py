@@ -455,3 +455,16 @@ def test_items_are_serialized_byte_for_byte_as_moto_alone_does(monkeypatch: pyte
     finally:
         undo()
     assert len(expected) == 6 and all('"deeper"' in body for body in expected[:3]) and "deeper" in expected[-1]
+
+
+def test_string_keys_hash_and_compare_as_moto_hashes_and_compares_them() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    values = [{"S": "a"}, {"S": "a"}, {"S": "b"}, {"N": "1"}, {"N": "1.0"}, {"S": "1"}, {"B": "AAE="}]
+    original = [(hash(DynamoType(v)), [DynamoType(v) == DynamoType(w) for w in values]) for v in values]
+    undo = patch_dynamodb()
+    try:
+        patched = [(hash(DynamoType(v)), [DynamoType(v) == DynamoType(w) for w in values]) for v in values]
+    finally:
+        undo()
+    assert patched == original

@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 from moto.core.base_backend import BackendDict
 
-from quantlink_local import outbox, persistence
+from quantlink_local import changes, outbox, persistence
 
 REGION = "us-east-1"
 
@@ -40,6 +40,13 @@ def restart(path: Path, segments: dict[str, str] | None = None, dirty: set[tuple
     BackendDict.reset()
     assert not boto3.client("dynamodb").list_tables()["TableNames"], "the reset did not empty moto"
     assert persistence.load(path) is not None
+
+
+def touched_by(target: str, body: bytes) -> persistence.Touched | None:
+    """What the next snapshot rewrites after this write: the buckets of its journal records."""
+    written = persistence.written_items(target, body)
+    assert written is not None
+    return changes.touched_by_records(changes.item_records(written), persistence.bucket_of_key)
 
 
 def make_table() -> Any:
@@ -180,7 +187,7 @@ def test_a_snapshot_rewrites_only_the_buckets_that_changed(aws: None, tmp_path: 
     assert len(segments) == len({persistence.bucket_of("S", f"STRATEGY#{n}", "S", "#META") for n in range(100)})
     # When one partition changes and the snapshot is told which bucket that is
     body = b'{"TableName": "t", "Key": {"pk": {"S": "STRATEGY#7"}, "sk": {"S": "#META"}}}'
-    touched = persistence.touched_by("DynamoDB_20120810.UpdateItem", body, lambda table: ("pk", "sk"))
+    touched = touched_by("DynamoDB_20120810.UpdateItem", body)
     assert touched == {("dynamodb", "t", persistence.bucket_of("S", "STRATEGY#7", "S", "#META"))}
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "STRATEGY#7"}, "sk": {"S": "#META"}, "v": {"N": "2"}})
     after = persistence.save(path, persistence.capture(), segments, touched, 2)
@@ -205,7 +212,7 @@ def test_one_partition_is_spread_over_the_buckets_and_a_change_rewrites_one(aws:
     assert sizes[-1] < 20 * sizes[len(sizes) // 2]  # no bucket holds the partition
     # When one of its items changes
     body = b'{"TableName": "t", "Item": {"pk": {"S": "STRATEGY#1"}, "sk": {"S": "SIGNAL#0042"}, "v": {"N": "2"}}}'
-    touched = persistence.touched_by("DynamoDB_20120810.PutItem", body, lambda table: ("pk", "sk"))
+    touched = touched_by("DynamoDB_20120810.PutItem", body)
     dynamodb.put_item(TableName="t", Item={"pk": {"S": "STRATEGY#1"}, "sk": {"S": "SIGNAL#0042"}, "v": {"N": "2"}})
     after = persistence.save(path, persistence.capture(), segments, touched, 2)
     # Then one bucket file is rewritten, and a restart has the whole partition, in order, changed
@@ -231,40 +238,43 @@ def test_a_missing_bucket_file_is_refused(aws: None, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("operation", "body", "expected"),
     [
-        ("PutItem", {"TableName": "t", "Item": {"pk": {"S": "a"}, "x": {"N": "1"}}}, {("t", "a")}),
-        ("DeleteItem", {"TableName": "t", "Key": {"pk": {"S": "b"}}}, {("t", "b")}),
+        ("PutItem", {"TableName": "t", "Item": {"pk": {"S": "a"}, "x": {"N": "1"}}}, [("t", "a")]),
+        ("DeleteItem", {"TableName": "t", "Key": {"pk": {"S": "b"}}}, [("t", "b")]),
         ("BatchWriteItem", {"RequestItems": {"t": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}},
                                                    {"DeleteRequest": {"Key": {"pk": {"S": "c"}}}}]}},
-         {("t", "a"), ("t", "c")}),
+         [("t", "a"), ("t", "c")]),
         ("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": "t", "Item": {"pk": {"S": "a"}}}},
                                                   {"Update": {"TableName": "t", "Key": {"pk": {"S": "d"}}}}]},
-         {("t", "a"), ("t", "d")}),
-        ("CreateTable", {"TableName": "u"}, None),  # a table operation: every bucket
+         [("t", "a"), ("t", "d")]),
+        ("CreateTable", {"TableName": "u"}, None),  # a table operation: journaled as the table
         ("ExecuteStatement", {"Statement": "DELETE FROM t"}, None),  # PartiQL: cannot be told
-        ("PutItem", {"TableName": "unknown", "Item": {"pk": {"S": "a"}}}, None),
-        ("PutItem", {"TableName": "t", "Item": {"pk": {"B": "AAE="}}}, None),
         ("PutItem", "not json", None),
     ],
 )  # fmt: skip
-def test_the_buckets_a_write_touches(operation: str, body: Any, expected: set[tuple[str, str]] | None) -> None:
+def test_the_items_a_write_names(operation: str, body: Any, expected: list[tuple[str, str]] | None) -> None:
     raw = (json.dumps(body) if not isinstance(body, str) else body).encode()
-    touched = persistence.touched_by(
-        f"DynamoDB_20120810.{operation}", raw, lambda t: ("pk", None) if t == "t" else None
-    )
+    written = persistence.written_items(f"DynamoDB_20120810.{operation}", raw)
     if expected is None:
-        assert touched is None
+        assert written is None
     else:
-        assert touched == {("dynamodb", table, persistence.bucket_of("S", key)) for table, key in expected}
+        assert [(table, key["pk"]["S"]) for table, key in written or []] == expected
+    assert persistence.written_items(f"AmazonSQS.{operation}", raw) == []  # not DynamoDB's
 
 
-def test_sqs_writes_touch_their_queue_and_other_services_only_the_main_file() -> None:
-    url = b'{"QueueUrl": "http://127.0.0.1:5000/123456789012/quantlink-local-terminal-trm_1.fifo"}'
-    assert persistence.touched_by("AmazonSQS.SendMessage", url, lambda t: None) == {
-        ("sqs", "quantlink-local-terminal-trm_1.fifo")
+def test_what_journal_records_make_the_next_snapshot_rewrite() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    key = DynamoType({"S": "a"})
+    item = ("item", "1", "r", "t", key, None, None)
+    assert changes.touched_by_records([item], persistence.bucket_of_key) == {
+        ("dynamodb", "t", persistence.bucket_of("S", "a"))
     }
-    assert persistence.touched_by("AmazonSQS.CreateQueue", b'{"QueueName": "q"}', lambda t: None) == {("sqs", "q")}
-    assert persistence.touched_by("AmazonSQS.SendMessage", b"{}", lambda t: None) is None
-    assert persistence.touched_by("AWSCognitoIdentityProviderService.InitiateAuth", b"{}", lambda t: None) == set()
+    queue = ("messages", "1", "r", "q.fifo", [], [], [], [], None)
+    assert changes.touched_by_records([queue], persistence.bucket_of_key) == {("sqs", "q.fifo")}
+    assert changes.touched_by_records([("service", "cognito-idp", {})], persistence.bucket_of_key) == set()
+    binary = ("item", "1", "r", "t", DynamoType({"B": "AAE="}), None, None)  # a key kind no bucket is known for
+    assert changes.touched_by_records([binary], persistence.bucket_of_key) is None
+    assert changes.touched_by_records([("table", "1", "r", "t", None)], persistence.bucket_of_key) is None
 
 
 def test_a_snapshot_rewrites_only_the_queues_that_changed(aws: None, tmp_path: Path) -> None:
