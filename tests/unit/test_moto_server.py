@@ -4,6 +4,7 @@ reads one partition and answers as before, and SQS keeps FIFO dedup and visibili
 
 from __future__ import annotations
 
+import unittest.mock
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -322,6 +323,138 @@ def test_an_index_query_answers_as_moto_alone_does(monkeypatch: pytest.MonkeyPat
     assert sum(len(page) for page in expected) > 4
     assert [sk for page in answered for sk in page] == [sk for page in expected for sk in page]
     assert [len(page) for page in answered if page] == [len(page) for page in expected if page]
+
+
+# Each: an update (expression, names, values) and an optional condition. Run twice over items in different
+# states, so a memoized AST that a validation had changed would show in the second pass's answers.
+UPDATES: list[dict[str, Any]] = [
+    {"UpdateExpression": "SET #s = :new, pulledAt = if_not_exists(pulledAt, :at) ADD hashes :h REMOVE g",
+     "ConditionExpression": "#s IN (:queued, :pulled)", "ExpressionAttributeNames": {"#s": "status"},
+     "ExpressionAttributeValues": {":new": {"S": "PULLED"}, ":at": {"S": "t1"}, ":queued": {"S": "QUEUED"},
+                                   ":pulled": {"S": "PULLED"}, ":h": {"SS": ["h1"]}}},
+    {"UpdateExpression": "SET #s = :new, outcome = :o, pulledAt = if_not_exists(pulledAt, :at)",
+     "ConditionExpression": "#s IN (:queued, :pulled) AND contains(hashes, :h)",
+     "ExpressionAttributeNames": {"#s": "status"},
+     "ExpressionAttributeValues": {":new": {"S": "DONE"}, ":at": {"S": "t2"}, ":queued": {"S": "QUEUED"},
+                                   ":pulled": {"S": "PULLED"}, ":h": {"S": "h1"},
+                                   ":o": {"M": {"price": {"N": "1.5"}, "ids": {"L": [{"S": "x"}]}}}},
+     "ReturnValuesOnConditionCheckFailure": "ALL_OLD"},
+    {"UpdateExpression": "SET n = if_not_exists(n, :zero) + :one, l = list_append(if_not_exists(l, :empty), :l)",
+     "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}, ":empty": {"L": []},
+                                   ":l": {"L": [{"N": "7"}]}}, "ReturnValues": "ALL_NEW"},
+    {"UpdateExpression": "SET outcome.price = :p, n = n - :one DELETE hashes :h",
+     "ExpressionAttributeValues": {":p": {"N": "2"}, ":one": {"N": "1"}, ":h": {"SS": ["h1"]}},
+     "ReturnValues": "UPDATED_OLD"},
+    {"UpdateExpression": "REMOVE l[0], outcome.ids SET z = :z", "ExpressionAttributeValues": {":z": {"BOOL": True}},
+     "ReturnValues": "UPDATED_NEW"},
+    {"UpdateExpression": "SET sk = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}},  # a key: refused
+    {"UpdateExpression": "SET a = :v, a = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}},  # overlapping
+    {"UpdateExpression": "SET a = :missing", "ExpressionAttributeValues": {":v": {"S": "x"}}},  # unknown value
+    {"UpdateExpression": "SET a = = :v", "ExpressionAttributeValues": {":v": {"S": "x"}}},  # a syntax error
+    {"UpdateExpression": "ADD n :s", "ExpressionAttributeValues": {":s": {"S": "x"}}},  # a type mismatch
+    {"UpdateExpression": "SET x = nope.deeper", "ReturnValues": "ALL_NEW"},  # a path that is not there
+]  # fmt: skip
+
+
+def _update_answers() -> list[Any]:
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName="u",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    client.put_item(TableName="u", Item={**key("a", "1"), "status": {"S": "QUEUED"}, "g": {"S": "w"}})
+    client.put_item(TableName="u", Item={**key("a", "2"), "status": {"S": "DONE"}})
+    answers: list[Any] = []
+    for item_key in (key("a", "1"), key("a", "2"), key("a", "3"), key("a", "1")):
+        for update in UPDATES:
+            try:
+                answer = client.update_item(TableName="u", Key=item_key, **update)
+                answers.append({k: v for k, v in answer.items() if k != "ResponseMetadata"})
+            except ClientError as error:
+                answers.append((error.response["Error"], error.response.get("Item")))
+        answers.append(client.get_item(TableName="u", Key=item_key).get("Item"))
+    return answers
+
+
+def test_memoized_update_expressions_answer_as_moto_alone_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.parsing.tokens import ExpressionTokenizer
+
+    from quantlink_local.moto_server import patch_dynamodb_expressions
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        expected = _update_answers()
+    tokenized: list[str] = []
+    make_list = ExpressionTokenizer.make_list
+    monkeypatch.setattr(ExpressionTokenizer, "make_list", lambda text: tokenized.append(text) or make_list(text))
+    undo = patch_dynamodb_expressions()
+    try:
+        with mock_aws():
+            assert _update_answers() == expected
+    finally:
+        undo()
+    assert any(isinstance(answer, tuple) for answer in expected)  # the refusals are among the answers
+    assert any(isinstance(answer, dict) and answer.get("Attributes") for answer in expected)
+    # Each valid expression was tokenized once for its 4 items x 2 parses; the syntax error, refused at its
+    # first parse, once per item (a miss is not kept).
+    assert len(tokenized) == len(UPDATES) - 1 + 4
+
+
+def _item_answers() -> list[str]:
+    """The response bodies moto writes for items of every attribute type, nested, read back four ways."""
+    from moto.core.serialize import BaseJSONSerializer
+
+    bodies: list[str] = []
+    serialize_body = BaseJSONSerializer._serialize_body
+
+    def kept(self: Any, body: Any) -> str:
+        bodies.append(serialize_body(self, body))
+        return bodies[-1]
+
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName="v",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    every = {"s": {"S": "text ✓"}, "empty": {"S": ""}, "n": {"N": "-1.50"}, "ss": {"SS": ["a", "b"]},
+             "ns": {"NS": ["1", "2.5"]}, "b": {"B": b"\x00\xffbytes"}, "bs": {"BS": [b"x", b"y"]},
+             "t": {"BOOL": True}, "f": {"BOOL": False}, "null": {"NULL": True}, "m": {"M": {}},
+             "l": {"L": []}}  # fmt: skip
+    nested = {"M": {**every, "deeper": {"L": [{"M": every}, {"L": [{"S": "x"}, {"B": b"z"}]}, {"N": "3"}]}}}
+    client.put_item(TableName="v", Item={**key("p", "1"), **every, "nested": nested})
+    client.put_item(
+        TableName="v", Item={**key("p", "2"), "only": {"M": {"plain": {"L": [{"S": "y"}, {"NULL": True}]}}}}
+    )
+    with unittest.mock.patch.object(BaseJSONSerializer, "_serialize_body", kept):
+        client.get_item(TableName="v", Key=key("p", "1"))
+        client.query(TableName="v", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+        client.scan(TableName="v")
+        client.batch_get_item(RequestItems={"v": {"Keys": [key("p", "1"), key("p", "2")]}})
+        client.update_item(TableName="v", Key=key("p", "2"), UpdateExpression="SET more = :m", ReturnValues="ALL_NEW",
+                           ExpressionAttributeValues={":m": {"L": [{"N": "1"}, {"SS": ["q"]}]}})  # fmt: skip
+        with pytest.raises(ClientError) as refused:
+            client.put_item(TableName="v", Item=key("p", "1"), ConditionExpression="attribute_not_exists(pk)",
+                            ReturnValuesOnConditionCheckFailure="ALL_OLD")  # fmt: skip
+    return [*bodies, repr(refused.value.response.get("Item"))]
+
+
+def test_items_are_serialized_byte_for_byte_as_moto_alone_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from quantlink_local.moto_server import patch_serializer
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        expected = _item_answers()
+    undo = patch_serializer()
+    try:
+        with mock_aws():
+            assert _item_answers() == expected
+    finally:
+        undo()
+    assert len(expected) == 6 and all('"deeper"' in body for body in expected[:3]) and "deeper" in expected[-1]
 
 
 def test_string_keys_hash_and_compare_as_moto_hashes_and_compares_them() -> None:
