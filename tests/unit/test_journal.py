@@ -20,6 +20,7 @@ from moto import mock_aws
 from moto.core.base_backend import BackendDict
 
 from quantlink_local import journal, moto_server, outbox, persistence
+from tests.unit.test_persistence import make_table
 
 REGION = "us-east-1"
 QUEUE = "q.fifo"
@@ -72,13 +73,7 @@ def persistence_name(operation: str) -> str:
 
 
 def make_table_and_queue() -> tuple[Any, Any, str]:
-    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
-    dynamodb.create_table(
-        TableName="t", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    )  # fmt: skip
+    dynamodb, sqs = make_table(), boto3.client("sqs")
     url = sqs.create_queue(QueueName=QUEUE, Attributes={"FifoQueue": "true", "VisibilityTimeout": "300"})["QueueUrl"]
     return dynamodb, sqs, url
 

@@ -16,6 +16,7 @@ from moto import mock_aws
 from moto.dynamodb.models.table import Table
 
 from quantlink_local.moto_server import patch_dynamodb, patch_sqs
+from tests.unit.test_persistence import make_table
 
 
 @pytest.fixture
@@ -357,13 +358,7 @@ UPDATES: list[dict[str, Any]] = [
 
 
 def _update_answers() -> list[Any]:
-    client = boto3.client("dynamodb")
-    client.create_table(
-        TableName="u",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    )
+    client = make_table("u")
     client.put_item(TableName="u", Item={**key("a", "1"), "status": {"S": "QUEUED"}, "g": {"S": "w"}})
     client.put_item(TableName="u", Item={**key("a", "2"), "status": {"S": "DONE"}})
     answers: list[Any] = []
@@ -413,13 +408,7 @@ def _item_answers() -> list[str]:
         bodies.append(serialize_body(self, body))
         return bodies[-1]
 
-    client = boto3.client("dynamodb")
-    client.create_table(
-        TableName="v",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    )
+    client = make_table("v")
     every = {"s": {"S": "text ✓"}, "empty": {"S": ""}, "n": {"N": "-1.50"}, "ss": {"SS": ["a", "b"]},
              "ns": {"NS": ["1", "2.5"]}, "b": {"B": b"\x00\xffbytes"}, "bs": {"BS": [b"x", b"y"]},
              "t": {"BOOL": True}, "f": {"BOOL": False}, "null": {"NULL": True}, "m": {"M": {}},

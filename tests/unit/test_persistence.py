@@ -49,10 +49,11 @@ def touched_by(target: str, body: bytes) -> persistence.Touched | None:
     return changes.touched_by_records(changes.item_records(written), persistence.bucket_of_key)
 
 
-def make_table() -> Any:
+def make_table(name: str = "t") -> Any:
+    """A pay-per-request table keyed by string pk and sk (the shape of the stack's own)."""
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(
-        TableName="t", BillingMode="PAY_PER_REQUEST",
+        TableName=name, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                               {"AttributeName": "sk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
