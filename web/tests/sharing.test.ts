@@ -240,6 +240,21 @@ describe("InvitationView", () => {
     expect(wrapper.text()).toContain("it is your own, or it was sent to another email address");
   });
 
+  it("an invitation that expires while its page is open is shown as it now is once the click is refused", async () => {
+    const api = useApi(
+      json(200, preview),
+      json(410, { code: "INVITATION_EXPIRED", message: "expired" }),
+      json(200, { ...preview, status: "expired" }),
+    );
+    const { wrapper } = await mounted(InvitationView, "/invitations/tok_abc", [{ path: "/invitations/:token", name: "invitation" }]);
+    await button(wrapper, "Accept invitation").trigger("click");
+    await flushPromises();
+    expect(api.calls[2]!.body).toEqual({ token: "tok_abc" }); // read again after the refusal
+    expect(wrapper.get("[data-testid=invitation-preview] .badge").text()).toBe("Expired");
+    expect(wrapper.text()).toContain("This invitation has expired. Ask the owner for a new one.");
+    expect(wrapper.text()).not.toContain("Accept invitation");
+  });
+
   it("an expired invitation says so in words", async () => {
     useApi(json(410, { code: "INVITATION_EXPIRED", message: "expired" }));
     const { wrapper } = await mounted(InvitationView, "/invitations/tok_old", [{ path: "/invitations/:token", name: "invitation" }]);
